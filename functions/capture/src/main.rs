@@ -1,0 +1,34 @@
+//! The capture Lambda: configuration and clients, then the handler in `lib.rs`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use baton_adapters::config::init_tracing;
+use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::sqs::SqsQueue;
+use baton_adapters::{SystemClock, provision};
+use baton_capture::{Capture, Config};
+use lambda_http::{Error, Request, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let sdk = provision::sdk_config(None).await;
+    let capture = Capture::new(
+        Arc::new(DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name,
+        )),
+        Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            config.queue_url,
+        )),
+        Arc::new(SystemClock),
+    );
+    run(service_fn(|request: Request| {
+        let capture = capture.clone();
+        async move { Ok::<_, Infallible>(capture.handle(request).await) }
+    }))
+    .await
+}

@@ -1,0 +1,139 @@
+//! Route: an SQS batch of [`RouteRequest`]s → each lead qualified, assigned, recorded and announced.
+//!
+//! Per message: load the lead, [`decide`] (score + owner + first action + due time), record the
+//! decision with a conditional write (a replay cannot reassign), and publish `lead.assigned`.
+//! A replayed message republishes the stored decision, so a crash between recording and
+//! publishing cannot lose the notification; notify sends each event once.
+//!
+//! Failures are reported per record ([`SqsBatchResponse`]), so one bad message does not make
+//! the whole batch retry; a message that keeps failing lands in the dead-letter queue.
+//!
+//! # Layout
+//! Everything is in this file: [`Route`] (the handler), [`RouteError`], [`Config`].
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use baton_adapters::config::{ConfigError, required};
+use baton_adapters::{Clock, EventPublisher, LeadStore, Recorded};
+use baton_domain::{Lead, LeadEvent, RouteRequest, RoutingTable, decide};
+
+/// Route's environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the leads table.
+    pub table_name: String,
+    /// `TOPIC_ARN`: where lead events are published.
+    pub topic_arn: String,
+}
+
+impl Config {
+    /// Reads the configuration; fails naming the first missing variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            topic_arn: required("TOPIC_ARN")?,
+        })
+    }
+}
+
+/// Why one message could not be routed.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// The message is not a route request; it will never succeed (it goes to the dead-letter queue).
+    #[error("message is not a route request: {0}")]
+    Malformed(String),
+    /// No lead has the requested id; it will never succeed.
+    #[error("lead {0} does not exist")]
+    UnknownLead(String),
+    /// A store or publisher failed; a retry may succeed.
+    #[error(transparent)]
+    Adapter(#[from] baton_adapters::Error),
+}
+
+/// What routing one message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    /// This message assigned the lead.
+    Assigned(Lead),
+    /// The lead had been assigned before; its decision was announced again.
+    Replayed(Lead),
+}
+
+/// The route handler and what it needs.
+#[derive(Clone)]
+pub struct Route {
+    store: Arc<dyn LeadStore>,
+    publisher: Arc<dyn EventPublisher>,
+    table: Arc<RoutingTable>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Route {
+    pub fn new(
+        store: Arc<dyn LeadStore>,
+        publisher: Arc<dyn EventPublisher>,
+        table: RoutingTable,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            table: Arc::new(table),
+            clock,
+        }
+    }
+
+    /// Routes every record of a batch; the response names the records that failed.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let body = record.body.as_deref().unwrap_or_default();
+            if let Err(e) = self.route_message(body).await {
+                tracing::error!(message_id = %id, error = %e, retryable = matches!(e, RouteError::Adapter(ref a) if a.is_retryable()), "routing failed");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    /// Routes one message body.
+    pub async fn route_message(&self, body: &str) -> Result<Routed, RouteError> {
+        let request: RouteRequest =
+            serde_json::from_str(body).map_err(|e| RouteError::Malformed(e.to_string()))?;
+        let id = request.lead_id;
+        let lead = self
+            .store
+            .get(&id)
+            .await?
+            .ok_or_else(|| RouteError::UnknownLead(id.to_string()))?;
+        let routed = if lead.decision.is_some() {
+            Routed::Replayed(lead)
+        } else {
+            let decision = decide(&lead, &self.table, self.clock.now());
+            match self.store.record_decision(&id, &decision).await? {
+                Recorded::Applied(lead) => Routed::Assigned(lead),
+                Recorded::AlreadyDecided(lead) => Routed::Replayed(lead),
+                Recorded::Missing => return Err(RouteError::UnknownLead(id.to_string())),
+            }
+        };
+        let (Routed::Assigned(lead) | Routed::Replayed(lead)) = &routed;
+        if lead.escalated_at.is_none() && lead.touched_at.is_none() {
+            // Announce while the assignment is current; once touched or escalated, newer events speak for it.
+            self.publisher
+                .publish(&LeadEvent::Assigned { lead: lead.clone() })
+                .await?;
+        }
+        if let Routed::Assigned(lead) = &routed {
+            let d = lead
+                .decision
+                .as_ref()
+                .expect("an assigned lead has a decision");
+            tracing::info!(lead_id = %lead.id, owner = %d.owner.id, rule = %d.rule, score = d.score.points, priority = d.score.priority.as_str(), "lead assigned");
+        }
+        Ok(routed)
+    }
+}

@@ -1,0 +1,36 @@
+//! The route Lambda: configuration and clients, then the handler in `lib.rs`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use baton_adapters::config::init_tracing;
+use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::sns::SnsPublisher;
+use baton_adapters::{SystemClock, provision};
+use baton_domain::RoutingTable;
+use baton_route::{Config, Route};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let sdk = provision::sdk_config(None).await;
+    let route = Route::new(
+        Arc::new(DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name,
+        )),
+        Arc::new(SnsPublisher::new(
+            aws_sdk_sns::Client::new(&sdk),
+            config.topic_arn,
+        )),
+        RoutingTable::starter(),
+        Arc::new(SystemClock),
+    );
+    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let route = route.clone();
+        async move { Ok::<SqsBatchResponse, Error>(route.handle(event.payload).await) }
+    }))
+    .await
+}

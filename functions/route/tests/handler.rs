@@ -1,0 +1,236 @@
+//! The route handler, driven by a real SQS event.
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::SqsEvent;
+use baton_adapters::LeadStore;
+use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, Outage};
+use baton_domain::{Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, RoutingTable};
+use baton_route::{Route, RouteError, Routed};
+use chrono::TimeZone;
+
+const BATCH: &str = include_str!("fixtures/sqs-event.json");
+const FIRST: &str = "00000000-0000-4000-8000-000000000001";
+const SECOND: &str = "00000000-0000-4000-8000-000000000002";
+
+fn batch(mutate: impl FnOnce(&mut serde_json::Value)) -> SqsEvent {
+    let mut v: serde_json::Value = serde_json::from_str(BATCH).unwrap();
+    mutate(&mut v);
+    serde_json::from_value(v).expect("a valid SQS event")
+}
+
+fn lead(id: &str, json: &str) -> Lead {
+    LeadSubmission::from_json(json.as_bytes())
+        .unwrap()
+        .into_lead(
+            LeadId::parse(id).unwrap(),
+            chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
+        )
+        .unwrap()
+}
+
+struct World {
+    store: Arc<MemoryLeadStore>,
+    publisher: Arc<MemoryPublisher>,
+    route: Route,
+}
+
+async fn world() -> World {
+    let store = Arc::new(MemoryLeadStore::new());
+    store.insert(&lead(FIRST, r#"{"email":"ada@analytical.example","country":"GB","source":{"form_type":"demo_request"}}"#)).await.unwrap();
+    store
+        .insert(&lead(
+            SECOND,
+            r#"{"phone":"+81 3 1234 5678","country":"JP"}"#,
+        ))
+        .await
+        .unwrap();
+    let publisher = Arc::new(MemoryPublisher::new());
+    let clock = Arc::new(ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap(),
+    ));
+    let route = Route::new(
+        store.clone(),
+        publisher.clone(),
+        RoutingTable::starter(),
+        clock,
+    );
+    World {
+        store,
+        publisher,
+        route,
+    }
+}
+
+async fn stored(w: &World, id: &str) -> Lead {
+    w.store
+        .get(&LeadId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_lead_in_a_batch_is_assigned_and_announced() {
+    let w = world().await;
+    let response = w.route.handle(batch(|_| {})).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+
+    let first = stored(&w, FIRST).await;
+    assert_eq!(first.status, LeadStatus::Assigned);
+    let d = first.decision.as_ref().unwrap();
+    assert_eq!(
+        (d.owner.id.as_str(), d.rule.as_str()),
+        ("rep-jonas", "europe")
+    );
+    assert!(
+        !d.score.reasons.is_empty(),
+        "the decision carries its reasons"
+    );
+
+    let second = stored(&w, SECOND).await;
+    let d = second.decision.as_ref().unwrap();
+    assert_eq!(
+        (d.owner.id.as_str(), d.rule.as_str()),
+        ("queue-inbound", "fallback"),
+        "no rule matched: the fallback owns it"
+    );
+
+    let announced: Vec<LeadId> = w
+        .publisher
+        .published()
+        .iter()
+        .map(|e| e.lead_id().clone())
+        .collect();
+    assert_eq!(announced, [first.id.clone(), second.id.clone()]);
+    assert_eq!(
+        w.publisher.published()[0],
+        LeadEvent::Assigned { lead: first }
+    );
+}
+
+#[tokio::test]
+async fn the_same_message_twice_assigns_once() {
+    let w = world().await;
+    let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
+    let first = w.route.route_message(&body).await.unwrap();
+    let Routed::Assigned(assigned) = first else {
+        panic!("the first delivery assigns")
+    };
+    let again = w.route.route_message(&body).await.unwrap();
+    assert_eq!(
+        again,
+        Routed::Replayed(assigned.clone()),
+        "a replay keeps the first decision"
+    );
+    assert_eq!(stored(&w, FIRST).await, assigned);
+    let events = w.publisher.published();
+    assert_eq!(
+        events.len(),
+        2,
+        "a replay re-announces (notify sends once per event)"
+    );
+    assert_eq!(
+        events[0], events[1],
+        "the re-announcement is the same event"
+    );
+}
+
+#[tokio::test]
+async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
+    let w = world().await;
+    let response = w
+        .route
+        .handle(batch(|v| {
+            let records = v["Records"].as_array_mut().unwrap();
+            let mut malformed = records[0].clone();
+            malformed["messageId"] = "malformed".into();
+            malformed["body"] = "not json".into();
+            let mut unknown = records[0].clone();
+            unknown["messageId"] = "unknown-lead".into();
+            unknown["body"] = format!(r#"{{"lead_id":"{}"}}"#, LeadId::generate()).into();
+            records.insert(1, malformed);
+            records.push(unknown);
+        }))
+        .await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["malformed", "unknown-lead"]);
+    assert_eq!(stored(&w, FIRST).await.status, LeadStatus::Assigned);
+    assert_eq!(stored(&w, SECOND).await.status, LeadStatus::Assigned);
+}
+
+#[tokio::test]
+async fn a_publisher_outage_fails_the_record_and_a_retry_announces_the_same_decision() {
+    let w = world().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let broken = Route::new(
+        w.store.clone(),
+        Arc::new(Outage("SNS")),
+        RoutingTable::starter(),
+        clock,
+    );
+    let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
+    let err = broken.route_message(&body).await.unwrap_err();
+    assert!(
+        matches!(&err, RouteError::Adapter(e) if e.is_retryable()),
+        "{err:?}"
+    );
+    let recorded = stored(&w, FIRST).await;
+    assert_eq!(
+        recorded.status,
+        LeadStatus::Assigned,
+        "the decision was recorded before publishing"
+    );
+
+    assert_eq!(
+        w.route.route_message(&body).await.unwrap(),
+        Routed::Replayed(recorded.clone())
+    );
+    assert_eq!(
+        w.publisher.published(),
+        [LeadEvent::Assigned { lead: recorded }]
+    );
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_the_record_as_retryable() {
+    let w = world().await;
+    let broken = Route::new(
+        Arc::new(Outage("DynamoDB")),
+        w.publisher.clone(),
+        RoutingTable::starter(),
+        Arc::new(baton_adapters::SystemClock),
+    );
+    let response = broken.handle(batch(|_| {})).await;
+    assert_eq!(response.batch_item_failures.len(), 2);
+    assert!(w.publisher.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_touched_lead_is_not_announced_again() {
+    let w = world().await;
+    let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
+    w.route.route_message(&body).await.unwrap();
+    w.store
+        .record_touch(&LeadId::parse(FIRST).unwrap(), chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let Routed::Replayed(lead) = w.route.route_message(&body).await.unwrap() else {
+        panic!("a replay")
+    };
+    assert_eq!(lead.status, LeadStatus::Touched);
+    assert_eq!(
+        w.publisher.published().len(),
+        1,
+        "only the first assignment was announced"
+    );
+}

@@ -1,0 +1,331 @@
+//! The behaviour every implementation of a port must show. The in-process adapters run these
+//! in unit tests; the AWS adapters run them against moto in `tests/`.
+//!
+//! Each function panics with a description of the first broken promise.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use baton_domain::{
+    Decision, Lead, LeadId, LeadStatus, LeadSubmission, RoutingTable, Timestamp, WaitKind, decide,
+    sla,
+};
+use chrono::TimeZone;
+
+use crate::ports::{DeliveryKey, LeadStore, Recorded, WorkQueue};
+
+fn base() -> Timestamp {
+    chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+}
+
+fn new_lead(captured_at: Timestamp, country: &str) -> Lead {
+    LeadSubmission {
+        email: Some(format!("{}@corp.example", uuid_like())),
+        country: Some(country.into()),
+        ..Default::default()
+    }
+    .into_lead(LeadId::generate(), captured_at)
+    .expect("a valid test lead")
+}
+
+fn uuid_like() -> String {
+    LeadId::generate().as_str()[..8].to_owned()
+}
+
+fn decision_for(lead: &Lead, at: Timestamp) -> Decision {
+    decide(lead, &RoutingTable::starter(), at)
+}
+
+fn ids(leads: &[Lead]) -> Vec<&LeadId> {
+    leads.iter().map(|l| &l.id).collect()
+}
+
+/// Checks a [`LeadStore`]. `store` must be empty.
+pub async fn lead_store(store: &dyn LeadStore) {
+    let t0 = base();
+    let a = new_lead(t0, "DE");
+
+    // Insert and read back; a second insert of the same id is refused and changes nothing.
+    store.insert(&a).await.expect("insert");
+    assert_eq!(
+        store.get(&a.id).await.expect("get").as_ref(),
+        Some(&a),
+        "a stored lead reads back unchanged"
+    );
+    let mut imposter = a.clone();
+    imposter.company = Some("Overwritten".into());
+    let err = store
+        .insert(&imposter)
+        .await
+        .expect_err("inserting an existing id must fail");
+    assert!(
+        !err.is_retryable(),
+        "a duplicate insert is permanent, got {err:?}"
+    );
+    assert_eq!(
+        store.get(&a.id).await.unwrap().unwrap().company,
+        None,
+        "a refused insert overwrote the lead"
+    );
+    assert_eq!(
+        store.get(&LeadId::generate()).await.unwrap(),
+        None,
+        "an unknown id reads as None"
+    );
+
+    // A captured lead waits for routing until the grace period has passed.
+    let routing_due = t0 + sla::routing_grace();
+    let early = store
+        .overdue(
+            WaitKind::Routing,
+            routing_due - chrono::Duration::seconds(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        early.is_empty(),
+        "a lead was overdue for routing before its grace period ended"
+    );
+    let due = store
+        .overdue(WaitKind::Routing, routing_due, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&due),
+        [&a.id],
+        "a lead past its routing grace is overdue for routing"
+    );
+
+    // Recording a decision happens once; replays and races see the first decision.
+    let t1 = t0 + chrono::Duration::seconds(1);
+    let first = decision_for(&a, t1);
+    let Recorded::Applied(assigned) = store.record_decision(&a.id, &first).await.unwrap() else {
+        panic!("the first decision must apply");
+    };
+    assert_eq!(assigned.status, LeadStatus::Assigned);
+    assert_eq!(assigned.decision.as_ref(), Some(&first));
+    let mut second = decision_for(&a, t1 + chrono::Duration::seconds(5));
+    second.rule = "another-rule".into();
+    match store.record_decision(&a.id, &second).await.unwrap() {
+        Recorded::AlreadyDecided(stored) => assert_eq!(
+            stored.decision,
+            Some(first.clone()),
+            "a replay changed the decision"
+        ),
+        other => panic!("a second decision must answer AlreadyDecided, got {other:?}"),
+    }
+    assert_eq!(
+        store.get(&a.id).await.unwrap().unwrap(),
+        assigned,
+        "the stored lead is the assigned one"
+    );
+    assert_eq!(
+        store
+            .record_decision(&LeadId::generate(), &first)
+            .await
+            .unwrap(),
+        Recorded::Missing
+    );
+
+    // Once assigned, the lead waits for its first touch instead of for routing.
+    let far = t0 + chrono::Duration::days(30);
+    assert!(
+        store
+            .overdue(WaitKind::Routing, far, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an assigned lead still waits for routing"
+    );
+    let touch_due = first.first_touch_due_at;
+    let not_yet = store
+        .overdue(
+            WaitKind::FirstTouch,
+            touch_due - chrono::Duration::seconds(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        not_yet.is_empty(),
+        "a lead was overdue for its first touch before the due time"
+    );
+    assert_eq!(
+        ids(&store
+            .overdue(WaitKind::FirstTouch, touch_due, 10)
+            .await
+            .unwrap()),
+        [&a.id]
+    );
+
+    // Escalation applies only once the first touch is overdue, and only once.
+    assert_eq!(
+        store
+            .record_escalation(&a.id, touch_due - chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        None
+    );
+    let escalated = store
+        .record_escalation(&a.id, touch_due)
+        .await
+        .unwrap()
+        .expect("an overdue lead escalates");
+    assert_eq!(
+        (escalated.status, escalated.escalated_at),
+        (LeadStatus::Escalated, Some(touch_due))
+    );
+    assert_eq!(
+        store.record_escalation(&a.id, far).await.unwrap(),
+        None,
+        "a lead escalated twice"
+    );
+    assert!(
+        store
+            .overdue(WaitKind::FirstTouch, far, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an escalated lead is still waiting"
+    );
+
+    // A touch stops the clock: the lead leaves the index and cannot be escalated.
+    let b = new_lead(t0, "US");
+    store.insert(&b).await.unwrap();
+    let b_decision = decision_for(&b, t1);
+    assert!(matches!(
+        store.record_decision(&b.id, &b_decision).await.unwrap(),
+        Recorded::Applied(_)
+    ));
+    let touched = store
+        .record_touch(&b.id, t1)
+        .await
+        .unwrap()
+        .expect("an assigned lead can be touched");
+    assert_eq!(
+        (touched.status, touched.touched_at),
+        (LeadStatus::Touched, Some(t1))
+    );
+    assert_eq!(
+        store.record_touch(&b.id, t1).await.unwrap(),
+        None,
+        "a lead was touched twice"
+    );
+    assert_eq!(
+        store.record_escalation(&b.id, far).await.unwrap(),
+        None,
+        "a touched lead escalated"
+    );
+    assert!(
+        store
+            .overdue(WaitKind::FirstTouch, far, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let captured = new_lead(t0, "US");
+    store.insert(&captured).await.unwrap();
+    assert_eq!(
+        store.record_touch(&captured.id, t1).await.unwrap(),
+        None,
+        "an unassigned lead was touched"
+    );
+
+    // Overdue leads come earliest first, and `limit` bounds the answer.
+    let mut later: Vec<Lead> = (1..=4)
+        .map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR"))
+        .collect();
+    later.reverse();
+    for lead in &later {
+        store.insert(lead).await.unwrap();
+    }
+    let page = store.overdue(WaitKind::Routing, far, 3).await.unwrap();
+    let expected = [&captured.id, &later[3].id, &later[2].id];
+    assert_eq!(
+        ids(&page),
+        expected,
+        "overdue leads are not earliest first or not limited"
+    );
+
+    // Concurrent routers: exactly one decision applies.
+    let c = new_lead(t0, "CA");
+    store.insert(&c).await.unwrap();
+    let d = decision_for(&c, t1);
+    let results = tokio::join!(
+        store.record_decision(&c.id, &d),
+        store.record_decision(&c.id, &d),
+        store.record_decision(&c.id, &d),
+        store.record_decision(&c.id, &d),
+    );
+    let applied = [results.0, results.1, results.2, results.3]
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Recorded::Applied(_))))
+        .count();
+    assert_eq!(applied, 1, "concurrent decisions: exactly one must apply");
+
+    // Delivery claims: first wins, a release lets a retry claim again.
+    let key = DeliveryKey::new(&a.id, baton_domain::EventType::Assigned, "slack");
+    assert!(
+        store.claim_delivery(&key, t1).await.unwrap(),
+        "the first claim wins"
+    );
+    assert!(
+        !store.claim_delivery(&key, t1).await.unwrap(),
+        "a second claim must lose"
+    );
+    store.release_delivery(&key).await.unwrap();
+    assert!(
+        store.claim_delivery(&key, t1).await.unwrap(),
+        "a released claim can be taken again"
+    );
+}
+
+/// Checks a [`WorkQueue`] whose visibility timeout is `visibility`. `queue` must be empty.
+pub async fn work_queue(queue: &dyn WorkQueue, visibility: Duration) {
+    let long_wait = Duration::from_secs(1);
+    queue.send("one").await.expect("send");
+    queue.send("two").await.expect("send");
+
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while got.len() < 2 && std::time::Instant::now() < deadline {
+        got.extend(queue.receive(10, long_wait).await.expect("receive"));
+    }
+    let bodies: HashSet<&str> = got.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(
+        bodies,
+        HashSet::from(["one", "two"]),
+        "both messages arrive"
+    );
+    assert!(
+        got.iter().all(|m| m.receive_count == 1),
+        "first receive counts 1: {got:?}"
+    );
+    assert!(
+        queue.receive(10, Duration::ZERO).await.unwrap().is_empty(),
+        "a received message is hidden during its visibility timeout"
+    );
+
+    let one = got.iter().find(|m| m.body == "one").unwrap();
+    queue.delete(&one.receipt).await.expect("delete");
+
+    tokio::time::sleep(visibility + Duration::from_millis(200)).await;
+    let mut again = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while again.is_empty() && std::time::Instant::now() < deadline {
+        again = queue.receive(10, long_wait).await.unwrap();
+    }
+    assert_eq!(
+        again.len(),
+        1,
+        "only the undeleted message comes back: {again:?}"
+    );
+    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("two", 2));
+    queue.delete(&again[0].receipt).await.unwrap();
+    tokio::time::sleep(visibility + Duration::from_millis(200)).await;
+    assert!(
+        queue.receive(10, Duration::ZERO).await.unwrap().is_empty(),
+        "a deleted message came back"
+    );
+}

@@ -1,0 +1,352 @@
+//! [`LeadStore`] on DynamoDB.
+//!
+//! One table, string partition key `pk`:
+//! - leads at `lead#<id>`, mapped to and from [`Lead`] by `serde_dynamo`;
+//! - delivery claims at `delivery#<key>`.
+//!
+//! A lead that is waiting for something carries `wait_kind` and `wait_due_at` (fixed-width
+//! RFC 3339, so text order is time order). The global secondary index [`WAIT_INDEX`] is keyed by
+//! them; leads that wait for nothing lack the attributes and so are absent from the index, which
+//! keeps sweeps proportional to the overdue leads, not the table.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use baton_domain::{Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::ports::{DeliveryKey, LeadStore, Recorded};
+
+/// The name of the sparse due-time index.
+pub const WAIT_INDEX: &str = "by-wait";
+const SERVICE: &str = "DynamoDB";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Text form of an instant used in the index: always millisecond precision and `Z`.
+pub fn index_time(at: Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn lead_key(id: &LeadId) -> AttributeValue {
+    AttributeValue::S(format!("lead#{id}"))
+}
+
+#[derive(Serialize, Deserialize)]
+struct LeadItem {
+    pk: String,
+    #[serde(flatten)]
+    lead: Lead,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wait_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wait_due_at: Option<String>,
+}
+
+fn to_item(lead: &Lead) -> Result<Item, Error> {
+    let wait = lead.awaiting();
+    let item = LeadItem {
+        pk: format!("lead#{}", lead.id),
+        lead: lead.clone(),
+        wait_kind: wait.map(|w| w.kind.as_str().to_owned()),
+        wait_due_at: wait.map(|w| index_time(w.due_at)),
+    };
+    serde_dynamo::to_item(item)
+        .map_err(|e| Error::Corrupt(format!("lead {} cannot be stored: {e}", lead.id)))
+}
+
+fn from_item(item: Item) -> Result<Lead, Error> {
+    let pk = item
+        .get("pk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::from_item::<_, LeadItem>(item)
+        .map(|i| i.lead)
+        .map_err(|e| Error::Corrupt(format!("item `{pk}` is not a lead: {e}")))
+}
+
+fn value<T: Serialize>(v: T) -> Result<AttributeValue, Error> {
+    serde_dynamo::to_attribute_value(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    Error::unavailable(SERVICE, DisplayErrorContext(err))
+}
+
+fn status(s: LeadStatus) -> AttributeValue {
+    AttributeValue::S(
+        match s {
+            LeadStatus::Captured => "captured",
+            LeadStatus::Assigned => "assigned",
+            LeadStatus::Escalated => "escalated",
+            LeadStatus::Touched => "touched",
+        }
+        .to_owned(),
+    )
+}
+
+/// A [`LeadStore`] on one DynamoDB table (see the module docs for its layout).
+#[derive(Debug, Clone)]
+pub struct DynamoLeadStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLeadStore {
+    /// A store on `table`, which must exist with the layout [`crate::provision::ensure_table`] creates.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Applies `update` if `condition` holds and returns the lead after it, or `None` if the condition failed.
+    async fn conditional_update(
+        &self,
+        id: &LeadId,
+        update: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Lead>, Error> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", lead_key(id))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .return_values(ReturnValue::AllNew);
+        for (name, v) in values {
+            request = request.expression_attribute_values(name, v);
+        }
+        match request.send().await {
+            Ok(out) => out.attributes.map(from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl LeadStore for DynamoLeadStore {
+    async fn insert(&self, lead: &Lead) -> Result<(), Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(lead)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(Error::Rejected {
+                    service: SERVICE,
+                    detail: format!("lead {} already exists", lead.id),
+                })
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", lead_key(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
+        let applied = self
+            .conditional_update(
+                id,
+                "SET #status = :assigned, decision = :decision, wait_kind = :kind, wait_due_at = :due",
+                "attribute_exists(pk) AND #status = :captured",
+                vec![
+                    (":assigned", status(LeadStatus::Assigned)),
+                    (":captured", status(LeadStatus::Captured)),
+                    (":decision", value(decision)?),
+                    (":kind", AttributeValue::S(WaitKind::FirstTouch.as_str().into())),
+                    (":due", AttributeValue::S(index_time(decision.first_touch_due_at))),
+                ],
+            )
+            .await?;
+        if let Some(lead) = applied {
+            return Ok(Recorded::Applied(lead));
+        }
+        Ok(match self.get(id).await? {
+            Some(lead) => Recorded::AlreadyDecided(lead),
+            None => Recorded::Missing,
+        })
+    }
+
+    async fn overdue(
+        &self,
+        kind: WaitKind,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Lead>, Error> {
+        let mut leads = Vec::new();
+        let mut start: Option<Item> = None;
+        // A Limit-bounded query may return an empty page with a continuation key: follow it.
+        loop {
+            let remaining = i32::try_from(limit - leads.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(WAIT_INDEX)
+                .key_condition_expression("wait_kind = :kind AND wait_due_at <= :now")
+                .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().into()))
+                .expression_attribute_values(":now", AttributeValue::S(index_time(now)))
+                .limit(remaining)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                leads.push(from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if leads.len() < limit => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(leads)
+    }
+
+    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
+        self.conditional_update(
+            id,
+            "SET #status = :escalated, escalated_at = :now REMOVE wait_kind, wait_due_at",
+            "#status = :assigned AND wait_due_at <= :now_key",
+            vec![
+                (":escalated", status(LeadStatus::Escalated)),
+                (":assigned", status(LeadStatus::Assigned)),
+                (":now", value(now)?),
+                (":now_key", AttributeValue::S(index_time(now))),
+            ],
+        )
+        .await
+    }
+
+    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
+        self.conditional_update(
+            id,
+            "SET #status = :touched, touched_at = :now REMOVE wait_kind, wait_due_at",
+            "#status IN (:assigned, :escalated)",
+            vec![
+                (":touched", status(LeadStatus::Touched)),
+                (":assigned", status(LeadStatus::Assigned)),
+                (":escalated", status(LeadStatus::Escalated)),
+                (":now", value(now)?),
+            ],
+        )
+        .await
+    }
+
+    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                "pk",
+                AttributeValue::S(format!("delivery#{}", key.as_str())),
+            )
+            .item("claimed_at", value(now)?)
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("delivery#{}", key.as_str())),
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_domain::LeadSubmission;
+    use chrono::TimeZone;
+
+    #[test]
+    fn index_times_sort_as_text_in_time_order() {
+        let a = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        let b = a + chrono::Duration::nanoseconds(1_500_000);
+        let c = a + chrono::Duration::seconds(10);
+        assert_eq!(index_time(a), "2026-11-24T09:00:00.000Z");
+        assert!(index_time(a) < index_time(b) && index_time(b) < index_time(c));
+    }
+
+    #[test]
+    fn a_lead_round_trips_through_an_item_with_its_wait() {
+        let lead = LeadSubmission {
+            email: Some("a@corp.example".into()),
+            ..Default::default()
+        }
+        .into_lead(LeadId::generate(), chrono::Utc::now())
+        .unwrap();
+        let item = to_item(&lead).unwrap();
+        assert_eq!(item["wait_kind"].as_s().unwrap(), "routing");
+        assert_eq!(item["pk"].as_s().unwrap(), &format!("lead#{}", lead.id));
+        assert_eq!(from_item(item).unwrap(), lead);
+    }
+
+    #[test]
+    fn an_item_that_is_not_a_lead_is_reported_as_corrupt() {
+        let item = HashMap::from([("pk".to_owned(), AttributeValue::S("lead#x".into()))]);
+        let err = from_item(item).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt(m) if m.contains("lead#x")),
+            "{err:?}"
+        );
+    }
+}

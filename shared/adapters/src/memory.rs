@@ -1,0 +1,425 @@
+//! In-process twins of every port: the same contracts, no services. Used by unit tests and by
+//! the local runner when no AWS endpoint is configured.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use baton_domain::{Decision, Lead, LeadEvent, LeadId, LeadStatus, Timestamp, WaitKind};
+use tokio::sync::{Notify, mpsc};
+
+use crate::Error;
+use crate::ports::{
+    ChatNotifier, Clock, DeliveryKey, EventPublisher, LeadStore, QueueMessage, Recorded, WorkQueue,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these maps half-updated (each update is one
+    // statement), so a poisoned lock is still safe to use.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A [`LeadStore`] in a map.
+#[derive(Debug, Default)]
+pub struct MemoryLeadStore {
+    leads: Mutex<HashMap<LeadId, Lead>>,
+    deliveries: Mutex<HashSet<DeliveryKey>>,
+}
+
+impl MemoryLeadStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every stored lead (for tests and the local runner's summary).
+    pub fn all(&self) -> Vec<Lead> {
+        lock(&self.leads).values().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl LeadStore for MemoryLeadStore {
+    async fn insert(&self, lead: &Lead) -> Result<(), Error> {
+        let mut leads = lock(&self.leads);
+        if leads.contains_key(&lead.id) {
+            return Err(Error::Rejected {
+                service: "memory store",
+                detail: format!("lead {} already exists", lead.id),
+            });
+        }
+        leads.insert(lead.id.clone(), lead.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error> {
+        Ok(lock(&self.leads).get(id).cloned())
+    }
+
+    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
+        let mut leads = lock(&self.leads);
+        let Some(lead) = leads.get_mut(id) else {
+            return Ok(Recorded::Missing);
+        };
+        if lead.status != LeadStatus::Captured {
+            return Ok(Recorded::AlreadyDecided(lead.clone()));
+        }
+        *lead = lead.clone().assigned(decision.clone());
+        Ok(Recorded::Applied(lead.clone()))
+    }
+
+    async fn overdue(
+        &self,
+        kind: WaitKind,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Lead>, Error> {
+        let leads = lock(&self.leads);
+        let mut due: Vec<(Timestamp, &Lead)> = leads
+            .values()
+            .filter_map(|l| {
+                l.awaiting()
+                    .filter(|w| w.kind == kind && w.due_at <= now)
+                    .map(|w| (w.due_at, l))
+            })
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+
+    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
+        let mut leads = lock(&self.leads);
+        let Some(lead) = leads.get_mut(id) else {
+            return Ok(None);
+        };
+        match lead.awaiting() {
+            Some(w) if w.kind == WaitKind::FirstTouch && w.due_at <= now => {
+                *lead = lead.clone().escalated(now);
+                Ok(Some(lead.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
+        let mut leads = lock(&self.leads);
+        let Some(lead) = leads.get_mut(id) else {
+            return Ok(None);
+        };
+        if !matches!(lead.status, LeadStatus::Assigned | LeadStatus::Escalated) {
+            return Ok(None);
+        }
+        *lead = lead.clone().touched(now);
+        Ok(Some(lead.clone()))
+    }
+
+    async fn claim_delivery(&self, key: &DeliveryKey, _now: Timestamp) -> Result<bool, Error> {
+        Ok(lock(&self.deliveries).insert(key.clone()))
+    }
+
+    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+        lock(&self.deliveries).remove(key);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    body: String,
+    receive_count: u32,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    visible: VecDeque<Stored>,
+    in_flight: HashMap<String, (Stored, Instant)>,
+    next: u64,
+}
+
+/// A [`WorkQueue`] in memory, with SQS's visibility timeout: a received message that is not
+/// deleted within the timeout becomes visible again.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    state: Mutex<QueueState>,
+    arrived: Notify,
+    visibility: Duration,
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(30))
+    }
+}
+
+impl MemoryQueue {
+    /// A queue whose received messages reappear after `visibility` unless deleted.
+    pub fn new(visibility: Duration) -> Self {
+        Self {
+            state: Mutex::new(QueueState::default()),
+            arrived: Notify::new(),
+            visibility,
+        }
+    }
+
+    /// How many messages are waiting or in flight.
+    pub fn len(&self) -> usize {
+        let s = lock(&self.state);
+        s.visible.len() + s.in_flight.len()
+    }
+
+    /// Whether no message is waiting or in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn take(&self, max: usize) -> Vec<QueueMessage> {
+        let mut s = lock(&self.state);
+        let now = Instant::now();
+        let expired: Vec<String> = s
+            .in_flight
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for receipt in expired {
+            if let Some((m, _)) = s.in_flight.remove(&receipt) {
+                s.visible.push_back(m);
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < max.min(10) {
+            let Some(mut m) = s.visible.pop_front() else {
+                break;
+            };
+            m.receive_count += 1;
+            s.next += 1;
+            let receipt = format!("{}-{}", m.id, s.next);
+            out.push(QueueMessage {
+                message_id: m.id.clone(),
+                receipt: receipt.clone(),
+                body: m.body.clone(),
+                receive_count: m.receive_count,
+            });
+            s.in_flight.insert(receipt, (m, now + self.visibility));
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl WorkQueue for MemoryQueue {
+    async fn send(&self, body: &str) -> Result<(), Error> {
+        {
+            let mut s = lock(&self.state);
+            s.next += 1;
+            let id = format!("msg-{}", s.next);
+            s.visible.push_back(Stored {
+                id,
+                body: body.to_owned(),
+                receive_count: 0,
+            });
+        }
+        self.arrived.notify_waiters();
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, Error> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let arrived = self.arrived.notified();
+            let got = self.take(max);
+            if !got.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(got);
+            }
+            // Wake on a new message, or re-check periodically for expired visibility timeouts.
+            let _ = tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(200)),
+                arrived,
+            )
+            .await;
+        }
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), Error> {
+        lock(&self.state).in_flight.remove(receipt);
+        Ok(())
+    }
+}
+
+/// An [`EventPublisher`] that keeps every event and forwards it to an optional subscriber.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<LeadEvent>>,
+    subscriber: Option<mpsc::UnboundedSender<LeadEvent>>,
+}
+
+impl MemoryPublisher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A publisher that also forwards each event to `subscriber`.
+    pub fn with_subscriber(subscriber: mpsc::UnboundedSender<LeadEvent>) -> Self {
+        Self {
+            published: Mutex::default(),
+            subscriber: Some(subscriber),
+        }
+    }
+
+    /// Every event published so far.
+    pub fn published(&self) -> Vec<LeadEvent> {
+        lock(&self.published).clone()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for MemoryPublisher {
+    async fn publish(&self, event: &LeadEvent) -> Result<(), Error> {
+        lock(&self.published).push(event.clone());
+        if let Some(tx) = &self.subscriber {
+            tx.send(event.clone()).map_err(|_| {
+                Error::unavailable("memory publisher", "the subscriber has stopped")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A [`ChatNotifier`] that records messages; it can be told to fail the next sends.
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    posted: Mutex<Vec<serde_json::Value>>,
+    failures: Mutex<VecDeque<Error>>,
+}
+
+impl RecordingNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next call to `post` fail with `error` (queued: call again for more failures).
+    pub fn fail_next(&self, error: Error) {
+        lock(&self.failures).push_back(error);
+    }
+
+    /// Every message posted successfully.
+    pub fn posted(&self) -> Vec<serde_json::Value> {
+        lock(&self.posted).clone()
+    }
+}
+
+#[async_trait]
+impl ChatNotifier for RecordingNotifier {
+    async fn post(&self, message: &serde_json::Value) -> Result<(), Error> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.posted).push(message.clone());
+        Ok(())
+    }
+}
+
+/// A [`Clock`] that stands still until moved.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    pub fn new(at: Timestamp) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *lock(&self.0)
+    }
+}
+
+/// Every port, failing as if its service were down: each call answers [`Error::Unavailable`]
+/// naming the service given. For tests of what handlers do during an outage.
+#[derive(Debug, Clone, Copy)]
+pub struct Outage(pub &'static str);
+
+impl Outage {
+    fn error(&self) -> Error {
+        Error::unavailable(self.0, "connection refused")
+    }
+}
+
+#[async_trait]
+impl LeadStore for Outage {
+    async fn insert(&self, _: &Lead) -> Result<(), Error> {
+        Err(self.error())
+    }
+    async fn get(&self, _: &LeadId) -> Result<Option<Lead>, Error> {
+        Err(self.error())
+    }
+    async fn record_decision(&self, _: &LeadId, _: &Decision) -> Result<Recorded, Error> {
+        Err(self.error())
+    }
+    async fn overdue(&self, _: WaitKind, _: Timestamp, _: usize) -> Result<Vec<Lead>, Error> {
+        Err(self.error())
+    }
+    async fn record_escalation(&self, _: &LeadId, _: Timestamp) -> Result<Option<Lead>, Error> {
+        Err(self.error())
+    }
+    async fn record_touch(&self, _: &LeadId, _: Timestamp) -> Result<Option<Lead>, Error> {
+        Err(self.error())
+    }
+    async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp) -> Result<bool, Error> {
+        Err(self.error())
+    }
+    async fn release_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl WorkQueue for Outage {
+    async fn send(&self, _: &str) -> Result<(), Error> {
+        Err(self.error())
+    }
+    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<QueueMessage>, Error> {
+        Err(self.error())
+    }
+    async fn delete(&self, _: &str) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl EventPublisher for Outage {
+    async fn publish(&self, _: &LeadEvent) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract;
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_lead_store_contract() {
+        contract::lead_store(&MemoryLeadStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_queue_keeps_the_work_queue_contract() {
+        contract::work_queue(
+            &MemoryQueue::new(Duration::from_millis(300)),
+            Duration::from_millis(300),
+        )
+        .await;
+    }
+}

@@ -1,0 +1,125 @@
+//! The ports handlers depend on. Every method documents its contract; [`crate::contract`]
+//! checks the implementations against it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use baton_domain::{Decision, EventType, Lead, LeadEvent, LeadId, Timestamp, WaitKind};
+
+use crate::Error;
+
+/// The outcome of [`LeadStore::record_decision`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// This call assigned the lead; the lead as now stored.
+    Applied(Lead),
+    /// The lead already had a decision (a replay, or a concurrent router won); the lead as stored.
+    AlreadyDecided(Lead),
+    /// No lead has this id.
+    Missing,
+}
+
+/// Identifies one delivery of one event about one lead on one channel, for exactly-once sending.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeliveryKey(String);
+
+impl DeliveryKey {
+    /// The key for delivering `event` about `lead` on `channel` (such as `slack`).
+    pub fn new(lead: &LeadId, event: EventType, channel: &str) -> Self {
+        Self(format!("{lead}#{}#{channel}", event.as_str()))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where leads live.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Stores a new lead. Fails with [`Error::Rejected`] if a lead with this id exists (nothing is overwritten).
+    async fn insert(&self, lead: &Lead) -> Result<(), Error>;
+
+    /// The lead with this id, if any.
+    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error>;
+
+    /// Records `decision` and marks the lead assigned, only if it is still captured.
+    /// A replay is not an error: it answers [`Recorded::AlreadyDecided`] and changes nothing.
+    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error>;
+
+    /// Up to `limit` leads whose `kind` wait was due at or before `now`, earliest first,
+    /// found through the due-time index (never a scan of all leads).
+    async fn overdue(
+        &self,
+        kind: WaitKind,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Lead>, Error>;
+
+    /// Marks an assigned lead whose first touch is overdue at `now` as escalated.
+    /// Returns the updated lead, or `None` if it was no longer waiting (touched, escalated or not yet due).
+    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error>;
+
+    /// Records the owner's first touch at `now`, which stops the SLA clock.
+    /// Returns the updated lead, or `None` if it is not assigned or escalated (or already touched).
+    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error>;
+
+    /// Claims the right to send the delivery `key`. `true` for the first claim, `false` for every later one.
+    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error>;
+
+    /// Gives up a claim after a failed send, so a redelivered event can try again.
+    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
+}
+
+/// A message taken from a [`WorkQueue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    /// Pass to [`WorkQueue::delete`] once the message is handled.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// A queue with at-least-once delivery: a received message reappears unless deleted in time.
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Enqueues a message.
+    async fn send(&self, body: &str) -> Result<(), Error>;
+    /// Waits up to `wait` for messages and takes up to `max` (at most 10) of them.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, Error>;
+    /// Removes a received message for good.
+    async fn delete(&self, receipt: &str) -> Result<(), Error>;
+}
+
+/// Publishes lead events to subscribers (notify, and whoever else subscribes).
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes `event`; its type travels as the `event_type` attribute.
+    async fn publish(&self, event: &LeadEvent) -> Result<(), Error>;
+}
+
+/// Posts a chat message (a Slack incoming-webhook payload).
+#[async_trait]
+pub trait ChatNotifier: Send + Sync {
+    /// Sends the message. [`Error::Unavailable`] when a retry may succeed (429, 5xx, network),
+    /// [`Error::Rejected`] when it will not (4xx).
+    async fn post(&self, message: &serde_json::Value) -> Result<(), Error>;
+}
+
+/// The current time, injectable so tests control the SLA clock.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}

@@ -1,0 +1,91 @@
+//! Events Baton publishes about a lead. The JSON carries a `type` field (`lead.assigned`,
+//! `lead.escalated`); publishers also set it as a message attribute for subscription filters.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Lead, LeadId};
+
+/// The kind of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    Assigned,
+    Escalated,
+}
+
+impl EventType {
+    /// The wire name, such as `lead.assigned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assigned => "lead.assigned",
+            Self::Escalated => "lead.escalated",
+        }
+    }
+}
+
+/// Something that happened to a lead, with the lead's full record as context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum LeadEvent {
+    /// The lead has an owner; `lead.decision` says who, why and what is due.
+    #[serde(rename = "lead.assigned")]
+    Assigned { lead: Lead },
+    /// The owner missed the first-touch target; `lead.escalated_at` says when this was noticed.
+    #[serde(rename = "lead.escalated")]
+    Escalated { lead: Lead },
+}
+
+impl LeadEvent {
+    /// The event's kind.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Self::Assigned { .. } => EventType::Assigned,
+            Self::Escalated { .. } => EventType::Escalated,
+        }
+    }
+
+    /// The lead the event is about.
+    pub fn lead(&self) -> &Lead {
+        match self {
+            Self::Assigned { lead } | Self::Escalated { lead } => lead,
+        }
+    }
+
+    /// The lead's id.
+    pub fn lead_id(&self) -> &LeadId {
+        &self.lead().id
+    }
+
+    /// Parses an event from its JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The event as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a lead event always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LeadSubmission, RoutingTable, decide};
+
+    #[test]
+    fn an_event_round_trips_through_json_with_its_type() {
+        let lead = LeadSubmission {
+            email: Some("a@corp.example".into()),
+            ..Default::default()
+        }
+        .into_lead(LeadId::generate(), chrono::Utc::now())
+        .unwrap();
+        let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
+        let event = LeadEvent::Assigned {
+            lead: lead.assigned(decision),
+        };
+        let json = event.to_json();
+        assert!(json.starts_with(r#"{"type":"lead.assigned""#), "{json}");
+        assert_eq!(LeadEvent::from_json(&json).unwrap(), event);
+        assert_eq!(event.event_type().as_str(), "lead.assigned");
+    }
+}

@@ -1,0 +1,33 @@
+//! Baton's domain: everything a lead's journey decides, with no I/O.
+//!
+//! Nothing here knows about AWS, Lambda, HTTP or an async runtime. Functions take
+//! the current time as an argument and return values that name the effects an
+//! adapter must perform, so every rule is testable with plain unit tests.
+//!
+//! # Layout
+//! - [`lead`]: the lead record, its identifiers and validated value types ([`Email`], [`Phone`]).
+//! - [`contract`]: the versioned `POST /leads` contract: parsing and field-level validation.
+//! - [`score`]: transparent, itemized scoring and the priority it implies.
+//! - [`assign`]: the routing table: ordered rules and a fallback owner, so no lead is unowned.
+//! - [`sla`]: first-touch targets and the single thing a lead is waiting for at any time.
+//! - [`decision`]: the routing decision (score + owner + first action + due time).
+//! - [`event`]: the events published when a lead is assigned or escalated.
+
+pub mod assign;
+pub mod contract;
+pub mod decision;
+pub mod event;
+pub mod lead;
+pub mod score;
+pub mod sla;
+
+pub use assign::{Assignment, Owner, RoutingRule, RoutingTable};
+pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
+pub use decision::{Decision, FirstAction, decide};
+pub use event::{EventType, LeadEvent};
+pub use lead::{Email, Lead, LeadId, LeadStatus, Phone, Source};
+pub use score::{Priority, Score, ScoreReason, score};
+pub use sla::{Awaiting, WaitKind};
+
+/// Instants are always UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
