@@ -1,1 +1,403 @@
+//! Baton's local runner: the four Lambda handlers, wired as AWS would wire them, on this machine.
+//!
+//! - HTTP: each request becomes an API Gateway HTTP API (payload 2.0) event for capture, parsed
+//!   by `lambda_http` exactly as in Lambda; the response is sent back as is.
+//! - Route: a poller takes batches of up to 10 from the routing queue, hands them to route as an
+//!   SQS event, and deletes the records route did not report as failed (partial batch response).
+//! - Notify: every published event reaches notify as an SNS event. On AWS/moto, through a real
+//!   SNS subscription to an SQS queue (a failed delivery reappears after the visibility timeout
+//!   and lands in a dead-letter queue after 5 tries); in process, through a channel with retries.
+//! - Sweep: a timer stands in for the EventBridge schedule.
+//!
+//! With no endpoint, every port is in process ([`baton_adapters::memory`]) and nothing needs
+//! installing. With an endpoint (moto, LocalStack, or none-but-`AWS_*` for real AWS via
+//! [`Backend::Aws`]), the table, queues and topic are created if absent.
+//!
+//! With no Slack webhook configured, messages go to a built-in receiver at `/_local/slack`
+//! that prints them, so the whole journey is visible in the runner's output.
+//!
+//! # Layout
+//! - this file: [`Options`], [`start`], [`Running`].
+//! - [`events`]: turning HTTP requests and queue messages into the Lambda event JSON AWS sends.
 
+pub mod events;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::memory::{MemoryLeadStore, MemoryPublisher, MemoryQueue};
+use baton_adapters::slack::{SlackWebhook, WebhookUrl};
+use baton_adapters::sns::SnsPublisher;
+use baton_adapters::sqs::SqsQueue;
+use baton_adapters::{EventPublisher, LeadStore, SystemClock, WorkQueue, provision};
+use baton_capture::Capture;
+use baton_domain::{LeadEvent, RoutingTable};
+use baton_notify::Notify;
+use baton_route::Route;
+use baton_sla_sweep::Sweep;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+/// Where the system keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Everything in this process; nothing to install, nothing kept after exit.
+    InProcess,
+    /// DynamoDB, SQS and SNS through the AWS SDK; `endpoint` points at moto or LocalStack
+    /// (`None`: real AWS, configured by the usual `AWS_*` variables).
+    Aws { endpoint: Option<String> },
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub backend: Backend,
+    /// Listen address; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Slack incoming webhook; `None` uses the built-in printing receiver.
+    pub slack_webhook_url: Option<String>,
+    /// Prefix of the table, queue and topic names (lets several runs share one moto).
+    pub prefix: String,
+    /// How often the SLA sweep runs.
+    pub sweep_every: Duration,
+    /// How long a received queue message stays hidden before it is delivered again.
+    pub visibility_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            backend: Backend::InProcess,
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            slack_webhook_url: None,
+            prefix: "baton".into(),
+            sweep_every: Duration::from_secs(30),
+            visibility_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The AWS resources in use (for [`Backend::Aws`]).
+#[derive(Debug, Clone)]
+pub struct AwsResources {
+    pub table: String,
+    pub queue_url: String,
+    pub topic_arn: String,
+    pub notify_queue_url: String,
+}
+
+/// A running local system. Dropping it does not stop it: call [`Running::stop`].
+pub struct Running {
+    /// The base URL, such as `http://127.0.0.1:3000`.
+    pub url: String,
+    /// The lead store everything uses.
+    pub store: Arc<dyn LeadStore>,
+    /// The routing queue.
+    pub queue: Arc<dyn WorkQueue>,
+    /// The AWS resources, when running on AWS or moto.
+    pub aws: Option<AwsResources>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops every task and waits for them.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Why the system could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up AWS resources: {0}")]
+    Provision(#[from] baton_adapters::Error),
+    #[error("SLACK_WEBHOOK_URL is invalid: {0}")]
+    Slack(String),
+}
+
+/// A source of notify's input: SNS-shaped JSON events and a way to acknowledge them.
+enum NotifyFeed {
+    InProcess(mpsc::UnboundedReceiver<LeadEvent>),
+    Queue(SqsQueue, String),
+}
+
+/// Starts the system and returns once it is listening.
+pub async fn start(options: Options) -> Result<Running, StartError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let url = format!("http://{addr}");
+
+    let clock = Arc::new(SystemClock);
+    let (store, queue, publisher, feed, aws): (
+        Arc<dyn LeadStore>,
+        Arc<dyn WorkQueue>,
+        Arc<dyn EventPublisher>,
+        NotifyFeed,
+        _,
+    ) = match &options.backend {
+        Backend::InProcess => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (
+                Arc::new(MemoryLeadStore::new()),
+                Arc::new(MemoryQueue::new(options.visibility_timeout)),
+                Arc::new(MemoryPublisher::with_subscriber(tx)),
+                NotifyFeed::InProcess(rx),
+                None,
+            )
+        }
+        Backend::Aws { endpoint } => {
+            let sdk = provision::sdk_config(endpoint.as_deref()).await;
+            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let sns = aws_sdk_sns::Client::new(&sdk);
+            let visibility = options.visibility_timeout.as_secs().max(1) as u32;
+            let table = format!("{}-leads", options.prefix);
+            provision::ensure_table(&dynamo, &table).await?;
+            let (route_queue, _) = provision::ensure_queue_with_dlq(
+                &sqs,
+                &format!("{}-route", options.prefix),
+                visibility,
+                5,
+            )
+            .await?;
+            let topic_arn =
+                provision::ensure_topic(&sns, &format!("{}-lead-events", options.prefix)).await?;
+            let (notify_queue, _) = provision::ensure_queue_with_dlq(
+                &sqs,
+                &format!("{}-notify", options.prefix),
+                visibility,
+                5,
+            )
+            .await?;
+            provision::subscribe_queue(&sns, &topic_arn, &notify_queue.arn).await?;
+            let resources = AwsResources {
+                table: table.clone(),
+                queue_url: route_queue.url.clone(),
+                topic_arn: topic_arn.clone(),
+                notify_queue_url: notify_queue.url.clone(),
+            };
+            (
+                Arc::new(DynamoLeadStore::new(dynamo, table)),
+                Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
+                Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
+                NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
+                Some(resources),
+            )
+        }
+    };
+
+    let webhook = WebhookUrl::parse(
+        options
+            .slack_webhook_url
+            .as_deref()
+            .unwrap_or(&format!("{url}/_local/slack")),
+    )
+    .map_err(StartError::Slack)?;
+    let capture = Capture::new(store.clone(), queue.clone(), clock.clone());
+    let route = Route::new(
+        store.clone(),
+        publisher.clone(),
+        RoutingTable::starter(),
+        clock.clone(),
+    );
+    let notify = Notify::new(
+        store.clone(),
+        Arc::new(SlackWebhook::new(webhook)),
+        clock.clone(),
+    );
+    let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tasks.spawn(serve(listener, capture, stopped.clone()));
+    tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
+    tasks.spawn(feed_notify(feed, notify, stopped.clone()));
+    tasks.spawn(tick_sweep(sweep, options.sweep_every, stopped));
+    Ok(Running {
+        url,
+        store,
+        queue,
+        aws,
+        stop,
+        tasks,
+    })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    capture: Capture,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let app = Router::new()
+        .route("/_local/slack", axum::routing::post(print_slack_message))
+        .fallback(to_capture)
+        .with_state(capture);
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "HTTP server stopped");
+    }
+}
+
+async fn to_capture(
+    State(capture): State<Capture>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, baton_capture::MAX_BODY_BYTES * 2).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
+    };
+    let event = events::api_gateway_v2(&parts, &body);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("cannot turn the request into an API Gateway event: {e}"),
+            )
+                .into_response();
+        }
+    };
+    let response = capture.handle(request).await;
+    let (parts, body) = response.into_parts();
+    (parts, Bytes::copy_from_slice(body.as_ref())).into_response()
+}
+
+async fn print_slack_message(body: Bytes) -> StatusCode {
+    let text = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["text"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    tracing::info!(target: "slack", "{text}");
+    StatusCode::OK
+}
+
+async fn poll_route(queue: Arc<dyn WorkQueue>, route: Route, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let received = tokio::select! {
+            r = queue.receive(10, Duration::from_secs(1)) => r,
+            _ = stopped.wait_for(|s| *s) => return,
+        };
+        let messages = match received {
+            Ok(m) if m.is_empty() => continue,
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot receive from the routing queue; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let response = route.handle(events::sqs(&messages)).await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        for message in messages
+            .iter()
+            .filter(|m| !failed.contains(&m.message_id.as_str()))
+        {
+            if let Err(e) = queue.delete(&message.receipt).await {
+                tracing::warn!(error = %e, "cannot delete a routed message; it will be routed again (harmlessly)");
+            }
+        }
+    }
+}
+
+async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Receiver<bool>) {
+    match feed {
+        NotifyFeed::InProcess(mut rx) => loop {
+            let event = tokio::select! {
+                e = rx.recv() => match e { Some(e) => e, None => return },
+                _ = stopped.wait_for(|s| *s) => return,
+            };
+            // Lambda retries a failed asynchronous invocation twice; do the same.
+            for attempt in 1..=3 {
+                match notify.handle(events::sns_in_process(&event)).await {
+                    Ok(_) => break,
+                    Err(e) if attempt < 3 => {
+                        tracing::warn!(error = %e, attempt, "notify failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(attempt)).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "notify failed three times; the event is dropped (Lambda would send it to the dead-letter queue)")
+                    }
+                }
+            }
+        },
+        NotifyFeed::Queue(queue, subscription) => loop {
+            let received = tokio::select! {
+                r = queue.receive(10, Duration::from_secs(1)) => r,
+                _ = stopped.wait_for(|s| *s) => return,
+            };
+            let messages = match received {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot receive from the notify queue; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            for message in messages {
+                let event = match events::sns_from_envelope(&message.body, &subscription) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::error!(error = %e, "not an SNS notification; leaving it for the dead-letter queue");
+                        continue;
+                    }
+                };
+                match notify.handle(event).await {
+                    Ok(_) => {
+                        if let Err(e) = queue.delete(&message.receipt).await {
+                            tracing::warn!(error = %e, "cannot delete a delivered event; its redelivery will be skipped as a duplicate");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, receive_count = message.receive_count, "notify failed; the event will be redelivered")
+                    }
+                }
+            }
+        },
+    }
+}
+
+async fn tick_sweep(sweep: Sweep, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = sweep.run().await {
+            tracing::warn!(error = %e, "SLA sweep failed; it runs again at the next tick");
+        }
+    }
+}

@@ -1,1 +1,84 @@
-fn main() {}
+//! `baton-local`: runs Baton on this machine. See the crate docs (`lib.rs`) for how it is wired.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use baton_local::{Backend, Options, start};
+use clap::Parser;
+
+/// Run Baton locally: capture, route, notify and the SLA sweep, wired as in AWS.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Port for the HTTP API (0 picks a free one).
+    #[arg(long, env = "BATON_PORT", default_value_t = 3000)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "BATON_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Keep state in DynamoDB/SQS/SNS at this endpoint (moto, LocalStack) instead of in process.
+    #[arg(long, env = "BATON_ENDPOINT_URL", conflicts_with = "aws")]
+    endpoint_url: Option<String>,
+    /// Keep state in real AWS, configured by the usual AWS_* variables.
+    #[arg(long)]
+    aws: bool,
+    /// Slack incoming webhook for notifications (default: print them here).
+    #[arg(long, env = "SLACK_WEBHOOK_URL", hide_env_values = true)]
+    slack_webhook_url: Option<String>,
+    /// Prefix for the table, queue and topic names.
+    #[arg(long, env = "BATON_PREFIX", default_value = "baton")]
+    prefix: String,
+    /// Seconds between SLA sweeps.
+    #[arg(long, env = "BATON_SWEEP_SECONDS", default_value_t = 30)]
+    sweep_seconds: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .compact()
+        .init();
+
+    let args = Args::parse();
+    let backend = match (&args.endpoint_url, args.aws) {
+        (Some(url), _) => Backend::Aws {
+            endpoint: Some(url.clone()),
+        },
+        (None, true) => Backend::Aws { endpoint: None },
+        (None, false) => Backend::InProcess,
+    };
+    let where_ = match &backend {
+        Backend::InProcess => "in-process state (nothing is kept after exit)".to_owned(),
+        Backend::Aws {
+            endpoint: Some(url),
+        } => format!("DynamoDB/SQS/SNS at {url}"),
+        Backend::Aws { endpoint: None } => "your AWS account".to_owned(),
+    };
+    let options = Options {
+        backend,
+        listen: SocketAddr::new(args.host, args.port),
+        slack_webhook_url: args.slack_webhook_url,
+        prefix: args.prefix,
+        sweep_every: Duration::from_secs(args.sweep_seconds.max(1)),
+        ..Options::default()
+    };
+    let running = match start(options).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("baton-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message. Ctrl-C stops.\n",
+        url = running.url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    running.stop().await;
+    ExitCode::SUCCESS
+}

@@ -329,3 +329,23 @@ pub async fn work_queue(queue: &dyn WorkQueue, visibility: Duration) {
         "a deleted message came back"
     );
 }
+
+/// The variable that points the AWS-backed tests at moto (set by `infra/scripts/test.sh`).
+pub const TEST_ENDPOINT_VAR: &str = "BATON_TEST_AWS_ENDPOINT";
+
+/// The moto endpoint for tests that need one. Panics, loudly and with the fix, when it is not
+/// configured: tests that need moto never skip silently.
+pub fn test_endpoint() -> String {
+    match std::env::var(TEST_ENDPOINT_VAR) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "{TEST_ENDPOINT_VAR} is not set: this test needs the moto server. Run `infra/scripts/test.sh`, \
+             which installs and starts moto, or start `moto_server` yourself and set {TEST_ENDPOINT_VAR}=http://127.0.0.1:PORT"
+        ),
+    }
+}
+
+/// A name no other test run uses, for parallel tests sharing one moto.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", &LeadId::generate().as_str()[..8])
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of Baton: the template lint, unit tests, adapter tests on moto and the
+# end-to-end tests through the local runner on moto.
+#
+# Installs what it needs (a Python venv in .venv with pinned moto and cfn-lint), starts moto on a
+# free loopback port, runs everything, and stops moto, whatever happens.
+# Extra arguments go to the test runner (for example a test name filter).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+# shellcheck source=infra/scripts/moto.sh
+source infra/scripts/moto.sh
+
+echo "==> cfn-lint template.yaml"
+"$BATON_VENV/bin/cfn-lint" template.yaml
+
+moto_start
+trap moto_stop EXIT
+export BATON_TEST_AWS_ENDPOINT="$MOTO_URL"
+
+echo "==> tests (moto at $MOTO_URL)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  # nextest does not run doc tests.
+  cargo test --workspace --doc --quiet
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
