@@ -22,8 +22,6 @@ export BATON_TEST_AWS_ENDPOINT="$MOTO_URL"
 echo "==> tests (moto at $MOTO_URL)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
-  # nextest does not run doc tests.
-  cargo test --workspace --doc --quiet
 else
   cargo test --workspace --no-fail-fast "$@"
 fi

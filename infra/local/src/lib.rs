@@ -135,6 +135,61 @@ enum NotifyFeed {
     Queue(SqsQueue, String),
 }
 
+/// The ports every handler uses, on the chosen backend.
+struct Ports {
+    store: Arc<dyn LeadStore>,
+    queue: Arc<dyn WorkQueue>,
+    publisher: Arc<dyn EventPublisher>,
+    feed: NotifyFeed,
+    aws: Option<AwsResources>,
+}
+
+/// Builds the ports; on AWS/moto, creates the table, queues (each with a dead-letter queue),
+/// the topic and notify's subscription, unless they exist.
+async fn ports(options: &Options) -> Result<Ports, StartError> {
+    Ok(match &options.backend {
+        Backend::InProcess => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            Ports {
+                store: Arc::new(MemoryLeadStore::new()),
+                queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
+                publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
+                feed: NotifyFeed::InProcess(rx),
+                aws: None,
+            }
+        }
+        Backend::Aws { endpoint } => {
+            let sdk = provision::sdk_config(endpoint.as_deref()).await;
+            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let sns = aws_sdk_sns::Client::new(&sdk);
+            let visibility = options.visibility_timeout.as_secs().max(1) as u32;
+            let name = |suffix: &str| format!("{}-{suffix}", options.prefix);
+            let table = name("leads");
+            provision::ensure_table(&dynamo, &table).await?;
+            let (route_queue, _) =
+                provision::ensure_queue_with_dlq(&sqs, &name("route"), visibility, 5).await?;
+            let topic_arn = provision::ensure_topic(&sns, &name("lead-events")).await?;
+            let (notify_queue, _) =
+                provision::ensure_queue_with_dlq(&sqs, &name("notify"), visibility, 5).await?;
+            provision::subscribe_queue(&sns, &topic_arn, &notify_queue.arn).await?;
+            let aws = AwsResources {
+                table: table.clone(),
+                queue_url: route_queue.url.clone(),
+                topic_arn: topic_arn.clone(),
+                notify_queue_url: notify_queue.url.clone(),
+            };
+            Ports {
+                store: Arc::new(DynamoLeadStore::new(dynamo, table)),
+                queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
+                publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
+                feed: NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
+                aws: Some(aws),
+            }
+        }
+    })
+}
+
 /// Starts the system and returns once it is listening.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -150,63 +205,13 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let (store, queue, publisher, feed, aws): (
-        Arc<dyn LeadStore>,
-        Arc<dyn WorkQueue>,
-        Arc<dyn EventPublisher>,
-        NotifyFeed,
-        _,
-    ) = match &options.backend {
-        Backend::InProcess => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (
-                Arc::new(MemoryLeadStore::new()),
-                Arc::new(MemoryQueue::new(options.visibility_timeout)),
-                Arc::new(MemoryPublisher::with_subscriber(tx)),
-                NotifyFeed::InProcess(rx),
-                None,
-            )
-        }
-        Backend::Aws { endpoint } => {
-            let sdk = provision::sdk_config(endpoint.as_deref()).await;
-            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-            let sqs = aws_sdk_sqs::Client::new(&sdk);
-            let sns = aws_sdk_sns::Client::new(&sdk);
-            let visibility = options.visibility_timeout.as_secs().max(1) as u32;
-            let table = format!("{}-leads", options.prefix);
-            provision::ensure_table(&dynamo, &table).await?;
-            let (route_queue, _) = provision::ensure_queue_with_dlq(
-                &sqs,
-                &format!("{}-route", options.prefix),
-                visibility,
-                5,
-            )
-            .await?;
-            let topic_arn =
-                provision::ensure_topic(&sns, &format!("{}-lead-events", options.prefix)).await?;
-            let (notify_queue, _) = provision::ensure_queue_with_dlq(
-                &sqs,
-                &format!("{}-notify", options.prefix),
-                visibility,
-                5,
-            )
-            .await?;
-            provision::subscribe_queue(&sns, &topic_arn, &notify_queue.arn).await?;
-            let resources = AwsResources {
-                table: table.clone(),
-                queue_url: route_queue.url.clone(),
-                topic_arn: topic_arn.clone(),
-                notify_queue_url: notify_queue.url.clone(),
-            };
-            (
-                Arc::new(DynamoLeadStore::new(dynamo, table)),
-                Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
-                Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
-                NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
-                Some(resources),
-            )
-        }
-    };
+    let Ports {
+        store,
+        queue,
+        publisher,
+        feed,
+        aws,
+    } = ports(&options).await?;
 
     let webhook = WebhookUrl::parse(
         options
