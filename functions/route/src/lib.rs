@@ -16,7 +16,7 @@ use std::sync::Arc;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::{Clock, EventPublisher, LeadStore, Recorded};
-use baton_domain::{Lead, LeadEvent, RouteRequest, RoutingTable, decide};
+use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, RoutingTable, decide};
 
 /// Route's environment.
 #[derive(Debug, Clone)]
@@ -58,6 +58,8 @@ pub enum Routed {
     Assigned(Lead),
     /// The lead had been assigned before; its decision was announced again.
     Replayed(Lead),
+    /// The lead is spam (a bot filled the honeypot): never routed, nothing announced.
+    Ignored(Lead),
 }
 
 /// The route handler and what it needs.
@@ -110,6 +112,10 @@ impl Route {
             .get(&id)
             .await?
             .ok_or_else(|| RouteError::UnknownLead(id.to_string()))?;
+        if lead.status == LeadStatus::Spam {
+            tracing::info!(lead_id = %lead.id, "spam lead; not routed");
+            return Ok(Routed::Ignored(lead));
+        }
         let routed = if lead.decision.is_some() {
             Routed::Replayed(lead)
         } else {
@@ -120,7 +126,7 @@ impl Route {
                 Recorded::Missing => return Err(RouteError::UnknownLead(id.to_string())),
             }
         };
-        let (Routed::Assigned(lead) | Routed::Replayed(lead)) = &routed;
+        let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;
         if lead.escalated_at.is_none() && lead.touched_at.is_none() {
             // Announce while the assignment is current; once touched or escalated, newer events speak for it.
             self.publisher

@@ -234,3 +234,24 @@ async fn a_touched_lead_is_not_announced_again() {
         "only the first assignment was announced"
     );
 }
+
+#[tokio::test]
+async fn a_spam_lead_is_never_assigned_or_announced() {
+    let w = world().await;
+    let spam = LeadSubmission::from_json(br#"{"email":"bot@spam.example","_honeypot":"x"}"#)
+        .unwrap()
+        .into_lead(LeadId::generate(), chrono::Utc::now())
+        .unwrap();
+    w.store.insert(&spam).await.unwrap();
+    let routed = w
+        .route
+        .route_message(&format!(r#"{{"lead_id":"{}"}}"#, spam.id))
+        .await
+        .unwrap();
+    assert!(matches!(routed, Routed::Ignored(_)));
+    assert_eq!(
+        w.store.get(&spam.id).await.unwrap().unwrap().status,
+        LeadStatus::Spam
+    );
+    assert!(w.publisher.published().is_empty());
+}

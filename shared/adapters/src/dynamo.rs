@@ -83,15 +83,7 @@ where
 }
 
 fn status(s: LeadStatus) -> AttributeValue {
-    AttributeValue::S(
-        match s {
-            LeadStatus::Captured => "captured",
-            LeadStatus::Assigned => "assigned",
-            LeadStatus::Escalated => "escalated",
-            LeadStatus::Touched => "touched",
-        }
-        .to_owned(),
-    )
+    serde_dynamo::to_attribute_value(s).expect("a status is a plain string")
 }
 
 /// A [`LeadStore`] on one DynamoDB table (see the module docs for its layout).

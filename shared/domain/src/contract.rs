@@ -6,7 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Email, Lead, LeadId, LeadStatus, Phone, Source, Timestamp};
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::normalize::{self, Normalization};
+use crate::{
+    Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Timestamp, Touchpoint,
+};
 
 /// The longest value accepted for a short text field (names, company, title, ids, UTM values).
 pub const MAX_SHORT_TEXT: usize = 256;
@@ -54,6 +61,15 @@ impl ContractError {
     }
 }
 
+/// The most custom attributes a submission may carry.
+pub const MAX_ATTRIBUTES: usize = 50;
+/// The longest attribute name.
+pub const MAX_ATTRIBUTE_NAME: usize = 64;
+/// The longest attribute string value.
+pub const MAX_ATTRIBUTE_VALUE: usize = 1000;
+/// The contract version this module implements.
+pub const CONTRACT_VERSION: &str = "1";
+
 /// The source-tracking part of a submission.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,9 +77,27 @@ pub struct SourceSubmission {
     pub form_id: Option<String>,
     pub form_type: Option<String>,
     pub page_url: Option<String>,
+    pub referrer: Option<String>,
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    /// RFC 3339; when the form was filled in, by the submitter's clock.
+    pub captured_at: Option<String>,
+}
+
+/// The consent part of a submission.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentSubmission {
+    pub granted: Option<bool>,
+    pub purpose: Option<String>,
+    pub wording_version: Option<String>,
+    /// RFC 3339; defaults to the capture time.
+    pub timestamp: Option<String>,
+    /// Defaults to the request's source address.
+    pub ip: Option<String>,
 }
 
 /// A lead as a form or integration submits it (contract version 1). Every field is optional
@@ -76,11 +110,54 @@ pub struct LeadSubmission {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
+    pub website: Option<String>,
     pub job_title: Option<String>,
     pub country: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub company_size: Option<String>,
+    pub employee_count: Option<u32>,
+    pub product_interest: Option<String>,
     pub message: Option<String>,
     #[serde(default)]
     pub source: SourceSubmission,
+    pub consent: Option<ConsentSubmission>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Value>,
+    /// The form's own id for this submission; a retry with the same id is the same submission.
+    pub submission_id: Option<String>,
+    /// A field hidden from people; anything in it marks the submission as a bot's.
+    #[serde(rename = "_honeypot")]
+    pub honeypot: Option<String>,
+    /// The public form key, for HTML forms that cannot set headers.
+    #[serde(rename = "_key")]
+    pub form_key: Option<String>,
+}
+
+fn malformed(field: impl Into<String>, message: impl Into<String>) -> ContractError {
+    ContractError::Malformed(FieldError::new(field, message))
+}
+
+/// Fields of [`SourceSubmission`], which HTML forms may send flat (`utm_source`) or dotted.
+const SOURCE_FIELDS: &[&str] = &[
+    "form_id",
+    "form_type",
+    "page_url",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "captured_at",
+];
+
+fn truthy(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" | "granted" => Some(true),
+        "false" | "off" | "no" | "0" | "" | "denied" => Some(false),
+        _ => None,
+    }
 }
 
 impl LeadSubmission {
@@ -88,64 +165,401 @@ impl LeadSubmission {
     /// (bad JSON, a wrong type, an unknown field).
     pub fn from_json(body: &[u8]) -> Result<Self, ContractError> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let parsed: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ContractError::Malformed(FieldError::new(field, e.inner().to_string()))
-        })?;
-        de.end()
-            .map_err(|e| ContractError::Malformed(FieldError::new("body", e.to_string())))?;
+        let parsed = Self::from_deserializer(&mut de)?;
+        de.end().map_err(|e| malformed("body", e.to_string()))?;
         Ok(parsed)
     }
 
-    /// Validates every field and builds a new, captured lead. Lists every problem at once.
+    fn from_deserializer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Self, ContractError>
+    where
+        D::Error: std::fmt::Display,
+    {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            malformed(field, e.inner().to_string())
+        })
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` body, as plain HTML forms post it.
+    ///
+    /// Field names are the JSON contract's, dotted for nested parts (`source.utm_source`,
+    /// `consent.granted`, `attributes.plan`); source fields may also be sent flat (`utm_source`),
+    /// consent as `consent=on` plus `consent_purpose` and `consent_wording_version`, and
+    /// attributes as `attributes[plan]`. A checkbox value (`on`, `true`, `yes`, `1`) grants consent.
+    pub fn from_form(body: &[u8]) -> Result<Self, ContractError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| malformed("body", format!("not a URL-encoded form: {e}")))?;
+        let mut doc = Map::new();
+        let mut source = Map::new();
+        let mut consent = Map::new();
+        let mut attributes = Map::new();
+        for (name, value) in pairs {
+            let name = name.trim();
+            if let Some(key) = name.strip_prefix("attributes.").or_else(|| {
+                name.strip_prefix("attributes[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+            }) {
+                attributes.insert(key.to_owned(), Value::String(value));
+            } else if let Some(key) = name.strip_prefix("source.") {
+                source.insert(key.to_owned(), Value::String(value));
+            } else if SOURCE_FIELDS.contains(&name) {
+                source.insert(name.to_owned(), Value::String(value));
+            } else if name == "consent" || name == "consent.granted" {
+                let granted = truthy(&value)
+                    .ok_or_else(|| malformed(name, format!("`{value}` is not a yes/no value")))?;
+                consent.insert("granted".into(), Value::Bool(granted));
+            } else if let Some(key) = name
+                .strip_prefix("consent.")
+                .or_else(|| name.strip_prefix("consent_"))
+            {
+                consent.insert(key.to_owned(), Value::String(value));
+            } else if name == "employee_count" {
+                let v = value.trim();
+                if !v.is_empty() {
+                    let n: u32 = v
+                        .parse()
+                        .map_err(|_| malformed(name, format!("`{v}` is not a whole number")))?;
+                    doc.insert(name.to_owned(), Value::from(n));
+                }
+            } else {
+                doc.insert(name.to_owned(), Value::String(value));
+            }
+        }
+        if !source.is_empty() {
+            doc.insert("source".into(), Value::Object(source));
+        }
+        if !consent.is_empty() {
+            doc.insert("consent".into(), Value::Object(consent));
+        }
+        if !attributes.is_empty() {
+            doc.insert("attributes".into(), Value::Object(attributes));
+        }
+        Self::from_deserializer(Value::Object(doc))
+    }
+
+    /// Whether a bot filled the honeypot field.
+    pub fn is_bot(&self) -> bool {
+        self.honeypot
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+
+    /// Validates and normalizes every field and builds a new lead captured at `now`. Lists every
+    /// problem at once. A submission whose honeypot is filled becomes a [`LeadStatus::Spam`] lead.
     pub fn into_lead(self, id: LeadId, now: Timestamp) -> Result<Lead, ContractError> {
         let mut errors = Vec::new();
-        let email = parse_optional(&mut errors, "email", self.email, Email::parse);
-        let phone = parse_optional(&mut errors, "phone", self.phone, Phone::parse);
-        if email.is_none() && phone.is_none() && errors.is_empty() {
+        let mut normalized = Vec::new();
+        let first_name = text(&mut errors, "first_name", self.first_name, MAX_SHORT_TEXT);
+        let last_name = text(&mut errors, "last_name", self.last_name, MAX_SHORT_TEXT);
+        let company = text(&mut errors, "company", self.company, MAX_SHORT_TEXT);
+        let website_raw = text(&mut errors, "website", self.website, MAX_URL);
+        let job_title = text(&mut errors, "job_title", self.job_title, MAX_SHORT_TEXT);
+        let country_raw = text(&mut errors, "country", self.country, MAX_SHORT_TEXT);
+        let region_raw = text(&mut errors, "region", self.region, MAX_SHORT_TEXT);
+        let postal_code = text(&mut errors, "postal_code", self.postal_code, 32);
+        let company_size = text(&mut errors, "company_size", self.company_size, 32);
+        let product_interest = text(
+            &mut errors,
+            "product_interest",
+            self.product_interest,
+            MAX_SHORT_TEXT,
+        );
+        let message = text(&mut errors, "message", self.message, MAX_MESSAGE);
+        let email_raw = text(&mut errors, "email", self.email, 320);
+        let phone_raw = text(&mut errors, "phone", self.phone, 64);
+        let s = self.source;
+        let mut source = Source {
+            form_id: text(&mut errors, "source.form_id", s.form_id, MAX_SHORT_TEXT),
+            form_type: text(&mut errors, "source.form_type", s.form_type, MAX_SHORT_TEXT),
+            page_url: text(&mut errors, "source.page_url", s.page_url, MAX_URL),
+            referrer: text(&mut errors, "source.referrer", s.referrer, MAX_URL),
+            utm_source: text(
+                &mut errors,
+                "source.utm_source",
+                s.utm_source,
+                MAX_SHORT_TEXT,
+            ),
+            utm_medium: text(
+                &mut errors,
+                "source.utm_medium",
+                s.utm_medium,
+                MAX_SHORT_TEXT,
+            ),
+            utm_campaign: text(
+                &mut errors,
+                "source.utm_campaign",
+                s.utm_campaign,
+                MAX_SHORT_TEXT,
+            ),
+            utm_term: text(&mut errors, "source.utm_term", s.utm_term, MAX_SHORT_TEXT),
+            utm_content: text(
+                &mut errors,
+                "source.utm_content",
+                s.utm_content,
+                MAX_SHORT_TEXT,
+            ),
+            submitted_at: None,
+            key_id: None,
+        };
+        let captured_at_raw = text(&mut errors, "source.captured_at", s.captured_at, 64);
+        let consent_in = self.consent.map(|c| {
+            (
+                c.granted,
+                text(&mut errors, "consent.purpose", c.purpose, MAX_SHORT_TEXT),
+                text(
+                    &mut errors,
+                    "consent.wording_version",
+                    c.wording_version,
+                    MAX_SHORT_TEXT,
+                ),
+                text(&mut errors, "consent.timestamp", c.timestamp, 64),
+                text(&mut errors, "consent.ip", c.ip, 64),
+            )
+        });
+
+        if let Some(raw) = captured_at_raw {
+            match parse_time(&raw) {
+                Ok(at) => source.submitted_at = Some(at),
+                Err(e) => errors.push(FieldError::new("source.captured_at", e)),
+            }
+        }
+        let consent = consent_in.and_then(|(granted, purpose, wording_version, timestamp, ip)| {
+            let Some(granted) = granted else {
+                errors.push(FieldError::new(
+                    "consent.granted",
+                    "is required when consent is given (true or false)",
+                ));
+                return None;
+            };
+            let at = match timestamp.map(|t| parse_time(&t)) {
+                Some(Ok(at)) => at,
+                Some(Err(e)) => {
+                    errors.push(FieldError::new("consent.timestamp", e));
+                    now
+                }
+                None => now,
+            };
+            if let Some(ip) = &ip
+                && ip.parse::<std::net::IpAddr>().is_err()
+            {
+                errors.push(FieldError::new(
+                    "consent.ip",
+                    format!("`{ip}` is not an IP address"),
+                ));
+            }
+            Some(Consent {
+                granted,
+                purpose,
+                wording_version,
+                at,
+                ip,
+            })
+        });
+
+        let country = country_raw
+            .as_deref()
+            .and_then(|raw| match normalize::country(raw) {
+                Ok((code, rule)) => {
+                    if code != raw {
+                        normalized.push(Normalization::new("country", raw, &code, rule));
+                    }
+                    Some(code)
+                }
+                Err(e) => {
+                    errors.push(FieldError::new("country", e));
+                    None
+                }
+            });
+        let region = region_raw.map(|raw| {
+            match country.as_deref().and_then(|c| normalize::region(c, &raw)) {
+                Some((code, rule)) => {
+                    if code != raw {
+                        normalized.push(Normalization::new("region", &raw, &code, rule));
+                    }
+                    code
+                }
+                None => raw,
+            }
+        });
+        let email = email_raw.and_then(|raw| match Email::parse(&raw) {
+            Ok(email) => {
+                if email.as_str() != raw {
+                    normalized.push(Normalization::new(
+                        "email",
+                        &raw,
+                        email.as_str(),
+                        "trimmed and lower-cased",
+                    ));
+                }
+                Some(email)
+            }
+            Err(e) => {
+                errors.push(FieldError::new("email", e));
+                None
+            }
+        });
+        let phone = phone_raw.and_then(|raw| match Phone::parse_in(&raw, country.as_deref()) {
+            Ok((phone, rule)) => {
+                if phone.as_str() != raw {
+                    normalized.push(Normalization::new("phone", &raw, phone.as_str(), rule));
+                }
+                Some(phone)
+            }
+            Err(e) => {
+                errors.push(FieldError::new("phone", e));
+                None
+            }
+        });
+        if email.is_none()
+            && phone.is_none()
+            && !errors
+                .iter()
+                .any(|e| e.field == "email" || e.field == "phone")
+        {
             errors.push(FieldError::new(
                 "email",
                 "an email or a phone number is required",
             ));
         }
-        let mut text = |field: &str, value: Option<String>, max: usize| -> Option<String> {
-            let value = value
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())?;
-            if value.chars().count() > max {
+        let website_domain =
+            website_raw
+                .as_deref()
+                .and_then(|raw| match normalize::website_domain(raw) {
+                    Ok(domain) => Some(domain),
+                    Err(e) => {
+                        errors.push(FieldError::new("website", e));
+                        None
+                    }
+                });
+        if self.attributes.len() > MAX_ATTRIBUTES {
+            errors.push(FieldError::new(
+                "attributes",
+                format!(
+                    "has {} entries; the limit is {MAX_ATTRIBUTES}",
+                    self.attributes.len()
+                ),
+            ));
+        }
+        let mut attributes = BTreeMap::new();
+        for (name, value) in self.attributes {
+            let field = format!("attributes.{name}");
+            if name.is_empty()
+                || name.len() > MAX_ATTRIBUTE_NAME
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
                 errors.push(FieldError::new(
                     field,
-                    format!("is longer than {max} characters"),
+                    format!("names are 1 to {MAX_ATTRIBUTE_NAME} letters, digits, `_`, `-` or `.`"),
                 ));
-                return None;
+                continue;
             }
-            Some(value)
-        };
-        let first_name = text("first_name", self.first_name, MAX_SHORT_TEXT);
-        let last_name = text("last_name", self.last_name, MAX_SHORT_TEXT);
-        let company = text("company", self.company, MAX_SHORT_TEXT);
-        let job_title = text("job_title", self.job_title, MAX_SHORT_TEXT);
-        let country = text("country", self.country, MAX_SHORT_TEXT);
-        let message = text("message", self.message, MAX_MESSAGE);
-        let source = Source {
-            form_id: text("source.form_id", self.source.form_id, MAX_SHORT_TEXT),
-            form_type: text("source.form_type", self.source.form_type, MAX_SHORT_TEXT),
-            page_url: text("source.page_url", self.source.page_url, MAX_URL),
-            utm_source: text("source.utm_source", self.source.utm_source, MAX_SHORT_TEXT),
-            utm_medium: text("source.utm_medium", self.source.utm_medium, MAX_SHORT_TEXT),
-            utm_campaign: text(
-                "source.utm_campaign",
-                self.source.utm_campaign,
-                MAX_SHORT_TEXT,
-            ),
-        };
+            match &value {
+                Value::String(s) if s.chars().count() > MAX_ATTRIBUTE_VALUE => {
+                    errors.push(FieldError::new(
+                        field,
+                        format!("is longer than {MAX_ATTRIBUTE_VALUE} characters"),
+                    ));
+                }
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                    if attributes.len() < MAX_ATTRIBUTES {
+                        attributes.insert(name, value);
+                    }
+                }
+                Value::Null => {}
+                _ => errors.push(FieldError::new(
+                    field,
+                    "must be a string, a number or a boolean",
+                )),
+            }
+        }
+        // Checked here; the capture handler uses it as the idempotency key.
+        text(
+            &mut errors,
+            "submission_id",
+            self.submission_id,
+            MAX_SHORT_TEXT,
+        );
+        text(&mut errors, "_key", self.form_key, MAX_SHORT_TEXT);
         if !errors.is_empty() {
             return Err(ContractError::Invalid(errors));
         }
+
+        let mut enrichment = Enrichment::default();
+        if let Some(name) = &company {
+            let key = normalize::company_key(name);
+            normalized.push(Normalization::new(
+                "company_key",
+                name,
+                &key,
+                "lower-cased, punctuation and legal form removed",
+            ));
+            enrichment.company_key = Some(key);
+        }
+        if let Some(email) = &email {
+            enrichment.personal_email = normalize::is_personal_domain(email.domain());
+        }
+        match (&website_domain, &email) {
+            (Some(domain), _) => {
+                normalized.push(Normalization::new(
+                    "company_domain",
+                    website_raw.as_deref().unwrap_or_default(),
+                    domain,
+                    "host of the website",
+                ));
+                enrichment.company_domain = Some(domain.clone());
+            }
+            (None, Some(email)) if !enrichment.personal_email => {
+                normalized.push(Normalization::new(
+                    "company_domain",
+                    email.as_str(),
+                    email.domain(),
+                    "domain of a business email",
+                ));
+                enrichment.company_domain = Some(email.domain().to_owned());
+            }
+            _ => {}
+        }
+        if let Some(title) = &job_title {
+            let reading = normalize::job_title(title);
+            if let Some((seniority, term)) = reading.seniority {
+                normalized.push(Normalization::new(
+                    "seniority",
+                    title,
+                    &format!("{seniority:?}"),
+                    format!("title contains `{term}`"),
+                ));
+                enrichment.seniority = Some(seniority);
+            }
+            if let Some((department, term)) = reading.department {
+                normalized.push(Normalization::new(
+                    "department",
+                    title,
+                    &format!("{department:?}"),
+                    format!("title contains `{term}`"),
+                ));
+                enrichment.department = Some(department);
+            }
+        }
+        enrichment.size_band = self
+            .employee_count
+            .map(size_band)
+            .map(str::to_owned)
+            .or_else(|| company_size.clone());
+
+        let spam = self
+            .honeypot
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty());
         Ok(Lead {
             id,
-            status: LeadStatus::Captured,
+            status: if spam {
+                LeadStatus::Spam
+            } else {
+                LeadStatus::Captured
+            },
             email,
             phone,
             first_name,
@@ -153,8 +567,25 @@ impl LeadSubmission {
             company,
             job_title,
             country,
+            region,
+            postal_code,
+            website: website_raw,
+            company_size,
+            employee_count: self.employee_count,
+            product_interest,
             message,
+            touchpoints: vec![Touchpoint {
+                at: now,
+                source: source.clone(),
+                consent: consent.clone(),
+            }],
             source,
+            consent,
+            attributes,
+            enrichment,
+            normalized,
+            account: None,
+            submissions: 1,
             captured_at: now,
             decision: None,
             touched_at: None,
@@ -163,20 +594,49 @@ impl LeadSubmission {
     }
 }
 
-fn parse_optional<T>(
+/// A trimmed text field; blank is absent. Too long or control characters: an error for `field`.
+fn text(
     errors: &mut Vec<FieldError>,
     field: &str,
-    raw: Option<String>,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    let raw = raw.filter(|v| !v.trim().is_empty())?;
-    match parse(&raw) {
-        Ok(value) => Some(value),
-        Err(message) => {
-            errors.push(FieldError::new(field, message));
-            None
-        }
+    value: Option<String>,
+    max: usize,
+) -> Option<String> {
+    let value = value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())?;
+    if value.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+        return None;
     }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        errors.push(FieldError::new(field, "contains control characters"));
+        return None;
+    }
+    Some(value)
+}
+
+/// The size band an employee count falls in.
+pub fn size_band(employees: u32) -> &'static str {
+    match employees {
+        0..=10 => "1-10",
+        11..=50 => "11-50",
+        51..=200 => "51-200",
+        201..=1000 => "201-1000",
+        1001..=5000 => "1001-5000",
+        _ => "5001+",
+    }
+}
+
+fn parse_time(raw: &str) -> Result<Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("`{raw}` is not an RFC 3339 time such as 2026-11-24T09:00:00Z ({e})"))
 }
 
 /// The queue message that asks routing to qualify and assign one lead.
@@ -233,7 +693,7 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["email", "phone", "company"]);
+        assert_eq!(fields, ["company", "email", "phone"]);
     }
 
     #[test]
@@ -262,6 +722,176 @@ mod tests {
         assert_eq!(err.field_errors()[0].field, "body");
         let err = accept(r#"{"email":"a@b.co"} trailing"#).unwrap_err();
         assert_eq!(err.field_errors()[0].field, "body");
+    }
+
+    #[test]
+    fn a_full_submission_is_normalized_enriched_and_says_what_changed() {
+        let lead = accept(
+            r#"{"email":" Grace.Hopper@Navy.EXAMPLE ","phone":"(202) 555-0143","first_name":"Grace","last_name":"Hopper",
+                "company":"Remington Rand, Inc.","website":"https://www.remington.example/about","job_title":"VP Engineering",
+                "country":"USA","region":"Virginia","postal_code":"22202","employee_count":340,"product_interest":"compilers",
+                "message":"Need a demo","source":{"form_id":"demo","form_type":"demo_request","referrer":"https://search.example",
+                "utm_source":"ads","utm_term":"cobol","utm_content":"banner","captured_at":"2026-11-24T08:59:30+01:00"},
+                "consent":{"granted":true,"purpose":"sales_contact","wording_version":"2026-03","ip":"198.51.100.4"},
+                "attributes":{"plan":"enterprise","seats":40,"trial":false}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            lead.email.as_ref().unwrap().as_str(),
+            "grace.hopper@navy.example"
+        );
+        assert_eq!(lead.phone.as_ref().unwrap().as_str(), "+12025550143");
+        assert_eq!(lead.country.as_deref(), Some("US"));
+        assert_eq!(lead.region.as_deref(), Some("US-VA"));
+        assert_eq!(
+            lead.enrichment.company_key.as_deref(),
+            Some("remington rand")
+        );
+        assert_eq!(
+            lead.enrichment.company_domain.as_deref(),
+            Some("remington.example")
+        );
+        assert!(!lead.enrichment.personal_email);
+        assert_eq!(
+            lead.enrichment.seniority,
+            Some(crate::normalize::Seniority::Vp)
+        );
+        assert_eq!(
+            lead.enrichment.department,
+            Some(crate::normalize::Department::Engineering)
+        );
+        assert_eq!(lead.enrichment.size_band.as_deref(), Some("201-1000"));
+        assert_eq!(
+            lead.source.submitted_at,
+            Some(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 24, 7, 59, 30)
+                    .unwrap()
+            )
+        );
+        let consent = lead.consent.as_ref().unwrap();
+        assert!(consent.granted);
+        assert_eq!(
+            (consent.at, consent.ip.as_deref()),
+            (now(), Some("198.51.100.4"))
+        );
+        assert_eq!(lead.attributes["seats"], 40);
+        assert_eq!(lead.touchpoints.len(), 1);
+        let changed: Vec<(&str, &str, &str)> = lead
+            .normalized
+            .iter()
+            .map(|n| (n.field.as_str(), n.from.as_str(), n.to.as_str()))
+            .collect();
+        for expected in [
+            ("country", "USA", "US"),
+            ("region", "Virginia", "US-VA"),
+            (
+                "email",
+                "Grace.Hopper@Navy.EXAMPLE",
+                "grace.hopper@navy.example",
+            ),
+            ("phone", "(202) 555-0143", "+12025550143"),
+            ("company_key", "Remington Rand, Inc.", "remington rand"),
+        ] {
+            assert!(
+                changed.contains(&expected),
+                "missing {expected:?} in {changed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_free_mail_address_is_personal_and_gives_no_company_domain() {
+        let lead = accept(r#"{"email":"someone@gmail.com"}"#).unwrap();
+        assert!(lead.enrichment.personal_email);
+        assert_eq!(lead.enrichment.company_domain, None);
+    }
+
+    #[test]
+    fn an_html_form_post_is_read_like_json() {
+        let body = b"email=ada%40analytical.example&first_name=Ada&country=Deutschland&phone=030+12345678\
+                     &utm_source=newsletter&source.form_id=footer&consent=on&consent_purpose=newsletter\
+                     &attributes%5Bplan%5D=pro&attributes.seats=12&employee_count=45&_key=pk_site&submission_id=s-1";
+        let body: Vec<u8> = body
+            .iter()
+            .copied()
+            .filter(|b| !b" \n\\".contains(b))
+            .collect();
+        let sub = LeadSubmission::from_form(&body).unwrap();
+        assert_eq!(sub.form_key.as_deref(), Some("pk_site"));
+        assert_eq!(sub.submission_id.as_deref(), Some("s-1"));
+        let lead = sub.into_lead(LeadId::generate(), now()).unwrap();
+        assert_eq!(lead.country.as_deref(), Some("DE"));
+        assert_eq!(lead.phone.unwrap().as_str(), "+493012345678");
+        assert_eq!(lead.source.utm_source.as_deref(), Some("newsletter"));
+        assert_eq!(lead.source.form_id.as_deref(), Some("footer"));
+        assert_eq!(
+            lead.consent
+                .as_ref()
+                .map(|c| (c.granted, c.purpose.as_deref())),
+            Some((true, Some("newsletter")))
+        );
+        assert_eq!(lead.attributes["plan"], "pro");
+        assert_eq!(lead.attributes["seats"], "12");
+        assert_eq!(lead.employee_count, Some(45));
+    }
+
+    #[test]
+    fn form_values_of_the_wrong_kind_name_their_field() {
+        let err = LeadSubmission::from_form(b"email=a%40b.co&employee_count=many").unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "employee_count");
+        let err = LeadSubmission::from_form(b"email=a%40b.co&consent=perhaps").unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "consent");
+        let err = LeadSubmission::from_form(b"email=a%40b.co&colour=red").unwrap_err();
+        assert!(
+            err.field_errors()[0]
+                .message
+                .contains("unknown field `colour`")
+        );
+    }
+
+    #[test]
+    fn a_filled_honeypot_makes_the_lead_spam() {
+        let lead =
+            accept(r#"{"email":"bot@spam.example","_honeypot":"http://buy.example"}"#).unwrap();
+        assert_eq!(lead.status, LeadStatus::Spam);
+        assert_eq!(lead.awaiting(), None, "spam is never routed");
+        let lead = accept(r#"{"email":"human@corp.example","_honeypot":""}"#).unwrap();
+        assert_eq!(lead.status, LeadStatus::Captured);
+    }
+
+    #[test]
+    fn consent_source_and_attribute_problems_are_listed_by_path() {
+        let many: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(r#""a{i}":1"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let body = format!(
+            r#"{{"email":"a@b.co","country":"Atlantis","website":"ftp://x.example",
+                "source":{{"captured_at":"yesterday"}},
+                "consent":{{"purpose":"x","ip":"not-an-ip"}},
+                "attributes":{{{many},"bad name":1,"nested":{{"x":1}}}}}}"#
+        );
+        let fields: Vec<String> = accept(&body)
+            .unwrap_err()
+            .field_errors()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        for expected in [
+            "country",
+            "website",
+            "source.captured_at",
+            "consent.granted",
+            "attributes",
+            "attributes.bad name",
+            "attributes.nested",
+        ] {
+            assert!(
+                fields.contains(&expected.to_owned()),
+                "missing {expected} in {fields:?}"
+            );
+        }
     }
 
     #[test]

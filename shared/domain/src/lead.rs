@@ -1,6 +1,7 @@
 //! The lead record and the validated value types it is made of.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::{Decision, Timestamp};
@@ -106,36 +107,24 @@ impl From<Email> for String {
     }
 }
 
-/// A phone number reduced to its digits, with a leading `+` when one was given.
-///
-/// Seven to fifteen digits (the E.164 maximum). Country-aware normalization to
-/// E.164 belongs to the capture contract's enrichment step.
+/// A phone number in E.164 form (`+14155550100`), or its digits when no country was known to
+/// resolve a national number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
 impl Phone {
-    /// Parses a phone number written with the usual separators (spaces, dots, dashes, parentheses).
+    /// Parses a number written in any common style, without a country (so national numbers
+    /// stay digits). See [`Phone::parse_in`].
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        let plus = trimmed.starts_with('+');
-        let mut digits = String::with_capacity(trimmed.len());
-        for (i, c) in trimmed.chars().enumerate() {
-            match c {
-                '0'..='9' => digits.push(c),
-                '+' if i == 0 => {}
-                ' ' | '-' | '.' | '(' | ')' | '/' => {}
-                other => {
-                    return Err(format!(
-                        "contains `{other}`, which is not part of a phone number"
-                    ));
-                }
-            }
-        }
-        if !(7..=15).contains(&digits.len()) {
-            return Err(format!("has {} digits; expected 7 to 15", digits.len()));
-        }
-        Ok(Self(if plus { format!("+{digits}") } else { digits }))
+        Self::parse_in(raw, None).map(|(p, _)| p)
+    }
+
+    /// Parses a number using `country` (ISO alpha-2) for national numbers; returns the phone and
+    /// the rule that normalized it.
+    pub fn parse_in(raw: &str, country: Option<&str>) -> Result<(Self, String), String> {
+        let parsed = crate::normalize::phone(raw, country)?;
+        Ok((Self(parsed.value), parsed.rule))
     }
 
     /// The normalized number.
@@ -147,7 +136,11 @@ impl Phone {
 impl TryFrom<String> for Phone {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        let stored = value.strip_prefix('+').unwrap_or(&value);
+        if stored.is_empty() || !stored.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{value}` is not a normalized phone number"));
+        }
+        Ok(Self(value))
     }
 }
 
@@ -155,6 +148,13 @@ impl From<Phone> for String {
     fn from(value: Phone) -> Self {
         value.0
     }
+}
+
+/// The most touchpoints a lead keeps; older ones are dropped (the count in `submissions` stays).
+pub const MAX_TOUCHPOINTS: usize = 50;
+
+fn one() -> u32 {
+    1
 }
 
 /// Where a lead stands in its journey.
@@ -169,6 +169,8 @@ pub enum LeadStatus {
     Escalated,
     /// The owner made the first touch.
     Touched,
+    /// A bot filled the form's honeypot: kept for inspection, never routed.
+    Spam,
 }
 
 /// Where a lead came from.
@@ -189,6 +191,82 @@ pub struct Source {
     pub utm_medium: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// The page that linked to the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// When the form says it was filled in (the submitter's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<Timestamp>,
+    /// The capture key (form or integration) the submission came through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+/// What the person agreed to, and how it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub granted: bool,
+    /// What the consent is for, such as `marketing_email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The version of the wording shown next to the checkbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording_version: Option<String>,
+    pub at: Timestamp,
+    /// The submitter's IP address (the request's, unless the integration says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// What Baton derived from the submitted values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrichment {
+    /// The company name without legal form or punctuation, for matching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_key: Option<String>,
+    /// The company's domain, from the website or else a business email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_domain: Option<String>,
+    /// The email is at a free-mail provider.
+    #[serde(default)]
+    pub personal_email: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seniority: Option<crate::normalize::Seniority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<crate::normalize::Department>,
+    /// The company size band (`1-10`, `11-50`, `51-200`, `201-1000`, `1001-5000`, `5001+`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_band: Option<String>,
+}
+
+/// One submission that reached this lead: the first capture and every later duplicate merged in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touchpoint {
+    pub at: Timestamp,
+    #[serde(default)]
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+/// A matched account, carried on the lead as routing context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMatch {
+    pub account_id: String,
+    pub name: String,
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<crate::Owner>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub open_deal: bool,
 }
 
 /// A lead as Baton stores it.
@@ -208,13 +286,46 @@ pub struct Lead {
     pub company: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
-    /// The country as submitted (ISO codes are matched case-insensitively).
+    /// ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// ISO 3166-2 where resolvable, otherwise as submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// The company size as submitted (a band such as `51-200`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_count: Option<u32>,
+    /// The product line the person is interested in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_interest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(default)]
     pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+    /// Custom fields (strings, numbers, booleans), bounded by the contract.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub enrichment: Enrichment,
+    /// Every change made to the submitted values, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub normalized: Vec<crate::normalize::Normalization>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountMatch>,
+    /// The most recent submissions (at most [`MAX_TOUCHPOINTS`]), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touchpoints: Vec<Touchpoint>,
+    /// How many submissions reached this lead in all.
+    #[serde(default = "one")]
+    pub submissions: u32,
     pub captured_at: Timestamp,
     /// Set once, when the lead is assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +337,107 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// The key that identifies the person behind the lead for deduplication: the normalized
+    /// email, or the phone when there is no email.
+    pub fn identity(&self) -> Option<String> {
+        self.email
+            .as_ref()
+            .map(|e| format!("email:{}", e.as_str()))
+            .or_else(|| self.phone.as_ref().map(|p| format!("phone:{}", p.as_str())))
+    }
+
+    /// This lead with a later submission of the same person merged in: the submission becomes a
+    /// touchpoint, fields still empty here are filled from it (and their normalizations kept),
+    /// attributes are added where new, and the newest consent applies. Nothing already on the
+    /// lead is overwritten, and its status, owner and history are unchanged.
+    pub fn merged_with(mut self, later: &Lead) -> Lead {
+        fn fill<T: Clone>(slot: &mut Option<T>, from: &Option<T>) -> bool {
+            if slot.is_none() && from.is_some() {
+                *slot = from.clone();
+                return true;
+            }
+            false
+        }
+        let mut filled = Vec::new();
+        let mut track = |name: &'static str, changed: bool| {
+            if changed {
+                filled.push(name);
+            }
+        };
+        track("email", fill(&mut self.email, &later.email));
+        track("phone", fill(&mut self.phone, &later.phone));
+        track("first_name", fill(&mut self.first_name, &later.first_name));
+        track("last_name", fill(&mut self.last_name, &later.last_name));
+        track("company", fill(&mut self.company, &later.company));
+        track("job_title", fill(&mut self.job_title, &later.job_title));
+        track("country", fill(&mut self.country, &later.country));
+        track("region", fill(&mut self.region, &later.region));
+        track(
+            "postal_code",
+            fill(&mut self.postal_code, &later.postal_code),
+        );
+        track("website", fill(&mut self.website, &later.website));
+        track(
+            "company_size",
+            fill(&mut self.company_size, &later.company_size),
+        );
+        track(
+            "employee_count",
+            fill(&mut self.employee_count, &later.employee_count),
+        );
+        track(
+            "product_interest",
+            fill(&mut self.product_interest, &later.product_interest),
+        );
+        track("message", fill(&mut self.message, &later.message));
+        let e = &later.enrichment;
+        track(
+            "company_key",
+            fill(&mut self.enrichment.company_key, &e.company_key),
+        );
+        track(
+            "company_domain",
+            fill(&mut self.enrichment.company_domain, &e.company_domain),
+        );
+        track(
+            "seniority",
+            fill(&mut self.enrichment.seniority, &e.seniority),
+        );
+        track(
+            "department",
+            fill(&mut self.enrichment.department, &e.department),
+        );
+        track(
+            "size_band",
+            fill(&mut self.enrichment.size_band, &e.size_band),
+        );
+        if self.account.is_none() && later.account.is_some() {
+            self.account = later.account.clone();
+        }
+        self.normalized.extend(
+            later
+                .normalized
+                .iter()
+                .filter(|n| filled.contains(&n.field.as_str()))
+                .cloned(),
+        );
+        for (k, v) in &later.attributes {
+            self.attributes
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        if later.consent.is_some() {
+            self.consent = later.consent.clone();
+        }
+        self.touchpoints.extend(later.touchpoints.iter().cloned());
+        if self.touchpoints.len() > MAX_TOUCHPOINTS {
+            let excess = self.touchpoints.len() - MAX_TOUCHPOINTS;
+            self.touchpoints.drain(..excess);
+        }
+        self.submissions = self.submissions.saturating_add(later.submissions);
+        self
+    }
+
     /// "First Last", the email, the phone, or the id: the best human label available.
     pub fn display_name(&self) -> String {
         let name = [self.first_name.as_deref(), self.last_name.as_deref()]
@@ -279,21 +491,117 @@ mod tests {
     }
 
     #[test]
-    fn a_phone_keeps_digits_and_a_leading_plus() {
+    fn a_phone_becomes_e164_when_it_can() {
         assert_eq!(
-            Phone::parse("+1 (415) 555-0100").unwrap().as_str(),
-            "+14155550100"
+            Phone::parse("+1 (415) 555-2671").unwrap().as_str(),
+            "+14155552671"
         );
         assert_eq!(Phone::parse("030 1234567").unwrap().as_str(), "0301234567");
+        assert_eq!(
+            Phone::parse_in("030 1234567", Some("DE"))
+                .unwrap()
+                .0
+                .as_str(),
+            "+49301234567"
+        );
     }
 
     #[test]
-    fn a_phone_with_letters_or_too_few_digits_is_rejected() {
-        assert!(Phone::parse("call me").unwrap_err().contains("`c`"));
+    fn a_stored_phone_reads_back_but_text_does_not() {
         assert_eq!(
-            Phone::parse("12345").unwrap_err(),
-            "has 5 digits; expected 7 to 15"
+            Phone::try_from("+14155552671".to_owned()).unwrap().as_str(),
+            "+14155552671"
         );
+        assert!(Phone::try_from("call me".to_owned()).is_err());
+    }
+
+    fn lead(json: &str, at_minute: u32) -> Lead {
+        use chrono::TimeZone;
+        crate::LeadSubmission::from_json(json.as_bytes())
+            .unwrap()
+            .into_lead(
+                LeadId::generate(),
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 24, 9, at_minute, 0)
+                    .unwrap(),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_identity_is_the_email_else_the_phone() {
+        assert_eq!(
+            lead(r#"{"email":"A@B.co","phone":"+14155552671"}"#, 0)
+                .identity()
+                .unwrap(),
+            "email:a@b.co"
+        );
+        assert_eq!(
+            lead(r#"{"phone":"+14155552671"}"#, 0).identity().unwrap(),
+            "phone:+14155552671"
+        );
+    }
+
+    #[test]
+    fn a_later_submission_fills_gaps_adds_a_touchpoint_and_overwrites_nothing() {
+        let first = lead(
+            r#"{"email":"ada@corp.example","company":"Corp","attributes":{"plan":"free"},"source":{"utm_source":"ads"}}"#,
+            0,
+        );
+        let later = lead(
+            r#"{"email":"ada@corp.example","company":"Other Corp","phone":"+14155552671","job_title":"CTO",
+                "attributes":{"plan":"pro","seats":3},"consent":{"granted":true},"source":{"utm_source":"webinar"}}"#,
+            5,
+        );
+        let merged = first.clone().merged_with(&later);
+        assert_eq!(merged.id, first.id);
+        assert_eq!(
+            merged.company.as_deref(),
+            Some("Corp"),
+            "existing values stay"
+        );
+        assert_eq!(
+            merged.phone.as_ref().unwrap().as_str(),
+            "+14155552671",
+            "gaps are filled"
+        );
+        assert_eq!(
+            merged.enrichment.seniority,
+            Some(crate::normalize::Seniority::CLevel)
+        );
+        assert_eq!(merged.attributes["plan"], "free");
+        assert_eq!(merged.attributes["seats"], 3);
+        assert!(
+            merged.consent.unwrap().granted,
+            "the newest consent applies"
+        );
+        let sources: Vec<_> = merged
+            .touchpoints
+            .iter()
+            .map(|t| t.source.utm_source.as_deref())
+            .collect();
+        assert_eq!(sources, [Some("ads"), Some("webinar")]);
+        assert_eq!(merged.submissions, 2);
+        assert_eq!(merged.captured_at, first.captured_at);
+        assert!(
+            merged.normalized.iter().any(|n| n.field == "seniority"),
+            "the filled field's provenance is kept"
+        );
+        assert!(
+            !merged.normalized.iter().any(|n| n.from == "Other Corp"),
+            "the ignored value left no provenance"
+        );
+    }
+
+    #[test]
+    fn touchpoints_are_bounded_but_the_count_is_not() {
+        let mut l = lead(r#"{"email":"a@corp.example"}"#, 0);
+        let again = lead(r#"{"email":"a@corp.example"}"#, 1);
+        for _ in 0..MAX_TOUCHPOINTS + 5 {
+            l = l.merged_with(&again);
+        }
+        assert_eq!(l.touchpoints.len(), MAX_TOUCHPOINTS);
+        assert_eq!(l.submissions as usize, MAX_TOUCHPOINTS + 6);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod contract;
 pub mod decision;
 pub mod event;
 pub mod lead;
+pub mod normalize;
 pub mod score;
 pub mod sla;
 
@@ -25,7 +26,9 @@ pub use assign::{Assignment, Owner, RoutingRule, RoutingTable};
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
 pub use event::{EventType, LeadEvent};
-pub use lead::{Email, Lead, LeadId, LeadStatus, Phone, Source};
+pub use lead::{
+    AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint,
+};
 pub use score::{Priority, Score, ScoreReason, score};
 pub use sla::{Awaiting, WaitKind};
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Lead;
+use crate::normalize::Seniority;
 
 /// How urgently a lead should be worked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -44,42 +45,6 @@ pub const HOT_AT: i32 = 60;
 /// Scores at or above this (and below [`HOT_AT`]) are warm.
 pub const WARM_AT: i32 = 30;
 
-/// Free-mail domains: an address there says nothing about the lead's company.
-const PERSONAL_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "yahoo.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "mail.com",
-    "yandex.ru",
-];
-
-const SENIOR_TITLE_WORDS: &[&str] = &[
-    "chief",
-    "ceo",
-    "cto",
-    "cfo",
-    "coo",
-    "cro",
-    "cmo",
-    "vp",
-    "vice president",
-    "head",
-    "director",
-    "founder",
-    "owner",
-];
-
 /// Scores a lead by its intent (what it asked for) and fit (what it told us).
 pub fn score(lead: &Lead) -> Score {
     let mut reasons = Vec::new();
@@ -93,7 +58,7 @@ pub fn score(lead: &Lead) -> Score {
         _ => {}
     }
     if let Some(email) = &lead.email {
-        if PERSONAL_DOMAINS.contains(&email.domain()) {
+        if lead.enrichment.personal_email {
             add(-10, format!("personal email domain ({})", email.domain()));
         } else {
             add(15, format!("business email domain ({})", email.domain()));
@@ -105,14 +70,10 @@ pub fn score(lead: &Lead) -> Score {
     if lead.company.is_some() {
         add(10, "named a company".into());
     }
-    if let Some(title) = &lead.job_title {
-        let lower = title.to_lowercase();
-        if SENIOR_TITLE_WORDS.iter().any(|w| {
-            lower.split(|c: char| !c.is_alphanumeric()).any(|t| t == *w)
-                || (w.contains(' ') && lower.contains(w))
-        }) {
-            add(15, format!("senior title ({title})"));
-        }
+    if let (Some(seniority), Some(title)) = (lead.enrichment.seniority, &lead.job_title)
+        && seniority >= Seniority::Director
+    {
+        add(15, format!("senior title ({title})"));
     }
     if lead.message.as_deref().is_some_and(|m| m.len() >= 40) {
         add(5, "wrote a detailed message".into());
