@@ -14,14 +14,13 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn system(slack: &SlackReceiver, sweep_every: Duration) -> Running {
     baton_e2e::init_logs();
     start(Options {
-        backend: Backend::Aws {
-            endpoint: Some(test_endpoint()),
-        },
+        backend: Backend::Aws { endpoint: Some(test_endpoint()) },
         listen: "127.0.0.1:0".parse().unwrap(),
         slack_webhook_url: Some(slack.url.clone()),
         prefix: unique_name("e2e"),
         sweep_every,
         visibility_timeout: Duration::from_secs(2),
+        ..Options::default()
     })
     .await
     .expect("the local runner starts on moto")
@@ -29,6 +28,7 @@ async fn system(slack: &SlackReceiver, sweep_every: Duration) -> Running {
 
 async fn submit(http: &reqwest::Client, url: &str, body: serde_json::Value) -> reqwest::Response {
     http.post(format!("{url}/leads"))
+        .header("x-baton-key", "pk_local_demo")
         .json(&body)
         .send()
         .await
@@ -60,47 +60,21 @@ async fn submitted_leads_are_stored_owned_and_announced_once_each() {
         ids.push(LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap());
     }
 
-    let invalid = submit(
-        &http,
-        &running.url,
-        serde_json::json!({ "first_name": "No contact" }),
-    )
-    .await;
+    let invalid = submit(&http, &running.url, serde_json::json!({ "first_name": "No contact" })).await;
     assert_eq!(invalid.status(), 400);
 
-    eventually("one Slack message per lead", WAIT, || async {
-        (slack.messages().len() >= ids.len()).then_some(())
-    })
-    .await;
+    eventually("one Slack message per lead", WAIT, || async { (slack.messages().len() >= ids.len()).then_some(()) })
+        .await;
     tokio::time::sleep(Duration::from_secs(1)).await; // room for any duplicate to arrive
-    assert_eq!(
-        slack.messages().len(),
-        ids.len(),
-        "exactly one message per lead"
-    );
+    assert_eq!(slack.messages().len(), ids.len(), "exactly one message per lead");
     for id in &ids {
-        let lead = running
-            .store
-            .get(id)
-            .await
-            .unwrap()
-            .expect("stored in DynamoDB");
+        let lead = running.store.get(id).await.unwrap().expect("stored in DynamoDB");
         assert_eq!(lead.status, LeadStatus::Assigned);
         let decision = lead.decision.expect("owned");
         assert!(!decision.owner.id.is_empty());
-        assert_eq!(
-            slack.mentioning(id.as_str()).len(),
-            1,
-            "lead {id} was announced once"
-        );
-        let text = slack.mentioning(id.as_str())[0]["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            text.contains(&decision.owner.name),
-            "the message names the owner: {text}"
-        );
+        assert_eq!(slack.mentioning(id.as_str()).len(), 1, "lead {id} was announced once");
+        let text = slack.mentioning(id.as_str())[0]["text"].as_str().unwrap().to_owned();
+        assert!(text.contains(&decision.owner.name), "the message names the owner: {text}");
     }
     running.stop().await;
 }
@@ -110,46 +84,25 @@ async fn the_same_route_message_twice_assigns_once_and_notifies_once() {
     let slack = SlackReceiver::start().await;
     let running = system(&slack, Duration::from_secs(60)).await;
 
-    let lead = LeadSubmission {
-        email: Some("twice@corp.example".into()),
-        country: Some("DE".into()),
-        ..Default::default()
-    }
-    .into_lead(LeadId::generate(), chrono::Utc::now())
-    .unwrap();
+    let lead =
+        LeadSubmission { email: Some("twice@corp.example".into()), country: Some("DE".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
     running.store.insert(&lead).await.unwrap();
-    let message = serde_json::to_string(&RouteRequest {
-        lead_id: lead.id.clone(),
-    })
-    .unwrap();
+    let message = serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).unwrap();
     running.queue.send(&message).await.unwrap();
     running.queue.send(&message).await.unwrap();
 
     let first = eventually("the lead to be assigned", WAIT, || async {
-        running
-            .store
-            .get(&lead.id)
-            .await
-            .unwrap()
-            .filter(|l| l.status == LeadStatus::Assigned)
+        running.store.get(&lead.id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
     })
     .await;
-    eventually("the Slack message", WAIT, || async {
-        (!slack.mentioning(lead.id.as_str()).is_empty()).then_some(())
-    })
-    .await;
+    eventually("the Slack message", WAIT, || async { (!slack.mentioning(lead.id.as_str()).is_empty()).then_some(()) })
+        .await;
     // Both messages are handled well within this (visibility timeout 2 s, route in milliseconds).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        slack.mentioning(lead.id.as_str()).len(),
-        1,
-        "one Slack message for two deliveries"
-    );
-    assert_eq!(
-        running.store.get(&lead.id).await.unwrap().unwrap(),
-        first,
-        "the second delivery did not reassign"
-    );
+    assert_eq!(slack.mentioning(lead.id.as_str()).len(), 1, "one Slack message for two deliveries");
+    assert_eq!(running.store.get(&lead.id).await.unwrap().unwrap(), first, "the second delivery did not reassign");
     running.stop().await;
 }
 
@@ -169,31 +122,16 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     .unwrap();
     running.store.insert(&stranded).await.unwrap();
 
-    // Assigned two days ago and never touched.
-    let ignored = LeadSubmission {
-        email: Some("ignored@corp.example".into()),
-        country: Some("GB".into()),
-        ..Default::default()
-    }
-    .into_lead(LeadId::generate(), long_ago)
-    .unwrap();
-    running.store.insert(&ignored).await.unwrap();
-    running
-        .store
-        .record_decision(
-            &ignored.id,
-            &decide(&ignored, &RoutingTable::starter(), long_ago),
-        )
-        .await
-        .unwrap();
+    // Assigned two days ago and never touched (stored assigned, so no sweep can route it first).
+    let ignored =
+        LeadSubmission { email: Some("ignored@corp.example".into()), country: Some("GB".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), long_ago)
+            .unwrap();
+    let decision = decide(&ignored, &RoutingTable::starter(), long_ago);
+    running.store.insert(&ignored.clone().assigned(decision)).await.unwrap();
 
     eventually("the stranded lead to be routed", WAIT, || async {
-        running
-            .store
-            .get(&stranded.id)
-            .await
-            .unwrap()
-            .filter(|l| l.status == LeadStatus::Assigned)
+        running.store.get(&stranded.id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
     })
     .await;
     eventually("its Slack message", WAIT, || async {
@@ -202,33 +140,100 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     .await;
 
     let escalated = eventually("the ignored lead to be escalated", WAIT, || async {
-        running
-            .store
-            .get(&ignored.id)
-            .await
-            .unwrap()
-            .filter(|l| l.status == LeadStatus::Escalated)
+        running.store.get(&ignored.id).await.unwrap().filter(|l| l.status == LeadStatus::Escalated)
     })
     .await;
     assert!(escalated.escalated_at.is_some());
     let breach = eventually("the SLA breach message", WAIT, || async {
-        slack.mentioning(ignored.id.as_str()).into_iter().find(|m| {
-            m["text"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("SLA breach")
-        })
+        slack
+            .mentioning(ignored.id.as_str())
+            .into_iter()
+            .find(|m| m["text"].as_str().unwrap_or_default().contains("SLA breach"))
     })
     .await;
-    assert!(
-        breach["text"].as_str().unwrap().contains("Jonas Weber"),
-        "{breach}"
-    );
+    assert!(breach["text"].as_str().unwrap().contains("Jonas Weber"), "{breach}");
     tokio::time::sleep(Duration::from_secs(2)).await; // two more sweeps
-    assert_eq!(
-        slack.mentioning(ignored.id.as_str()).len(),
-        1,
-        "escalated once, across sweeps"
-    );
+    assert_eq!(slack.mentioning(ignored.id.as_str()).len(), 1, "escalated once, across sweeps");
     running.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_person_submitting_twice_over_http_becomes_one_lead_and_one_message() {
+    let slack = SlackReceiver::start().await;
+    let running = system(&slack, Duration::from_secs(60)).await;
+    let http = reqwest::Client::new();
+    let email = format!("{}@twice.example", unique_name("p"));
+    let first =
+        submit(&http, &running.url, serde_json::json!({ "email": email, "source": { "utm_source": "ads" } })).await;
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second =
+        submit(&http, &running.url, serde_json::json!({ "email": email.to_uppercase(), "phone": "+1 415 555 2671" }))
+            .await;
+    assert_eq!(second.status(), 202);
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(second["lead_id"], first["lead_id"]);
+    assert_eq!(second["merged"], true);
+
+    let id = LeadId::parse(first["lead_id"].as_str().unwrap()).unwrap();
+    eventually("the Slack message", WAIT, || async { (!slack.mentioning(id.as_str()).is_empty()).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(slack.mentioning(id.as_str()).len(), 1);
+    let lead = running.store.get(&id).await.unwrap().unwrap();
+    assert_eq!((lead.submissions, lead.phone.map(|p| p.as_str().to_owned())), (2, Some("+14155552671".to_owned())));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_requeues_it() {
+    use std::sync::Arc;
+
+    use baton_adapters::memory::{ManualClock, MemoryPublisher};
+    use baton_adapters::{LeadStore, WorkQueue, dynamo::DynamoLeadStore, provision, sqs::SqsQueue};
+    use baton_capture::{Capture, keys::CaptureKeys};
+
+    let sdk = provision::sdk_config(Some(&test_endpoint())).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let table = unique_name("outbox");
+    provision::ensure_table(&dynamo, &table).await.unwrap();
+    let (queue, _) = provision::ensure_queue_with_dlq(&sqs, &unique_name("outbox"), 30, 5).await.unwrap();
+    let store: Arc<dyn LeadStore> = Arc::new(DynamoLeadStore::new(dynamo, table));
+    let real_queue: Arc<dyn WorkQueue> = Arc::new(SqsQueue::new(sqs.clone(), queue.url));
+    // A queue URL that does not exist: every send fails, as when SQS is unavailable.
+    let down: Arc<dyn WorkQueue> =
+        Arc::new(SqsQueue::new(sqs, format!("{}/000000000000/no-such-queue", test_endpoint())));
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let keys = Arc::new(CaptureKeys::from_json(baton_local::DEMO_KEYS).unwrap());
+
+    let capture = Capture::new(store.clone(), down.clone(), keys, clock.clone());
+    assert!(down.send("probe").await.is_err(), "the broken queue really fails");
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "POST /leads", "rawPath": "/leads", "rawQueryString": "",
+        "headers": { "content-type": "application/json", "x-baton-key": "pk_local_demo" },
+        "requestContext": { "http": { "method": "POST", "path": "/leads", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1" },
+                            "accountId": "000000000000", "apiId": "local", "requestId": "r", "routeKey": "POST /leads", "stage": "$default",
+                            "time": "24/Nov/2026:09:00:00 +0000", "timeEpoch": 0 },
+        "body": r#"{"email":"outage@corp.example","country":"US"}"#,
+        "isBase64Encoded": false
+    });
+    let response = capture.handle(lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    assert_eq!(response.status(), 202, "accepted although SQS is down");
+    let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();
+    assert_eq!(store.get(&id).await.unwrap().unwrap().status, LeadStatus::Captured, "stored, waiting for routing");
+
+    let publisher = Arc::new(MemoryPublisher::new());
+    let sweep = baton_sla_sweep::Sweep::new(store.clone(), real_queue.clone(), publisher.clone(), clock.clone());
+    assert_eq!(sweep.run().await.unwrap().requeued, 0, "not before the grace period");
+    clock.advance(baton_domain::sla::routing_grace());
+    assert_eq!(sweep.run().await.unwrap().requeued, 1);
+
+    let route = baton_route::Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock.clone());
+    let messages = eventually("the re-queued message", WAIT, || async {
+        Some(real_queue.receive(10, Duration::from_secs(1)).await.unwrap()).filter(|m| !m.is_empty())
+    })
+    .await;
+    assert!(route.handle(baton_local::events::sqs(&messages)).await.batch_item_failures.is_empty());
+    assert_eq!(store.get(&id).await.unwrap().unwrap().status, LeadStatus::Assigned, "routed after the outage");
+    assert_eq!(publisher.published().len(), 1);
 }

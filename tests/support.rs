@@ -20,26 +20,19 @@ impl SlackReceiver {
     /// Starts a receiver on a free loopback port.
     pub async fn start() -> Self {
         let messages: Messages = Arc::default();
-        let app =
-            Router::new()
-                .route(
-                    "/services/T0LOCAL/B0LOCAL/test",
-                    axum::routing::post(
-                        |State(m): State<Messages>,
-                         axum::Json(body): axum::Json<serde_json::Value>| async move {
-                            m.lock().unwrap().push(body);
-                            "ok"
-                        },
-                    ),
-                )
-                .with_state(messages.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Slack receiver");
-        let url = format!(
-            "http://{}/services/T0LOCAL/B0LOCAL/test",
-            listener.local_addr().unwrap()
-        );
+        let app = Router::new()
+            .route(
+                "/services/T0LOCAL/B0LOCAL/test",
+                axum::routing::post(
+                    |State(m): State<Messages>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+                        m.lock().unwrap().push(body);
+                        "ok"
+                    },
+                ),
+            )
+            .with_state(messages.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack receiver");
+        let url = format!("http://{}/services/T0LOCAL/B0LOCAL/test", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("Slack receiver") });
         Self { url, messages }
     }
@@ -51,10 +44,7 @@ impl SlackReceiver {
 
     /// The messages that mention `needle` anywhere.
     pub fn mentioning(&self, needle: &str) -> Vec<serde_json::Value> {
-        self.messages()
-            .into_iter()
-            .filter(|m| m.to_string().contains(needle))
-            .collect()
+        self.messages().into_iter().filter(|m| m.to_string().contains(needle)).collect()
     }
 }
 
@@ -78,8 +68,5 @@ where
 
 /// Sends the system's logs to the test output (shown for failing tests).
 pub fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,aws_config=warn")
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter("info,aws_config=warn").with_test_writer().try_init();
 }

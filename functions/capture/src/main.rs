@@ -16,14 +16,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
     let capture = Capture::new(
-        Arc::new(DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name,
-        )),
-        Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            config.queue_url,
-        )),
+        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
+        Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url)),
+        Arc::new(config.keys),
         Arc::new(SystemClock),
     );
     run(service_fn(|request: Request| {

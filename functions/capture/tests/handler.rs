@@ -6,8 +6,10 @@ use std::time::Duration;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryQueue, Outage};
 use baton_adapters::{LeadStore, WorkQueue};
 use baton_capture::Capture;
+use baton_capture::keys::{CaptureKeys, sign};
 use baton_domain::{LeadId, LeadStatus, RouteRequest, WaitKind};
 use chrono::TimeZone;
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
@@ -33,17 +35,29 @@ struct World {
     capture: Capture,
 }
 
+const KEYS: &str = r#"[
+    {"id":"website","public_key":"pk_site_test","allowed_origins":["https://www.example.com"]},
+    {"id":"crm","secret":"whsec_test"},
+    {"id":"retired","public_key":"pk_retired","revoked":true}
+]"#;
+
+fn keys() -> Arc<CaptureKeys> {
+    Arc::new(CaptureKeys::from_json(KEYS).unwrap())
+}
+
+fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+}
+
 fn world() -> World {
     let store = Arc::new(MemoryLeadStore::new());
     let queue = Arc::new(MemoryQueue::default());
-    let clock = Arc::new(ManualClock::new(
-        chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
-    ));
-    World {
-        capture: Capture::new(store.clone(), queue.clone(), clock),
-        store,
-        queue,
-    }
+    let clock = Arc::new(ManualClock::new(t0()));
+    World { capture: Capture::new(store.clone(), queue.clone(), keys(), clock), store, queue }
+}
+
+fn lead_id(response: &Response<Body>) -> LeadId {
+    LeadId::parse(json(response)["lead_id"].as_str().expect("a lead id")).unwrap()
 }
 
 #[tokio::test]
@@ -73,31 +87,18 @@ async fn a_lead_without_email_or_phone_gets_a_400_naming_the_field() {
     let body = json(&response);
     assert_eq!(body["error"], "invalid_lead");
     assert_eq!(body["errors"][0]["field"], "email");
-    assert_eq!(
-        body["errors"][0]["message"],
-        "an email or a phone number is required"
-    );
-    assert!(
-        w.store.all().is_empty(),
-        "nothing is stored for a refused lead"
-    );
+    assert_eq!(body["errors"][0]["message"], "an email or a phone number is required");
+    assert!(w.store.all().is_empty(), "nothing is stored for a refused lead");
     assert!(w.queue.is_empty());
 }
 
 #[tokio::test]
 async fn every_problem_is_listed_in_one_answer() {
     let w = world();
-    let response = w
-        .capture
-        .handle(with_body(r#"{"email":"ada@","phone":"12"}"#))
-        .await;
+    let response = w.capture.handle(with_body(r#"{"email":"ada@","phone":"12"}"#)).await;
     assert_eq!(response.status(), 400);
-    let fields: Vec<String> = json(&response)["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
+    let fields: Vec<String> =
+        json(&response)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, ["email", "phone"]);
 }
 
@@ -114,22 +115,14 @@ async fn malformed_json_gets_a_400_not_a_500() {
 #[tokio::test]
 async fn a_non_json_content_type_gets_a_415() {
     let w = world();
-    let response = w
-        .capture
-        .handle(event(|v| {
-            v["headers"]["content-type"] = "text/plain".into()
-        }))
-        .await;
+    let response = w.capture.handle(event(|v| v["headers"]["content-type"] = "text/plain".into())).await;
     assert_eq!(response.status(), 415);
 }
 
 #[tokio::test]
 async fn an_oversized_body_gets_a_413() {
     let w = world();
-    let big = format!(
-        r#"{{"email":"a@b.co","message":"{}"}}"#,
-        "x".repeat(70 * 1024)
-    );
+    let big = format!(r#"{{"email":"a@b.co","message":"{}"}}"#, "x".repeat(70 * 1024));
     let response = w.capture.handle(with_body(&big)).await;
     assert_eq!(response.status(), 413);
 }
@@ -145,24 +138,16 @@ async fn other_routes_and_methods_are_refused_clearly() {
         }))
         .await;
     assert_eq!(response.status(), 404);
-    let response = w
-        .capture
-        .handle(event(|v| {
-            v["requestContext"]["http"]["method"] = "GET".into()
-        }))
-        .await;
+    let response = w.capture.handle(event(|v| v["requestContext"]["http"]["method"] = "GET".into())).await;
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(response.headers()["allow"], "POST, OPTIONS");
 }
 
 #[tokio::test]
 async fn an_unavailable_store_gets_a_503_with_retry_after_and_nothing_is_queued() {
     let queue = Arc::new(MemoryQueue::default());
-    let capture = Capture::new(
-        Arc::new(Outage("DynamoDB")),
-        queue.clone(),
-        Arc::new(baton_adapters::SystemClock),
-    );
+    let capture =
+        Capture::new(Arc::new(Outage("DynamoDB")), queue.clone(), keys(), Arc::new(baton_adapters::SystemClock));
     let response = capture.handle(event(|_| {})).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
@@ -173,18 +158,180 @@ async fn an_unavailable_store_gets_a_503_with_retry_after_and_nothing_is_queued(
 async fn an_unavailable_queue_still_accepts_the_lead_and_leaves_it_waiting_for_routing() {
     let store = Arc::new(MemoryLeadStore::new());
     let now = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
-    let capture = Capture::new(
-        store.clone(),
-        Arc::new(Outage("SQS")),
-        Arc::new(ManualClock::new(now)),
-    );
+    let capture = Capture::new(store.clone(), Arc::new(Outage("SQS")), keys(), Arc::new(ManualClock::new(now)));
     let response = capture.handle(event(|_| {})).await;
     assert_eq!(response.status(), 202);
     let later = now + baton_domain::sla::routing_grace();
     let waiting = store.overdue(WaitKind::Routing, later, 10).await.unwrap();
-    assert_eq!(
-        waiting.len(),
-        1,
-        "the stored lead is found by the sweep's routing query"
-    );
+    assert_eq!(waiting.len(), 1, "the stored lead is found by the sweep's routing query");
+}
+
+#[tokio::test]
+async fn the_lead_records_its_key_and_the_consent_ip_defaults_to_the_caller() {
+    let w = world();
+    let response =
+        w.capture.handle(with_body(r#"{"email":"a@corp.example","consent":{"granted":true,"purpose":"sales"}}"#)).await;
+    assert_eq!(response.status(), 202);
+    let lead = w.store.get(&lead_id(&response)).await.unwrap().unwrap();
+    assert_eq!(lead.source.key_id.as_deref(), Some("website"));
+    assert_eq!(lead.touchpoints[0].source.key_id.as_deref(), Some("website"));
+    assert_eq!(lead.consent.unwrap().ip.as_deref(), Some("203.0.113.7"));
+}
+
+#[tokio::test]
+async fn a_plain_html_form_post_with_its_key_in_the_body_is_captured() {
+    let w = world();
+    let request = event(|v| {
+        v["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
+        v["headers"].as_object_mut().unwrap().remove("x-baton-key");
+        v["body"] = "_key=pk_site_test&email=Ada%40Analytical.example&country=UK&phone=020+7946+0958&utm_source=footer&consent=on".into();
+    });
+    let response = w.capture.handle(request).await;
+    assert_eq!(response.status(), 202, "{}", json(&response));
+    let lead = w.store.get(&lead_id(&response)).await.unwrap().unwrap();
+    assert_eq!(lead.country.as_deref(), Some("GB"));
+    assert_eq!(lead.phone.unwrap().as_str(), "+442079460958");
+    assert_eq!(lead.source.utm_source.as_deref(), Some("footer"));
+    assert!(lead.consent.unwrap().granted);
+}
+
+#[tokio::test]
+async fn missing_unknown_and_revoked_keys_are_refused_before_anything_is_stored() {
+    let w = world();
+    let cases: [(Option<&str>, u16, &str); 3] =
+        [(None, 401, "unauthorized"), (Some("pk_guess"), 401, "unauthorized"), (Some("pk_retired"), 403, "forbidden")];
+    for (key, status, error) in cases {
+        let response = w
+            .capture
+            .handle(event(|v| match key {
+                Some(k) => v["headers"]["x-baton-key"] = k.into(),
+                None => {
+                    v["headers"].as_object_mut().unwrap().remove("x-baton-key");
+                }
+            }))
+            .await;
+        assert_eq!(
+            (response.status().as_u16(), json(&response)["error"].as_str().unwrap()),
+            (status, error),
+            "{key:?}"
+        );
+    }
+    assert!(w.store.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_public_key_is_refused_from_an_origin_it_does_not_allow() {
+    let w = world();
+    let response = w.capture.handle(event(|v| v["headers"]["origin"] = "https://evil.example".into())).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn a_signed_integration_request_is_verified() {
+    let w = world();
+    let body = r#"{"email":"sync@crm.example"}"#;
+    let now = t0().timestamp();
+    let signed = |timestamp: i64, signature: String, body: &'static str| {
+        event(move |v| {
+            let h = v["headers"].as_object_mut().unwrap();
+            h.remove("x-baton-key");
+            h.remove("origin");
+            h.insert("x-baton-key-id".into(), "crm".into());
+            h.insert("x-baton-timestamp".into(), timestamp.to_string().into());
+            h.insert("x-baton-signature".into(), signature.into());
+            v["body"] = body.into();
+        })
+    };
+    let ok = w.capture.handle(signed(now, sign("whsec_test", now, body.as_bytes()), body)).await;
+    assert_eq!(ok.status(), 202, "{}", json(&ok));
+    assert_eq!(w.store.get(&lead_id(&ok)).await.unwrap().unwrap().source.key_id.as_deref(), Some("crm"));
+
+    let tampered = w
+        .capture
+        .handle(signed(now, sign("whsec_test", now, body.as_bytes()), r#"{"email":"evil@crm.example"}"#))
+        .await;
+    assert_eq!(tampered.status(), 401);
+    let stale = now - 600;
+    let replayed = w.capture.handle(signed(stale, sign("whsec_test", stale, body.as_bytes()), body)).await;
+    assert_eq!(replayed.status(), 401);
+    assert!(json(&replayed)["message"].as_str().unwrap().contains("replay window"));
+}
+
+#[tokio::test]
+async fn browsers_get_cors_answers_for_allowed_origins_only() {
+    let w = world();
+    let preflight = |origin: &'static str| {
+        event(move |v| {
+            v["requestContext"]["http"]["method"] = "OPTIONS".into();
+            v["headers"]["origin"] = origin.into();
+            v["body"] = "".into();
+        })
+    };
+    let allowed = w.capture.handle(preflight("https://www.example.com")).await;
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://www.example.com");
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("x-baton-key"));
+    let refused = w.capture.handle(preflight("https://evil.example")).await;
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+
+    let post = w.capture.handle(event(|_| {})).await;
+    assert_eq!(post.headers()["access-control-allow-origin"], "https://www.example.com");
+}
+
+#[tokio::test]
+async fn a_bot_that_fills_the_honeypot_is_told_captured_but_stored_as_spam_and_not_routed() {
+    let w = world();
+    let response =
+        w.capture.handle(with_body(r#"{"email":"bot@spam.example","_honeypot":"https://buy.example"}"#)).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(json(&response)["status"], "captured");
+    let stored = w.store.get(&lead_id(&response)).await.unwrap().unwrap();
+    assert_eq!(stored.status, LeadStatus::Spam);
+    assert!(w.queue.is_empty(), "spam is never queued for routing");
+}
+
+#[tokio::test]
+async fn a_retried_submission_returns_the_original_lead_and_a_changed_body_is_refused() {
+    let w = world();
+    let with_key = |body: &'static str, key: &'static str| {
+        event(move |v| {
+            v["headers"]["idempotency-key"] = key.into();
+            v["body"] = body.into();
+        })
+    };
+    let first = w.capture.handle(with_key(r#"{"email":"once@corp.example"}"#, "k-1")).await;
+    let retry = w.capture.handle(with_key(r#"{"email":"once@corp.example"}"#, "k-1")).await;
+    assert_eq!((first.status(), retry.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(lead_id(&retry), lead_id(&first));
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(w.store.all().len(), 1);
+    assert_eq!(w.queue.receive(10, Duration::ZERO).await.unwrap().len(), 1, "queued once");
+
+    let changed = w.capture.handle(with_key(r#"{"email":"other@corp.example"}"#, "k-1")).await;
+    assert_eq!(changed.status(), 422);
+    assert_eq!(json(&changed)["error"], "idempotency_key_reused");
+    assert_eq!(w.store.all().len(), 1);
+
+    let by_submission_id = w.capture.handle(with_body(r#"{"email":"form@corp.example","submission_id":"s-9"}"#)).await;
+    let again = w.capture.handle(with_body(r#"{"email":"form@corp.example","submission_id":"s-9"}"#)).await;
+    assert_eq!(lead_id(&again), lead_id(&by_submission_id));
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}
+
+#[tokio::test]
+async fn the_same_person_submitting_twice_is_merged_into_one_lead_and_routed_once() {
+    let w = world();
+    let first = w.capture.handle(with_body(r#"{"email":"ada@corp.example","source":{"utm_source":"ads"}}"#)).await;
+    let second = w
+        .capture
+        .handle(with_body(r#"{"email":"ADA@corp.example","phone":"+14155552671","source":{"utm_source":"webinar"}}"#))
+        .await;
+    assert_eq!(lead_id(&second), lead_id(&first));
+    assert_eq!(json(&second)["merged"], true);
+    let lead = w.store.get(&lead_id(&first)).await.unwrap().unwrap();
+    assert_eq!((lead.submissions, lead.touchpoints.len()), (2, 2));
+    assert_eq!(lead.phone.unwrap().as_str(), "+14155552671");
+    assert_eq!(w.store.all().len(), 1);
+    assert_eq!(w.queue.receive(10, Duration::ZERO).await.unwrap().len(), 1, "routed once");
 }

@@ -37,10 +37,8 @@ impl Config {
         let url = required("SLACK_WEBHOOK_URL")?;
         Ok(Self {
             table_name: required("TABLE_NAME")?,
-            slack_webhook_url: WebhookUrl::parse(&url).map_err(|reason| ConfigError::Invalid {
-                name: "SLACK_WEBHOOK_URL",
-                reason,
-            })?,
+            slack_webhook_url: WebhookUrl::parse(&url)
+                .map_err(|reason| ConfigError::Invalid { name: "SLACK_WEBHOOK_URL", reason })?,
         })
     }
 }
@@ -53,10 +51,7 @@ pub enum NotifyError {
     Malformed { message_id: String, reason: String },
     /// The store or Slack failed; retrying the event may succeed if the error is retryable.
     #[error("delivery of {key} failed: {source}")]
-    Adapter {
-        key: String,
-        source: baton_adapters::Error,
-    },
+    Adapter { key: String, source: baton_adapters::Error },
 }
 
 /// What happened to one event.
@@ -77,16 +72,8 @@ pub struct Notify {
 }
 
 impl Notify {
-    pub fn new(
-        store: Arc<dyn LeadStore>,
-        slack: Arc<dyn ChatNotifier>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            store,
-            slack,
-            clock,
-        }
+    pub fn new(store: Arc<dyn LeadStore>, slack: Arc<dyn ChatNotifier>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, slack, clock }
     }
 
     /// Delivers every record of an SNS event (Lambda sends one per invocation). Fails on the
@@ -95,11 +82,8 @@ impl Notify {
         let mut out = Vec::with_capacity(event.records.len());
         for record in event.records {
             let message_id = record.sns.message_id.clone();
-            let lead_event =
-                LeadEvent::from_json(&record.sns.message).map_err(|e| NotifyError::Malformed {
-                    message_id,
-                    reason: e.to_string(),
-                })?;
+            let lead_event = LeadEvent::from_json(&record.sns.message)
+                .map_err(|e| NotifyError::Malformed { message_id, reason: e.to_string() })?;
             out.push(self.deliver(&lead_event).await?);
         }
         Ok(out)
@@ -108,16 +92,8 @@ impl Notify {
     /// Sends the Slack message for `event` unless it was sent before.
     pub async fn deliver(&self, event: &LeadEvent) -> Result<Delivery, NotifyError> {
         let key = DeliveryKey::new(event.lead_id(), event.event_type(), SLACK);
-        let adapter = |source| NotifyError::Adapter {
-            key: key.as_str().to_owned(),
-            source,
-        };
-        if !self
-            .store
-            .claim_delivery(&key, self.clock.now())
-            .await
-            .map_err(adapter)?
-        {
+        let adapter = |source| NotifyError::Adapter { key: key.as_str().to_owned(), source };
+        if !self.store.claim_delivery(&key, self.clock.now()).await.map_err(adapter)? {
             tracing::info!(key = key.as_str(), "already delivered; skipping");
             return Ok(Delivery::Duplicate);
         }

@@ -16,22 +16,13 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
     let notify = Notify::new(
-        Arc::new(DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name,
-        )),
+        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
         Arc::new(SlackWebhook::new(config.slack_webhook_url)),
         Arc::new(SystemClock),
     );
     run(service_fn(|event: LambdaEvent<SnsEvent>| {
         let notify = notify.clone();
-        async move {
-            notify
-                .handle(event.payload)
-                .await
-                .map(|_| ())
-                .map_err(Error::from)
-        }
+        async move { notify.handle(event.payload).await.map(|_| ()).map_err(Error::from) }
     }))
     .await
 }

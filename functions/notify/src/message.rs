@@ -12,9 +12,7 @@ const SECTION_MAX: usize = 3000;
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -28,11 +26,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// A time every reader sees in their own time zone (UTC in the fallback text).
 fn slack_time(at: Timestamp) -> String {
-    format!(
-        "<!date^{}^{{date_short_pretty}} at {{time}}|{}>",
-        at.timestamp(),
-        at.format("%Y-%m-%d %H:%M UTC")
-    )
+    format!("<!date^{}^{{date_short_pretty}} at {{time}}|{}>", at.timestamp(), at.format("%Y-%m-%d %H:%M UTC"))
 }
 
 fn priority_badge(p: Priority) -> &'static str {
@@ -44,19 +38,18 @@ fn priority_badge(p: Priority) -> &'static str {
 }
 
 fn field(label: &str, value: Option<&str>) -> Option<Value> {
-    value.filter(|v| !v.is_empty()).map(|v| json!({ "type": "mrkdwn", "text": format!("*{label}*\n{}", escape(&truncate(v, 500))) }))
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| json!({ "type": "mrkdwn", "text": format!("*{label}*\n{}", escape(&truncate(v, 500))) }))
 }
 
 fn context_fields(lead: &Lead) -> Vec<Value> {
-    let source = [
-        lead.source.form_type.as_deref(),
-        lead.source.utm_source.as_deref(),
-        lead.source.utm_campaign.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+    let source =
+        [lead.source.form_type.as_deref(), lead.source.utm_source.as_deref(), lead.source.utm_campaign.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
     [
         field("Company", lead.company.as_deref()),
         field("Title", lead.job_title.as_deref()),
@@ -138,10 +131,7 @@ mod tests {
 
     #[test]
     fn mrkdwn_control_characters_are_escaped() {
-        assert_eq!(
-            escape("<@U123> & <!channel>"),
-            "&lt;@U123&gt; &amp; &lt;!channel&gt;"
-        );
+        assert_eq!(escape("<@U123> & <!channel>"), "&lt;@U123&gt; &amp; &lt;!channel&gt;");
     }
 
     #[test]
@@ -153,12 +143,7 @@ mod tests {
 
     #[test]
     fn a_slack_time_has_a_utc_fallback() {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:15:00Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(
-            slack_time(at),
-            "<!date^1795511700^{date_short_pretty} at {time}|2026-11-24 09:15 UTC>"
-        );
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:15:00Z").unwrap().to_utc();
+        assert_eq!(slack_time(at), "<!date^1795511700^{date_short_pretty} at {time}|2026-11-24 09:15 UTC>");
     }
 }

@@ -30,10 +30,7 @@ pub struct Config {
 impl Config {
     /// Reads the configuration; fails naming the first missing variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            topic_arn: required("TOPIC_ARN")?,
-        })
+        Ok(Self { table_name: required("TABLE_NAME")?, topic_arn: required("TOPIC_ARN")? })
     }
 }
 
@@ -78,12 +75,7 @@ impl Route {
         table: RoutingTable,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
-            store,
-            publisher,
-            table: Arc::new(table),
-            clock,
-        }
+        Self { store, publisher, table: Arc::new(table), clock }
     }
 
     /// Routes every record of a batch; the response names the records that failed.
@@ -104,14 +96,9 @@ impl Route {
 
     /// Routes one message body.
     pub async fn route_message(&self, body: &str) -> Result<Routed, RouteError> {
-        let request: RouteRequest =
-            serde_json::from_str(body).map_err(|e| RouteError::Malformed(e.to_string()))?;
+        let request: RouteRequest = serde_json::from_str(body).map_err(|e| RouteError::Malformed(e.to_string()))?;
         let id = request.lead_id;
-        let lead = self
-            .store
-            .get(&id)
-            .await?
-            .ok_or_else(|| RouteError::UnknownLead(id.to_string()))?;
+        let lead = self.store.get(&id).await?.ok_or_else(|| RouteError::UnknownLead(id.to_string()))?;
         if lead.status == LeadStatus::Spam {
             tracing::info!(lead_id = %lead.id, "spam lead; not routed");
             return Ok(Routed::Ignored(lead));
@@ -129,15 +116,10 @@ impl Route {
         let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;
         if lead.escalated_at.is_none() && lead.touched_at.is_none() {
             // Announce while the assignment is current; once touched or escalated, newer events speak for it.
-            self.publisher
-                .publish(&LeadEvent::Assigned { lead: lead.clone() })
-                .await?;
+            self.publisher.publish(&LeadEvent::Assigned { lead: lead.clone() }).await?;
         }
         if let Routed::Assigned(lead) = &routed {
-            let d = lead
-                .decision
-                .as_ref()
-                .expect("an assigned lead has a decision");
+            let d = lead.decision.as_ref().expect("an assigned lead has a decision");
             tracing::info!(lead_id = %lead.id, owner = %d.owner.id, rule = %d.rule, score = d.score.points, priority = d.score.priority.as_str(), "lead assigned");
         }
         Ok(routed)

@@ -17,14 +17,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
     let route = Route::new(
-        Arc::new(DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name,
-        )),
-        Arc::new(SnsPublisher::new(
-            aws_sdk_sns::Client::new(&sdk),
-            config.topic_arn,
-        )),
+        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
+        Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)),
         RoutingTable::starter(),
         Arc::new(SystemClock),
     );

@@ -22,10 +22,7 @@ fn batch(mutate: impl FnOnce(&mut serde_json::Value)) -> SqsEvent {
 fn lead(id: &str, json: &str) -> Lead {
     LeadSubmission::from_json(json.as_bytes())
         .unwrap()
-        .into_lead(
-            LeadId::parse(id).unwrap(),
-            chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
-        )
+        .into_lead(LeadId::parse(id).unwrap(), chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap())
         .unwrap()
 }
 
@@ -37,60 +34,35 @@ struct World {
 
 async fn world() -> World {
     let store = Arc::new(MemoryLeadStore::new());
-    store.insert(&lead(FIRST, r#"{"email":"ada@analytical.example","country":"GB","source":{"form_type":"demo_request"}}"#)).await.unwrap();
     store
         .insert(&lead(
-            SECOND,
-            r#"{"phone":"+81 3 1234 5678","country":"JP"}"#,
+            FIRST,
+            r#"{"email":"ada@analytical.example","country":"GB","source":{"form_type":"demo_request"}}"#,
         ))
         .await
         .unwrap();
+    store.insert(&lead(SECOND, r#"{"phone":"+81 3 1234 5678","country":"JP"}"#)).await.unwrap();
     let publisher = Arc::new(MemoryPublisher::new());
-    let clock = Arc::new(ManualClock::new(
-        chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap(),
-    ));
-    let route = Route::new(
-        store.clone(),
-        publisher.clone(),
-        RoutingTable::starter(),
-        clock,
-    );
-    World {
-        store,
-        publisher,
-        route,
-    }
+    let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap()));
+    let route = Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock);
+    World { store, publisher, route }
 }
 
 async fn stored(w: &World, id: &str) -> Lead {
-    w.store
-        .get(&LeadId::parse(id).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
+    w.store.get(&LeadId::parse(id).unwrap()).await.unwrap().unwrap()
 }
 
 #[tokio::test]
 async fn every_lead_in_a_batch_is_assigned_and_announced() {
     let w = world().await;
     let response = w.route.handle(batch(|_| {})).await;
-    assert!(
-        response.batch_item_failures.is_empty(),
-        "{:?}",
-        response.batch_item_failures
-    );
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
 
     let first = stored(&w, FIRST).await;
     assert_eq!(first.status, LeadStatus::Assigned);
     let d = first.decision.as_ref().unwrap();
-    assert_eq!(
-        (d.owner.id.as_str(), d.rule.as_str()),
-        ("rep-jonas", "europe")
-    );
-    assert!(
-        !d.score.reasons.is_empty(),
-        "the decision carries its reasons"
-    );
+    assert_eq!((d.owner.id.as_str(), d.rule.as_str()), ("rep-jonas", "europe"));
+    assert!(!d.score.reasons.is_empty(), "the decision carries its reasons");
 
     let second = stored(&w, SECOND).await;
     let d = second.decision.as_ref().unwrap();
@@ -100,17 +72,9 @@ async fn every_lead_in_a_batch_is_assigned_and_announced() {
         "no rule matched: the fallback owns it"
     );
 
-    let announced: Vec<LeadId> = w
-        .publisher
-        .published()
-        .iter()
-        .map(|e| e.lead_id().clone())
-        .collect();
+    let announced: Vec<LeadId> = w.publisher.published().iter().map(|e| e.lead_id().clone()).collect();
     assert_eq!(announced, [first.id.clone(), second.id.clone()]);
-    assert_eq!(
-        w.publisher.published()[0],
-        LeadEvent::Assigned { lead: first }
-    );
+    assert_eq!(w.publisher.published()[0], LeadEvent::Assigned { lead: first });
 }
 
 #[tokio::test]
@@ -118,26 +82,13 @@ async fn the_same_message_twice_assigns_once() {
     let w = world().await;
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     let first = w.route.route_message(&body).await.unwrap();
-    let Routed::Assigned(assigned) = first else {
-        panic!("the first delivery assigns")
-    };
+    let Routed::Assigned(assigned) = first else { panic!("the first delivery assigns") };
     let again = w.route.route_message(&body).await.unwrap();
-    assert_eq!(
-        again,
-        Routed::Replayed(assigned.clone()),
-        "a replay keeps the first decision"
-    );
+    assert_eq!(again, Routed::Replayed(assigned.clone()), "a replay keeps the first decision");
     assert_eq!(stored(&w, FIRST).await, assigned);
     let events = w.publisher.published();
-    assert_eq!(
-        events.len(),
-        2,
-        "a replay re-announces (notify sends once per event)"
-    );
-    assert_eq!(
-        events[0], events[1],
-        "the re-announcement is the same event"
-    );
+    assert_eq!(events.len(), 2, "a replay re-announces (notify sends once per event)");
+    assert_eq!(events[0], events[1], "the re-announcement is the same event");
 }
 
 #[tokio::test]
@@ -157,11 +108,7 @@ async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
             records.push(unknown);
         }))
         .await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["malformed", "unknown-lead"]);
     assert_eq!(stored(&w, FIRST).await.status, LeadStatus::Assigned);
     assert_eq!(stored(&w, SECOND).await.status, LeadStatus::Assigned);
@@ -171,33 +118,15 @@ async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
 async fn a_publisher_outage_fails_the_record_and_a_retry_announces_the_same_decision() {
     let w = world().await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let broken = Route::new(
-        w.store.clone(),
-        Arc::new(Outage("SNS")),
-        RoutingTable::starter(),
-        clock,
-    );
+    let broken = Route::new(w.store.clone(), Arc::new(Outage("SNS")), RoutingTable::starter(), clock);
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     let err = broken.route_message(&body).await.unwrap_err();
-    assert!(
-        matches!(&err, RouteError::Adapter(e) if e.is_retryable()),
-        "{err:?}"
-    );
+    assert!(matches!(&err, RouteError::Adapter(e) if e.is_retryable()), "{err:?}");
     let recorded = stored(&w, FIRST).await;
-    assert_eq!(
-        recorded.status,
-        LeadStatus::Assigned,
-        "the decision was recorded before publishing"
-    );
+    assert_eq!(recorded.status, LeadStatus::Assigned, "the decision was recorded before publishing");
 
-    assert_eq!(
-        w.route.route_message(&body).await.unwrap(),
-        Routed::Replayed(recorded.clone())
-    );
-    assert_eq!(
-        w.publisher.published(),
-        [LeadEvent::Assigned { lead: recorded }]
-    );
+    assert_eq!(w.route.route_message(&body).await.unwrap(), Routed::Replayed(recorded.clone()));
+    assert_eq!(w.publisher.published(), [LeadEvent::Assigned { lead: recorded }]);
 }
 
 #[tokio::test]
@@ -219,20 +148,10 @@ async fn a_touched_lead_is_not_announced_again() {
     let w = world().await;
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     w.route.route_message(&body).await.unwrap();
-    w.store
-        .record_touch(&LeadId::parse(FIRST).unwrap(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
-    let Routed::Replayed(lead) = w.route.route_message(&body).await.unwrap() else {
-        panic!("a replay")
-    };
+    w.store.record_touch(&LeadId::parse(FIRST).unwrap(), chrono::Utc::now()).await.unwrap().unwrap();
+    let Routed::Replayed(lead) = w.route.route_message(&body).await.unwrap() else { panic!("a replay") };
     assert_eq!(lead.status, LeadStatus::Touched);
-    assert_eq!(
-        w.publisher.published().len(),
-        1,
-        "only the first assignment was announced"
-    );
+    assert_eq!(w.publisher.published().len(), 1, "only the first assignment was announced");
 }
 
 #[tokio::test]
@@ -243,15 +162,8 @@ async fn a_spam_lead_is_never_assigned_or_announced() {
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
     w.store.insert(&spam).await.unwrap();
-    let routed = w
-        .route
-        .route_message(&format!(r#"{{"lead_id":"{}"}}"#, spam.id))
-        .await
-        .unwrap();
+    let routed = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, spam.id)).await.unwrap();
     assert!(matches!(routed, Routed::Ignored(_)));
-    assert_eq!(
-        w.store.get(&spam.id).await.unwrap().unwrap().status,
-        LeadStatus::Spam
-    );
+    assert_eq!(w.store.get(&spam.id).await.unwrap().unwrap().status, LeadStatus::Spam);
     assert!(w.publisher.published().is_empty());
 }

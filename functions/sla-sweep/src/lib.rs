@@ -71,13 +71,7 @@ impl Sweep {
         publisher: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
-            store,
-            queue,
-            publisher,
-            clock,
-            batch: 200,
-        }
+        Self { store, queue, publisher, clock, batch: 200 }
     }
 
     /// The most leads of each kind one run handles.
@@ -90,15 +84,9 @@ impl Sweep {
         let now = self.clock.now();
         let mut report = SweepReport::default();
 
-        for lead in self
-            .store
-            .overdue(WaitKind::Routing, now, self.batch)
-            .await?
-        {
-            let message = serde_json::to_string(&RouteRequest {
-                lead_id: lead.id.clone(),
-            })
-            .expect("a route request serializes");
+        for lead in self.store.overdue(WaitKind::Routing, now, self.batch).await? {
+            let message =
+                serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).expect("a route request serializes");
             match self.queue.send(&message).await {
                 Ok(()) => report.requeued += 1,
                 Err(e) => {
@@ -108,14 +96,8 @@ impl Sweep {
             }
         }
 
-        for lead in self
-            .store
-            .overdue(WaitKind::FirstTouch, now, self.batch)
-            .await?
-        {
-            let event = LeadEvent::Escalated {
-                lead: lead.clone().escalated(now),
-            };
+        for lead in self.store.overdue(WaitKind::FirstTouch, now, self.batch).await? {
+            let event = LeadEvent::Escalated { lead: lead.clone().escalated(now) };
             if let Err(e) = self.publisher.publish(&event).await {
                 tracing::error!(lead_id = %lead.id, error = %e, "could not publish an escalation");
                 report.failed += 1;

@@ -17,18 +17,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
     let sweep = Sweep::new(
-        Arc::new(DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name,
-        )),
-        Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            config.queue_url,
-        )),
-        Arc::new(SnsPublisher::new(
-            aws_sdk_sns::Client::new(&sdk),
-            config.topic_arn,
-        )),
+        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
+        Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url)),
+        Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)),
         Arc::new(SystemClock),
     );
     run(service_fn(|_: LambdaEvent<EventBridgeEvent>| {

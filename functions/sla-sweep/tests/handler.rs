@@ -6,9 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, MemoryQueue, Outage};
 use baton_adapters::{LeadStore, WorkQueue};
-use baton_domain::{
-    EventType, LeadId, LeadStatus, LeadSubmission, RouteRequest, RoutingTable, decide, sla,
-};
+use baton_domain::{EventType, LeadId, LeadStatus, LeadSubmission, RouteRequest, RoutingTable, decide, sla};
 use baton_sla_sweep::{Sweep, SweepReport};
 use chrono::TimeZone;
 
@@ -31,29 +29,15 @@ fn world() -> World {
     let queue = Arc::new(MemoryQueue::default());
     let publisher = Arc::new(MemoryPublisher::new());
     let clock = Arc::new(ManualClock::new(t0()));
-    let sweep = Sweep::new(
-        store.clone(),
-        queue.clone(),
-        publisher.clone(),
-        clock.clone(),
-    );
-    World {
-        store,
-        queue,
-        publisher,
-        clock,
-        sweep,
-    }
+    let sweep = Sweep::new(store.clone(), queue.clone(), publisher.clone(), clock.clone());
+    World { store, queue, publisher, clock, sweep }
 }
 
 async fn captured(w: &World) -> LeadId {
-    let lead = LeadSubmission {
-        email: Some("a@corp.example".into()),
-        country: Some("US".into()),
-        ..Default::default()
-    }
-    .into_lead(LeadId::generate(), t0())
-    .unwrap();
+    let lead =
+        LeadSubmission { email: Some("a@corp.example".into()), country: Some("US".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t0())
+            .unwrap();
     w.store.insert(&lead).await.unwrap();
     lead.id
 }
@@ -77,20 +61,10 @@ fn the_schedule_event_parses() {
 async fn a_lead_that_missed_routing_is_queued_again_after_the_grace_period() {
     let w = world();
     let id = captured(&w).await;
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport::default(),
-        "nothing is overdue yet"
-    );
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "nothing is overdue yet");
 
     w.clock.advance(sla::routing_grace());
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport {
-            requeued: 1,
-            ..Default::default()
-        }
-    );
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport { requeued: 1, ..Default::default() });
     let messages = w.queue.receive(10, Duration::ZERO).await.unwrap();
     let request: RouteRequest = serde_json::from_str(&messages[0].body).unwrap();
     assert_eq!(request.lead_id, id);
@@ -101,38 +75,18 @@ async fn an_untouched_lead_past_its_due_time_is_escalated_once() {
     let w = world();
     let (id, due) = assigned(&w).await;
     w.clock.advance(due - t0() - chrono::Duration::seconds(1));
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport::default(),
-        "not due yet"
-    );
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "not due yet");
 
     w.clock.advance(chrono::Duration::seconds(1));
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport {
-            escalated: 1,
-            ..Default::default()
-        }
-    );
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport { escalated: 1, ..Default::default() });
     let events = w.publisher.published();
     assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].event_type(), events[0].lead_id()),
-        (EventType::Escalated, &id)
-    );
+    assert_eq!((events[0].event_type(), events[0].lead_id()), (EventType::Escalated, &id));
     assert_eq!(events[0].lead().status, LeadStatus::Escalated);
-    assert_eq!(
-        w.store.get(&id).await.unwrap().unwrap().escalated_at,
-        Some(w.clock_now())
-    );
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().escalated_at, Some(w.clock_now()));
 
     w.clock.advance(chrono::Duration::hours(1));
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport::default(),
-        "an escalated lead is not escalated again"
-    );
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "an escalated lead is not escalated again");
 }
 
 #[tokio::test]
@@ -150,41 +104,16 @@ async fn a_failed_publish_leaves_the_lead_overdue_for_the_next_run() {
     let w = world();
     let (id, due) = assigned(&w).await;
     w.clock.advance(due - t0());
-    let broken = Sweep::new(
-        w.store.clone(),
-        w.queue.clone(),
-        Arc::new(Outage("SNS")),
-        w.clock.clone(),
-    );
-    assert_eq!(
-        broken.run().await.unwrap(),
-        SweepReport {
-            failed: 1,
-            ..Default::default()
-        }
-    );
-    assert_eq!(
-        w.store.get(&id).await.unwrap().unwrap().status,
-        LeadStatus::Assigned
-    );
-    assert_eq!(
-        w.sweep.run().await.unwrap(),
-        SweepReport {
-            escalated: 1,
-            ..Default::default()
-        }
-    );
+    let broken = Sweep::new(w.store.clone(), w.queue.clone(), Arc::new(Outage("SNS")), w.clock.clone());
+    assert_eq!(broken.run().await.unwrap(), SweepReport { failed: 1, ..Default::default() });
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().status, LeadStatus::Assigned);
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport { escalated: 1, ..Default::default() });
 }
 
 #[tokio::test]
 async fn a_store_outage_fails_the_run() {
     let w = world();
-    let broken = Sweep::new(
-        Arc::new(Outage("DynamoDB")),
-        w.queue.clone(),
-        w.publisher.clone(),
-        w.clock.clone(),
-    );
+    let broken = Sweep::new(Arc::new(Outage("DynamoDB")), w.queue.clone(), w.publisher.clone(), w.clock.clone());
     assert!(broken.run().await.unwrap_err().is_retryable());
 }
 

@@ -19,9 +19,7 @@ pub fn api_gateway_v2(parts: &Parts, body: &[u8]) -> Value {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         headers
             .entry(name.as_str().to_owned())
-            .and_modify(|v| {
-                *v = Value::String(format!("{},{value}", v.as_str().unwrap_or_default()))
-            })
+            .and_modify(|v| *v = Value::String(format!("{},{value}", v.as_str().unwrap_or_default())))
             .or_insert(Value::String(value));
     }
     let path = parts.uri.path();

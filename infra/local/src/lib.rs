@@ -38,6 +38,7 @@ use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{EventPublisher, LeadStore, SystemClock, WorkQueue, provision};
 use baton_capture::Capture;
+use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, RoutingTable};
 use baton_notify::Notify;
 use baton_route::Route;
@@ -69,7 +70,16 @@ pub struct Options {
     pub sweep_every: Duration,
     /// How long a received queue message stays hidden before it is delivered again.
     pub visibility_timeout: Duration,
+    /// The capture keys (the `CAPTURE_KEYS` JSON); [`DEMO_KEYS`] by default.
+    pub capture_keys: String,
 }
+
+/// The keys the local runner accepts unless told otherwise: a public key usable from any origin,
+/// and a signing secret for trying signed integration requests.
+pub const DEMO_KEYS: &str = r#"[
+  {"id":"local-demo","public_key":"pk_local_demo","allowed_origins":["*"]},
+  {"id":"local-integration","secret":"local-signing-secret"}
+]"#;
 
 impl Default for Options {
     fn default() -> Self {
@@ -80,6 +90,7 @@ impl Default for Options {
             prefix: "baton".into(),
             sweep_every: Duration::from_secs(30),
             visibility_timeout: Duration::from_secs(30),
+            capture_keys: DEMO_KEYS.to_owned(),
         }
     }
 }
@@ -119,14 +130,13 @@ impl Running {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot set up AWS resources: {0}")]
     Provision(#[from] baton_adapters::Error),
     #[error("SLACK_WEBHOOK_URL is invalid: {0}")]
     Slack(String),
+    #[error("CAPTURE_KEYS is invalid: {0}")]
+    Keys(String),
 }
 
 /// A source of notify's input: SNS-shaped JSON events and a way to acknowledge them.
@@ -167,11 +177,9 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             let name = |suffix: &str| format!("{}-{suffix}", options.prefix);
             let table = name("leads");
             provision::ensure_table(&dynamo, &table).await?;
-            let (route_queue, _) =
-                provision::ensure_queue_with_dlq(&sqs, &name("route"), visibility, 5).await?;
+            let (route_queue, _) = provision::ensure_queue_with_dlq(&sqs, &name("route"), visibility, 5).await?;
             let topic_arn = provision::ensure_topic(&sns, &name("lead-events")).await?;
-            let (notify_queue, _) =
-                provision::ensure_queue_with_dlq(&sqs, &name("notify"), visibility, 5).await?;
+            let (notify_queue, _) = provision::ensure_queue_with_dlq(&sqs, &name("notify"), visibility, 5).await?;
             provision::subscribe_queue(&sns, &topic_arn, &notify_queue.arn).await?;
             let aws = AwsResources {
                 table: table.clone(),
@@ -194,44 +202,19 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|source| StartError::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: options.listen,
-        source,
-    })?;
+        .map_err(|source| StartError::Listen { addr: options.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: options.listen, source })?;
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports {
-        store,
-        queue,
-        publisher,
-        feed,
-        aws,
-    } = ports(&options).await?;
+    let Ports { store, queue, publisher, feed, aws } = ports(&options).await?;
 
-    let webhook = WebhookUrl::parse(
-        options
-            .slack_webhook_url
-            .as_deref()
-            .unwrap_or(&format!("{url}/_local/slack")),
-    )
-    .map_err(StartError::Slack)?;
-    let capture = Capture::new(store.clone(), queue.clone(), clock.clone());
-    let route = Route::new(
-        store.clone(),
-        publisher.clone(),
-        RoutingTable::starter(),
-        clock.clone(),
-    );
-    let notify = Notify::new(
-        store.clone(),
-        Arc::new(SlackWebhook::new(webhook)),
-        clock.clone(),
-    );
+    let webhook = WebhookUrl::parse(options.slack_webhook_url.as_deref().unwrap_or(&format!("{url}/_local/slack")))
+        .map_err(StartError::Slack)?;
+    let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
+    let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone());
+    let route = Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock.clone());
+    let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
 
     let (stop, stopped) = watch::channel(false);
@@ -240,21 +223,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
     tasks.spawn(feed_notify(feed, notify, stopped.clone()));
     tasks.spawn(tick_sweep(sweep, options.sweep_every, stopped));
-    Ok(Running {
-        url,
-        store,
-        queue,
-        aws,
-        stop,
-        tasks,
-    })
+    Ok(Running { url, store, queue, aws, stop, tasks })
 }
 
-async fn serve(
-    listener: tokio::net::TcpListener,
-    capture: Capture,
-    mut stopped: watch::Receiver<bool>,
-) {
+async fn serve(listener: tokio::net::TcpListener, capture: Capture, mut stopped: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/_local/slack", axum::routing::post(print_slack_message))
         .fallback(to_capture)
@@ -262,18 +234,12 @@ async fn serve(
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "HTTP server stopped");
     }
 }
 
-async fn to_capture(
-    State(capture): State<Capture>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
+async fn to_capture(State(capture): State<Capture>, request: axum::extract::Request) -> axum::response::Response {
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, baton_capture::MAX_BODY_BYTES * 2).await {
         Ok(b) => b,
@@ -283,10 +249,7 @@ async fn to_capture(
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("cannot turn the request into an API Gateway event: {e}"),
-            )
+            return (StatusCode::BAD_REQUEST, format!("cannot turn the request into an API Gateway event: {e}"))
                 .into_response();
         }
     };
@@ -320,15 +283,8 @@ async fn poll_route(queue: Arc<dyn WorkQueue>, route: Route, mut stopped: watch:
             }
         };
         let response = route.handle(events::sqs(&messages)).await;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        for message in messages
-            .iter()
-            .filter(|m| !failed.contains(&m.message_id.as_str()))
-        {
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        for message in messages.iter().filter(|m| !failed.contains(&m.message_id.as_str())) {
             if let Err(e) = queue.delete(&message.receipt).await {
                 tracing::warn!(error = %e, "cannot delete a routed message; it will be routed again (harmlessly)");
             }

@@ -29,6 +29,9 @@ struct Args {
     /// Prefix for the table, queue and topic names.
     #[arg(long, env = "BATON_PREFIX", default_value = "baton")]
     prefix: String,
+    /// Capture keys as JSON (default: the demo keys `pk_local_demo` and `local-integration`).
+    #[arg(long, env = "CAPTURE_KEYS", hide_env_values = true)]
+    capture_keys: Option<String>,
     /// Seconds between SLA sweeps.
     #[arg(long, env = "BATON_SWEEP_SECONDS", default_value_t = 30)]
     sweep_seconds: u64,
@@ -36,27 +39,19 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .compact()
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).compact().init();
 
     let args = Args::parse();
     let backend = match (&args.endpoint_url, args.aws) {
-        (Some(url), _) => Backend::Aws {
-            endpoint: Some(url.clone()),
-        },
+        (Some(url), _) => Backend::Aws { endpoint: Some(url.clone()) },
         (None, true) => Backend::Aws { endpoint: None },
         (None, false) => Backend::InProcess,
     };
     let where_ = match &backend {
         Backend::InProcess => "in-process state (nothing is kept after exit)".to_owned(),
-        Backend::Aws {
-            endpoint: Some(url),
-        } => format!("DynamoDB/SQS/SNS at {url}"),
+        Backend::Aws { endpoint: Some(url) } => format!("DynamoDB/SQS/SNS at {url}"),
         Backend::Aws { endpoint: None } => "your AWS account".to_owned(),
     };
     let options = Options {
@@ -65,6 +60,7 @@ async fn main() -> ExitCode {
         slack_webhook_url: args.slack_webhook_url,
         prefix: args.prefix,
         sweep_every: Duration::from_secs(args.sweep_seconds.max(1)),
+        capture_keys: args.capture_keys.unwrap_or_else(|| baton_local::DEMO_KEYS.to_owned()),
         ..Options::default()
     };
     let running = match start(options).await {
@@ -75,7 +71,7 @@ async fn main() -> ExitCode {
         }
     };
     println!(
-        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message. Ctrl-C stops.\n",
+        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' -H 'x-baton-key: pk_local_demo' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message. Ctrl-C stops.\n",
         url = running.url
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -22,11 +22,7 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .without_time()
-        .with_ansi(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).without_time().with_ansi(false).try_init();
 }
 
 #[cfg(test)]
@@ -36,9 +32,7 @@ mod tests {
     #[test]
     fn a_missing_variable_is_named() {
         assert_eq!(
-            required("BATON_SURELY_UNSET_VARIABLE")
-                .unwrap_err()
-                .to_string(),
+            required("BATON_SURELY_UNSET_VARIABLE").unwrap_err().to_string(),
             "BATON_SURELY_UNSET_VARIABLE must be set"
         );
     }

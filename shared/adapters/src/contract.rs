@@ -7,12 +7,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use baton_domain::{
-    Decision, Lead, LeadId, LeadStatus, LeadSubmission, RoutingTable, Timestamp, WaitKind, decide,
-    sla,
+    Decision, Lead, LeadId, LeadStatus, LeadSubmission, RoutingTable, Timestamp, WaitKind, decide, sla,
 };
 use chrono::TimeZone;
 
-use crate::ports::{DeliveryKey, LeadStore, Recorded, WorkQueue};
+use crate::ports::{Captured, DeliveryKey, Idempotency, LeadStore, Recorded, WorkQueue};
 
 fn base() -> Timestamp {
     chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
@@ -47,55 +46,20 @@ pub async fn lead_store(store: &dyn LeadStore) {
 
     // Insert and read back; a second insert of the same id is refused and changes nothing.
     store.insert(&a).await.expect("insert");
-    assert_eq!(
-        store.get(&a.id).await.expect("get").as_ref(),
-        Some(&a),
-        "a stored lead reads back unchanged"
-    );
+    assert_eq!(store.get(&a.id).await.expect("get").as_ref(), Some(&a), "a stored lead reads back unchanged");
     let mut imposter = a.clone();
     imposter.company = Some("Overwritten".into());
-    let err = store
-        .insert(&imposter)
-        .await
-        .expect_err("inserting an existing id must fail");
-    assert!(
-        !err.is_retryable(),
-        "a duplicate insert is permanent, got {err:?}"
-    );
-    assert_eq!(
-        store.get(&a.id).await.unwrap().unwrap().company,
-        None,
-        "a refused insert overwrote the lead"
-    );
-    assert_eq!(
-        store.get(&LeadId::generate()).await.unwrap(),
-        None,
-        "an unknown id reads as None"
-    );
+    let err = store.insert(&imposter).await.expect_err("inserting an existing id must fail");
+    assert!(!err.is_retryable(), "a duplicate insert is permanent, got {err:?}");
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().company, None, "a refused insert overwrote the lead");
+    assert_eq!(store.get(&LeadId::generate()).await.unwrap(), None, "an unknown id reads as None");
 
     // A captured lead waits for routing until the grace period has passed.
     let routing_due = t0 + sla::routing_grace();
-    let early = store
-        .overdue(
-            WaitKind::Routing,
-            routing_due - chrono::Duration::seconds(1),
-            10,
-        )
-        .await
-        .unwrap();
-    assert!(
-        early.is_empty(),
-        "a lead was overdue for routing before its grace period ended"
-    );
-    let due = store
-        .overdue(WaitKind::Routing, routing_due, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        ids(&due),
-        [&a.id],
-        "a lead past its routing grace is overdue for routing"
-    );
+    let early = store.overdue(WaitKind::Routing, routing_due - chrono::Duration::seconds(1), 10).await.unwrap();
+    assert!(early.is_empty(), "a lead was overdue for routing before its grace period ended");
+    let due = store.overdue(WaitKind::Routing, routing_due, 10).await.unwrap();
+    assert_eq!(ids(&due), [&a.id], "a lead past its routing grace is overdue for routing");
 
     // Recording a decision happens once; replays and races see the first decision.
     let t1 = t0 + chrono::Duration::seconds(1);
@@ -108,85 +72,32 @@ pub async fn lead_store(store: &dyn LeadStore) {
     let mut second = decision_for(&a, t1 + chrono::Duration::seconds(5));
     second.rule = "another-rule".into();
     match store.record_decision(&a.id, &second).await.unwrap() {
-        Recorded::AlreadyDecided(stored) => assert_eq!(
-            stored.decision,
-            Some(first.clone()),
-            "a replay changed the decision"
-        ),
+        Recorded::AlreadyDecided(stored) => {
+            assert_eq!(stored.decision, Some(first.clone()), "a replay changed the decision")
+        }
         other => panic!("a second decision must answer AlreadyDecided, got {other:?}"),
     }
-    assert_eq!(
-        store.get(&a.id).await.unwrap().unwrap(),
-        assigned,
-        "the stored lead is the assigned one"
-    );
-    assert_eq!(
-        store
-            .record_decision(&LeadId::generate(), &first)
-            .await
-            .unwrap(),
-        Recorded::Missing
-    );
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap(), assigned, "the stored lead is the assigned one");
+    assert_eq!(store.record_decision(&LeadId::generate(), &first).await.unwrap(), Recorded::Missing);
 
     // Once assigned, the lead waits for its first touch instead of for routing.
     let far = t0 + chrono::Duration::days(30);
     assert!(
-        store
-            .overdue(WaitKind::Routing, far, 10)
-            .await
-            .unwrap()
-            .is_empty(),
+        store.overdue(WaitKind::Routing, far, 10).await.unwrap().is_empty(),
         "an assigned lead still waits for routing"
     );
     let touch_due = first.first_touch_due_at;
-    let not_yet = store
-        .overdue(
-            WaitKind::FirstTouch,
-            touch_due - chrono::Duration::seconds(1),
-            10,
-        )
-        .await
-        .unwrap();
-    assert!(
-        not_yet.is_empty(),
-        "a lead was overdue for its first touch before the due time"
-    );
-    assert_eq!(
-        ids(&store
-            .overdue(WaitKind::FirstTouch, touch_due, 10)
-            .await
-            .unwrap()),
-        [&a.id]
-    );
+    let not_yet = store.overdue(WaitKind::FirstTouch, touch_due - chrono::Duration::seconds(1), 10).await.unwrap();
+    assert!(not_yet.is_empty(), "a lead was overdue for its first touch before the due time");
+    assert_eq!(ids(&store.overdue(WaitKind::FirstTouch, touch_due, 10).await.unwrap()), [&a.id]);
 
     // Escalation applies only once the first touch is overdue, and only once.
-    assert_eq!(
-        store
-            .record_escalation(&a.id, touch_due - chrono::Duration::seconds(1))
-            .await
-            .unwrap(),
-        None
-    );
-    let escalated = store
-        .record_escalation(&a.id, touch_due)
-        .await
-        .unwrap()
-        .expect("an overdue lead escalates");
-    assert_eq!(
-        (escalated.status, escalated.escalated_at),
-        (LeadStatus::Escalated, Some(touch_due))
-    );
-    assert_eq!(
-        store.record_escalation(&a.id, far).await.unwrap(),
-        None,
-        "a lead escalated twice"
-    );
+    assert_eq!(store.record_escalation(&a.id, touch_due - chrono::Duration::seconds(1)).await.unwrap(), None);
+    let escalated = store.record_escalation(&a.id, touch_due).await.unwrap().expect("an overdue lead escalates");
+    assert_eq!((escalated.status, escalated.escalated_at), (LeadStatus::Escalated, Some(touch_due)));
+    assert_eq!(store.record_escalation(&a.id, far).await.unwrap(), None, "a lead escalated twice");
     assert!(
-        store
-            .overdue(WaitKind::FirstTouch, far, 10)
-            .await
-            .unwrap()
-            .is_empty(),
+        store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty(),
         "an escalated lead is still waiting"
     );
 
@@ -194,59 +105,25 @@ pub async fn lead_store(store: &dyn LeadStore) {
     let b = new_lead(t0, "US");
     store.insert(&b).await.unwrap();
     let b_decision = decision_for(&b, t1);
-    assert!(matches!(
-        store.record_decision(&b.id, &b_decision).await.unwrap(),
-        Recorded::Applied(_)
-    ));
-    let touched = store
-        .record_touch(&b.id, t1)
-        .await
-        .unwrap()
-        .expect("an assigned lead can be touched");
-    assert_eq!(
-        (touched.status, touched.touched_at),
-        (LeadStatus::Touched, Some(t1))
-    );
-    assert_eq!(
-        store.record_touch(&b.id, t1).await.unwrap(),
-        None,
-        "a lead was touched twice"
-    );
-    assert_eq!(
-        store.record_escalation(&b.id, far).await.unwrap(),
-        None,
-        "a touched lead escalated"
-    );
-    assert!(
-        store
-            .overdue(WaitKind::FirstTouch, far, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(matches!(store.record_decision(&b.id, &b_decision).await.unwrap(), Recorded::Applied(_)));
+    let touched = store.record_touch(&b.id, t1).await.unwrap().expect("an assigned lead can be touched");
+    assert_eq!((touched.status, touched.touched_at), (LeadStatus::Touched, Some(t1)));
+    assert_eq!(store.record_touch(&b.id, t1).await.unwrap(), None, "a lead was touched twice");
+    assert_eq!(store.record_escalation(&b.id, far).await.unwrap(), None, "a touched lead escalated");
+    assert!(store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty());
     let captured = new_lead(t0, "US");
     store.insert(&captured).await.unwrap();
-    assert_eq!(
-        store.record_touch(&captured.id, t1).await.unwrap(),
-        None,
-        "an unassigned lead was touched"
-    );
+    assert_eq!(store.record_touch(&captured.id, t1).await.unwrap(), None, "an unassigned lead was touched");
 
     // Overdue leads come earliest first, and `limit` bounds the answer.
-    let mut later: Vec<Lead> = (1..=4)
-        .map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR"))
-        .collect();
+    let mut later: Vec<Lead> = (1..=4).map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR")).collect();
     later.reverse();
     for lead in &later {
         store.insert(lead).await.unwrap();
     }
     let page = store.overdue(WaitKind::Routing, far, 3).await.unwrap();
     let expected = [&captured.id, &later[3].id, &later[2].id];
-    assert_eq!(
-        ids(&page),
-        expected,
-        "overdue leads are not earliest first or not limited"
-    );
+    assert_eq!(ids(&page), expected, "overdue leads are not earliest first or not limited");
 
     // Concurrent routers: exactly one decision applies.
     let c = new_lead(t0, "CA");
@@ -266,19 +143,108 @@ pub async fn lead_store(store: &dyn LeadStore) {
 
     // Delivery claims: first wins, a release lets a retry claim again.
     let key = DeliveryKey::new(&a.id, baton_domain::EventType::Assigned, "slack");
-    assert!(
-        store.claim_delivery(&key, t1).await.unwrap(),
-        "the first claim wins"
-    );
-    assert!(
-        !store.claim_delivery(&key, t1).await.unwrap(),
-        "a second claim must lose"
-    );
+    assert!(store.claim_delivery(&key, t1).await.unwrap(), "the first claim wins");
+    assert!(!store.claim_delivery(&key, t1).await.unwrap(), "a second claim must lose");
     store.release_delivery(&key).await.unwrap();
-    assert!(
-        store.claim_delivery(&key, t1).await.unwrap(),
-        "a released claim can be taken again"
+    assert!(store.claim_delivery(&key, t1).await.unwrap(), "a released claim can be taken again");
+}
+
+fn person(email: &str, at: Timestamp, json_extra: &str) -> Lead {
+    let body = format!(r#"{{"email":"{email}"{json_extra}}}"#);
+    LeadSubmission::from_json(body.as_bytes())
+        .expect("valid test JSON")
+        .into_lead(LeadId::generate(), at)
+        .expect("a valid test lead")
+}
+
+fn idem(key: &str, fingerprint: &str) -> Idempotency {
+    Idempotency { key: format!("test:{key}"), fingerprint: fingerprint.to_owned() }
+}
+
+/// Checks [`LeadStore::capture`]: deduplication, idempotency and their behaviour under
+/// concurrency. `store` must be empty.
+pub async fn capture(store: &dyn LeadStore) {
+    let t0 = base();
+    let email = format!("{}@dedupe.example", uuid_like());
+
+    // A new person is created; the same person again is merged into the first lead.
+    let first = person(&email, t0, r#","company":"Corp","source":{"utm_source":"ads"}"#);
+    assert_eq!(store.capture(&first, None).await.unwrap(), Captured::Created(first.clone()));
+    let again = person(
+        &email.to_uppercase(),
+        t0 + chrono::Duration::minutes(1),
+        r#","phone":"+14155552671","source":{"utm_source":"webinar"}"#,
     );
+    let Captured::Merged(merged) = store.capture(&again, None).await.unwrap() else {
+        panic!("the same person must merge")
+    };
+    assert_eq!(merged.id, first.id, "merged into the existing lead");
+    assert_eq!(merged.submissions, 2);
+    assert_eq!(merged.phone.as_ref().map(|p| p.as_str()), Some("+14155552671"), "the gap was filled");
+    assert_eq!(store.get(&first.id).await.unwrap().unwrap(), merged, "the merge is stored");
+    assert_eq!(store.get(&again.id).await.unwrap(), None, "no second lead exists");
+
+    // A merge never undoes routing that happened in between.
+    let decision = decision_for(&first, t0);
+    assert!(matches!(store.record_decision(&first.id, &decision).await.unwrap(), Recorded::Applied(_)));
+    let third = person(&email, t0 + chrono::Duration::minutes(2), "");
+    let Captured::Merged(after) = store.capture(&third, None).await.unwrap() else { panic!("merge") };
+    assert_eq!((after.status, after.decision.as_ref()), (LeadStatus::Assigned, Some(&decision)));
+    assert_eq!(after.submissions, 3);
+
+    // Idempotency: the same key and body replays; the same key with another body is refused.
+    let other = person(&format!("other-{email}"), t0, "");
+    let key = idem(&uuid_like(), "body-1");
+    assert!(matches!(store.capture(&other, Some(&key)).await.unwrap(), Captured::Created(_)));
+    let retry = person(&format!("other-{email}"), t0 + chrono::Duration::seconds(3), "");
+    assert_eq!(
+        store.capture(&retry, Some(&key)).await.unwrap(),
+        Captured::Replayed(other.clone()),
+        "a retry answers the original"
+    );
+    assert_eq!(store.get(&other.id).await.unwrap().unwrap().submissions, 1, "a retry is not a new submission");
+    let changed = Idempotency { fingerprint: "body-2".into(), ..key.clone() };
+    assert_eq!(store.capture(&retry, Some(&changed)).await.unwrap(), Captured::KeyReused { lead_id: other.id.clone() });
+
+    // Spam is stored on its own: it neither merges nor blocks the real person.
+    let bot_email = format!("{}@spam.example", uuid_like());
+    let bot = person(&bot_email, t0, r#","_honeypot":"x""#);
+    assert_eq!(store.capture(&bot, None).await.unwrap(), Captured::Created(bot.clone()));
+    let human = person(&bot_email, t0, "");
+    assert_eq!(store.capture(&human, None).await.unwrap(), Captured::Created(human.clone()));
+
+    // Concurrent submissions of one person make one lead holding every submission.
+    let racer = format!("{}@race.example", uuid_like());
+    let leads: Vec<Lead> = (0..4).map(|i| person(&racer, t0 + chrono::Duration::seconds(i), "")).collect();
+    let results = tokio::join!(
+        store.capture(&leads[0], None),
+        store.capture(&leads[1], None),
+        store.capture(&leads[2], None),
+        store.capture(&leads[3], None),
+    );
+    let outcomes = [results.0, results.1, results.2, results.3].map(|r| r.expect("capture under contention"));
+    let created: Vec<&Lead> =
+        outcomes.iter().filter_map(|o| if let Captured::Created(l) = o { Some(l) } else { None }).collect();
+    assert_eq!(created.len(), 1, "exactly one lead is created: {outcomes:?}");
+    let id = created[0].id.clone();
+    for outcome in &outcomes {
+        let (Captured::Created(l) | Captured::Merged(l)) = outcome else { panic!("{outcome:?}") };
+        assert_eq!(l.id, id, "every submission landed on the same lead");
+    }
+    assert_eq!(store.get(&id).await.unwrap().unwrap().submissions, 4, "no submission was lost");
+
+    // Concurrent retries with one idempotency key make one lead.
+    let key = idem(&uuid_like(), "same");
+    let leads: Vec<Lead> = (0..3).map(|_| person(&format!("{}@retry.example", uuid_like()), t0, "")).collect();
+    let results = tokio::join!(
+        store.capture(&leads[0], Some(&key)),
+        store.capture(&leads[1], Some(&key)),
+        store.capture(&leads[2], Some(&key)),
+    );
+    let outcomes = [results.0, results.1, results.2].map(|r| r.expect("capture under contention"));
+    let created = outcomes.iter().filter(|o| matches!(o, Captured::Created(_))).count();
+    let replayed = outcomes.iter().filter(|o| matches!(o, Captured::Replayed(_))).count();
+    assert_eq!((created, replayed), (1, 2), "one key, one lead: {outcomes:?}");
 }
 
 /// Checks a [`WorkQueue`] whose visibility timeout is `visibility`. `queue` must be empty.
@@ -293,15 +259,8 @@ pub async fn work_queue(queue: &dyn WorkQueue, visibility: Duration) {
         got.extend(queue.receive(10, long_wait).await.expect("receive"));
     }
     let bodies: HashSet<&str> = got.iter().map(|m| m.body.as_str()).collect();
-    assert_eq!(
-        bodies,
-        HashSet::from(["one", "two"]),
-        "both messages arrive"
-    );
-    assert!(
-        got.iter().all(|m| m.receive_count == 1),
-        "first receive counts 1: {got:?}"
-    );
+    assert_eq!(bodies, HashSet::from(["one", "two"]), "both messages arrive");
+    assert!(got.iter().all(|m| m.receive_count == 1), "first receive counts 1: {got:?}");
     assert!(
         queue.receive(10, Duration::ZERO).await.unwrap().is_empty(),
         "a received message is hidden during its visibility timeout"
@@ -316,18 +275,11 @@ pub async fn work_queue(queue: &dyn WorkQueue, visibility: Duration) {
     while again.is_empty() && std::time::Instant::now() < deadline {
         again = queue.receive(10, long_wait).await.unwrap();
     }
-    assert_eq!(
-        again.len(),
-        1,
-        "only the undeleted message comes back: {again:?}"
-    );
+    assert_eq!(again.len(), 1, "only the undeleted message comes back: {again:?}");
     assert_eq!((again[0].body.as_str(), again[0].receive_count), ("two", 2));
     queue.delete(&again[0].receipt).await.unwrap();
     tokio::time::sleep(visibility + Duration::from_millis(200)).await;
-    assert!(
-        queue.receive(10, Duration::ZERO).await.unwrap().is_empty(),
-        "a deleted message came back"
-    );
+    assert!(queue.receive(10, Duration::ZERO).await.unwrap().is_empty(), "a deleted message came back");
 }
 
 /// The variable that points the AWS-backed tests at moto (set by `infra/scripts/test.sh`).

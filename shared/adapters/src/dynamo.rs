@@ -2,7 +2,13 @@
 //!
 //! One table, string partition key `pk`:
 //! - leads at `lead#<id>`, mapped to and from [`Lead`] by `serde_dynamo`;
-//! - delivery claims at `delivery#<key>`.
+//! - delivery claims at `delivery#<key>`;
+//! - identities at `identity#<email:…|phone:…>` → the person's lead id (deduplication);
+//! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
+//!   `expires_at` (epoch seconds) for the table's TTL.
+//!
+//! Every lead item carries a `revision` that each write increments, so a merge (read, merge,
+//! write back) can condition its write on nothing having changed in between.
 //!
 //! A lead that is waiting for something carries `wait_kind` and `wait_due_at` (fixed-width
 //! RFC 3339, so text order is time order). The global secondary index [`WAIT_INDEX`] is keyed by
@@ -14,12 +20,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use baton_domain::{Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::ports::{DeliveryKey, LeadStore, Recorded};
+use crate::ports::{Captured, DeliveryKey, Idempotency, LeadStore, Recorded};
 
 /// The name of the sparse due-time index.
 pub const WAIT_INDEX: &str = "by-wait";
@@ -45,29 +52,68 @@ struct LeadItem {
     wait_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wait_due_at: Option<String>,
+    #[serde(default)]
+    revision: u64,
 }
 
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+/// How many times a capture retries after losing a race (another write to the same person).
+const CAPTURE_ATTEMPTS: usize = 8;
+
 fn to_item(lead: &Lead) -> Result<Item, Error> {
+    to_item_at(lead, 0)
+}
+
+fn to_item_at(lead: &Lead, revision: u64) -> Result<Item, Error> {
     let wait = lead.awaiting();
     let item = LeadItem {
+        revision,
         pk: format!("lead#{}", lead.id),
         lead: lead.clone(),
         wait_kind: wait.map(|w| w.kind.as_str().to_owned()),
         wait_due_at: wait.map(|w| index_time(w.due_at)),
     };
-    serde_dynamo::to_item(item)
-        .map_err(|e| Error::Corrupt(format!("lead {} cannot be stored: {e}", lead.id)))
+    serde_dynamo::to_item(item).map_err(|e| Error::Corrupt(format!("lead {} cannot be stored: {e}", lead.id)))
 }
 
 fn from_item(item: Item) -> Result<Lead, Error> {
-    let pk = item
-        .get("pk")
+    from_item_with_revision(item).map(|(lead, _)| lead)
+}
+
+fn from_item_with_revision(item: Item) -> Result<(Lead, u64), Error> {
+    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    serde_dynamo::from_item::<_, LeadItem>(item)
+        .map(|i| (i.lead, i.revision))
+        .map_err(|e| Error::Corrupt(format!("item `{pk}` is not a lead: {e}")))
+}
+
+fn string_attr(item: &Item, name: &str) -> Result<String, Error> {
+    item.get(name)
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .unwrap_or_default();
-    serde_dynamo::from_item::<_, LeadItem>(item)
-        .map(|i| i.lead)
-        .map_err(|e| Error::Corrupt(format!("item `{pk}` is not a lead: {e}")))
+        .ok_or_else(|| Error::Corrupt(format!("item `{:?}` has no string `{name}`", item.get("pk"))))
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    values: Vec<(&str, AttributeValue)>,
+) -> Result<TransactWriteItem, Error> {
+    let mut put = Put::builder().table_name(table).set_item(Some(item)).condition_expression(condition);
+    for (name, v) in values {
+        put = put.expression_attribute_values(name, v);
+    }
+    let put = put.build().map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// What a transaction's outcome means for a capture.
+enum Transaction {
+    Done,
+    /// A condition failed: someone else wrote first; read again and retry.
+    LostRace,
 }
 
 fn value<T: Serialize>(v: T) -> Result<AttributeValue, Error> {
@@ -96,10 +142,7 @@ pub struct DynamoLeadStore {
 impl DynamoLeadStore {
     /// A store on `table`, which must exist with the layout [`crate::provision::ensure_table`] creates.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     /// Applies `update` if `condition` holds and returns the lead after it, or `None` if the condition failed.
@@ -115,28 +158,129 @@ impl DynamoLeadStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", lead_key(id))
-            .update_expression(update)
+            .update_expression(format!("{update} ADD #rev :one"))
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .return_values(ReturnValue::AllNew);
         for (name, v) in values {
             request = request.expression_attribute_values(name, v);
         }
         match request.send().await {
             Ok(out) => out.attributes.map(from_item).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
             Err(e) => Err(sdk_error(e)),
         }
     }
 }
 
+impl DynamoLeadStore {
+    async fn get_raw(&self, pk: String) -> Result<Option<Item>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.item)
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, Error> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Transaction::Done),
+            Err(e) => {
+                let lost = e.as_service_error().and_then(|s| match s {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
+                    }
+                    _ => None,
+                });
+                if lost == Some(true) { Ok(Transaction::LostRace) } else { Err(sdk_error(e)) }
+            }
+        }
+    }
+
+    fn idempotency_put(&self, idem: &Idempotency, lead: &LeadId, now: Timestamp) -> Result<TransactWriteItem, Error> {
+        let expires = now + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS);
+        let item = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(format!("idempotency#{}", idem.key))),
+            ("lead_id".to_owned(), AttributeValue::S(lead.to_string())),
+            ("fingerprint".to_owned(), AttributeValue::S(idem.fingerprint.clone())),
+            ("expires_at".to_owned(), AttributeValue::N(expires.timestamp().to_string())),
+        ]);
+        put(&self.table, item, "attribute_not_exists(pk)", vec![])
+    }
+}
+
 #[async_trait]
 impl LeadStore for DynamoLeadStore {
+    async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
+        let identity = lead.identity().filter(|_| lead.status != LeadStatus::Spam);
+        for _ in 0..CAPTURE_ATTEMPTS {
+            if let Some(idem) = idempotency
+                && let Some(record) = self.get_raw(format!("idempotency#{}", idem.key)).await?
+            {
+                let lead_id = LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?;
+                if string_attr(&record, "fingerprint")? != idem.fingerprint {
+                    return Ok(Captured::KeyReused { lead_id });
+                }
+                let original = self
+                    .get(&lead_id)
+                    .await?
+                    .ok_or_else(|| Error::Corrupt(format!("idempotency record names missing lead {lead_id}")))?;
+                return Ok(Captured::Replayed(original));
+            }
+            let owner = match &identity {
+                Some(i) => self.get_raw(format!("identity#{i}")).await?,
+                None => None,
+            };
+            let mut items = Vec::new();
+            let outcome = match owner {
+                Some(record) => {
+                    let existing_id = LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?;
+                    let Some(item) = self.get_raw(format!("lead#{existing_id}")).await? else {
+                        return Err(Error::Corrupt(format!("identity record names missing lead {existing_id}")));
+                    };
+                    let (existing, revision) = from_item_with_revision(item)?;
+                    let merged = existing.merged_with(lead);
+                    items.push(put(
+                        &self.table,
+                        to_item_at(&merged, revision + 1)?,
+                        "revision = :rev",
+                        vec![(":rev", AttributeValue::N(revision.to_string()))],
+                    )?);
+                    Captured::Merged(merged)
+                }
+                None => {
+                    items.push(put(&self.table, to_item(lead)?, "attribute_not_exists(pk)", vec![])?);
+                    if let Some(i) = &identity {
+                        let claim = HashMap::from([
+                            ("pk".to_owned(), AttributeValue::S(format!("identity#{i}"))),
+                            ("lead_id".to_owned(), AttributeValue::S(lead.id.to_string())),
+                        ]);
+                        items.push(put(&self.table, claim, "attribute_not_exists(pk)", vec![])?);
+                    }
+                    Captured::Created(lead.clone())
+                }
+            };
+            if let Some(idem) = idempotency {
+                let (Captured::Created(l) | Captured::Merged(l)) = &outcome else {
+                    unreachable!("only writes reach here")
+                };
+                items.push(self.idempotency_put(idem, &l.id, lead.captured_at)?);
+            }
+            match self.transact(items).await? {
+                Transaction::Done => return Ok(outcome),
+                Transaction::LostRace => continue,
+            }
+        }
+        Err(Error::unavailable(SERVICE, "too much contention capturing the same person; retry"))
+    }
+
     async fn insert(&self, lead: &Lead) -> Result<(), Error> {
         let result = self
             .client
@@ -148,14 +292,8 @@ impl LeadStore for DynamoLeadStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(Error::Rejected {
-                    service: SERVICE,
-                    detail: format!("lead {} already exists", lead.id),
-                })
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Err(Error::Rejected { service: SERVICE, detail: format!("lead {} already exists", lead.id) })
             }
             Err(e) => Err(sdk_error(e)),
         }
@@ -198,12 +336,7 @@ impl LeadStore for DynamoLeadStore {
         })
     }
 
-    async fn overdue(
-        &self,
-        kind: WaitKind,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Lead>, Error> {
+    async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
         let mut leads = Vec::new();
         let mut start: Option<Item> = None;
         // A Limit-bounded query may return an empty page with a continuation key: follow it.
@@ -268,22 +401,14 @@ impl LeadStore for DynamoLeadStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(
-                "pk",
-                AttributeValue::S(format!("delivery#{}", key.as_str())),
-            )
+            .item("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
             .item("claimed_at", value(now)?)
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -292,10 +417,7 @@ impl LeadStore for DynamoLeadStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(
-                "pk",
-                AttributeValue::S(format!("delivery#{}", key.as_str())),
-            )
+            .key("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
             .send()
             .await
             .map_err(sdk_error)?;
@@ -320,12 +442,9 @@ mod tests {
 
     #[test]
     fn a_lead_round_trips_through_an_item_with_its_wait() {
-        let lead = LeadSubmission {
-            email: Some("a@corp.example".into()),
-            ..Default::default()
-        }
-        .into_lead(LeadId::generate(), chrono::Utc::now())
-        .unwrap();
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
         let item = to_item(&lead).unwrap();
         assert_eq!(item["wait_kind"].as_s().unwrap(), "routing");
         assert_eq!(item["pk"].as_s().unwrap(), &format!("lead#{}", lead.id));
@@ -336,9 +455,6 @@ mod tests {
     fn an_item_that_is_not_a_lead_is_reported_as_corrupt() {
         let item = HashMap::from([("pk".to_owned(), AttributeValue::S("lead#x".into()))]);
         let err = from_item(item).unwrap_err();
-        assert!(
-            matches!(&err, Error::Corrupt(m) if m.contains("lead#x")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Error::Corrupt(m) if m.contains("lead#x")), "{err:?}");
     }
 }

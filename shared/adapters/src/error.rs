@@ -5,16 +5,10 @@
 pub enum Error {
     /// The service could not be reached or was throttling/failing: retry later.
     #[error("{service} is unavailable: {detail}")]
-    Unavailable {
-        service: &'static str,
-        detail: String,
-    },
+    Unavailable { service: &'static str, detail: String },
     /// The service refused the request as it stands: retrying the same request will not help.
     #[error("{service} refused the request: {detail}")]
-    Rejected {
-        service: &'static str,
-        detail: String,
-    },
+    Rejected { service: &'static str, detail: String },
     /// Stored data could not be read as what it should be: needs a person.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -27,9 +21,6 @@ impl Error {
     }
 
     pub(crate) fn unavailable(service: &'static str, detail: impl std::fmt::Display) -> Self {
-        Self::Unavailable {
-            service,
-            detail: detail.to_string(),
-        }
+        Self::Unavailable { service, detail: detail.to_string() }
     }
 }

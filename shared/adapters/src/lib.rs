@@ -28,6 +28,6 @@ pub mod sqs;
 
 pub use error::Error;
 pub use ports::{
-    ChatNotifier, Clock, DeliveryKey, EventPublisher, LeadStore, QueueMessage, Recorded,
+    Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage, Recorded,
     SystemClock, WorkQueue,
 };

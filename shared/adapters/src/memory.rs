@@ -11,7 +11,8 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
-    ChatNotifier, Clock, DeliveryKey, EventPublisher, LeadStore, QueueMessage, Recorded, WorkQueue,
+    Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage, Recorded,
+    WorkQueue,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -24,7 +25,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 pub struct MemoryLeadStore {
     leads: Mutex<HashMap<LeadId, Lead>>,
+    /// identity → lead, and idempotency key → (lead, fingerprint); guarded by `leads`' lock order.
+    keys: Mutex<Keys>,
     deliveries: Mutex<HashSet<DeliveryKey>>,
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    identities: HashMap<String, LeadId>,
+    idempotency: HashMap<String, (LeadId, String)>,
 }
 
 impl MemoryLeadStore {
@@ -40,6 +49,47 @@ impl MemoryLeadStore {
 
 #[async_trait]
 impl LeadStore for MemoryLeadStore {
+    async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
+        let mut leads = lock(&self.leads);
+        let mut keys = lock(&self.keys);
+        if let Some(idem) = idempotency
+            && let Some((id, fingerprint)) = keys.idempotency.get(&idem.key)
+        {
+            return Ok(if *fingerprint == idem.fingerprint {
+                Captured::Replayed(leads[id].clone())
+            } else {
+                Captured::KeyReused { lead_id: id.clone() }
+            });
+        }
+        let identity = lead.identity().filter(|_| lead.status != LeadStatus::Spam);
+        let existing = identity.as_ref().and_then(|i| keys.identities.get(i)).cloned();
+        let outcome = match existing {
+            Some(id) => {
+                let merged = leads[&id].clone().merged_with(lead);
+                leads.insert(id, merged.clone());
+                Captured::Merged(merged)
+            }
+            None => {
+                if leads.contains_key(&lead.id) {
+                    return Err(Error::Rejected {
+                        service: "memory store",
+                        detail: format!("lead {} already exists", lead.id),
+                    });
+                }
+                leads.insert(lead.id.clone(), lead.clone());
+                if let Some(identity) = identity {
+                    keys.identities.insert(identity, lead.id.clone());
+                }
+                Captured::Created(lead.clone())
+            }
+        };
+        if let Some(idem) = idempotency {
+            let (Captured::Created(l) | Captured::Merged(l)) = &outcome else { unreachable!("only writes reach here") };
+            keys.idempotency.insert(idem.key.clone(), (l.id.clone(), idem.fingerprint.clone()));
+        }
+        Ok(outcome)
+    }
+
     async fn insert(&self, lead: &Lead) -> Result<(), Error> {
         let mut leads = lock(&self.leads);
         if leads.contains_key(&lead.id) {
@@ -68,27 +118,14 @@ impl LeadStore for MemoryLeadStore {
         Ok(Recorded::Applied(lead.clone()))
     }
 
-    async fn overdue(
-        &self,
-        kind: WaitKind,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Lead>, Error> {
+    async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
         let leads = lock(&self.leads);
         let mut due: Vec<(Timestamp, &Lead)> = leads
             .values()
-            .filter_map(|l| {
-                l.awaiting()
-                    .filter(|w| w.kind == kind && w.due_at <= now)
-                    .map(|w| (w.due_at, l))
-            })
+            .filter_map(|l| l.awaiting().filter(|w| w.kind == kind && w.due_at <= now).map(|w| (w.due_at, l)))
             .collect();
         due.sort_by_key(|(at, _)| *at);
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|(_, l)| l.clone())
-            .collect())
+        Ok(due.into_iter().take(limit).map(|(_, l)| l.clone()).collect())
     }
 
     async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
@@ -159,11 +196,7 @@ impl Default for MemoryQueue {
 impl MemoryQueue {
     /// A queue whose received messages reappear after `visibility` unless deleted.
     pub fn new(visibility: Duration) -> Self {
-        Self {
-            state: Mutex::new(QueueState::default()),
-            arrived: Notify::new(),
-            visibility,
-        }
+        Self { state: Mutex::new(QueueState::default()), arrived: Notify::new(), visibility }
     }
 
     /// How many messages are waiting or in flight.
@@ -180,12 +213,8 @@ impl MemoryQueue {
     fn take(&self, max: usize) -> Vec<QueueMessage> {
         let mut s = lock(&self.state);
         let now = Instant::now();
-        let expired: Vec<String> = s
-            .in_flight
-            .iter()
-            .filter(|(_, (_, until))| *until <= now)
-            .map(|(r, _)| r.clone())
-            .collect();
+        let expired: Vec<String> =
+            s.in_flight.iter().filter(|(_, (_, until))| *until <= now).map(|(r, _)| r.clone()).collect();
         for receipt in expired {
             if let Some((m, _)) = s.in_flight.remove(&receipt) {
                 s.visible.push_back(m);
@@ -218,11 +247,7 @@ impl WorkQueue for MemoryQueue {
             let mut s = lock(&self.state);
             s.next += 1;
             let id = format!("msg-{}", s.next);
-            s.visible.push_back(Stored {
-                id,
-                body: body.to_owned(),
-                receive_count: 0,
-            });
+            s.visible.push_back(Stored { id, body: body.to_owned(), receive_count: 0 });
         }
         self.arrived.notify_waiters();
         Ok(())
@@ -265,10 +290,7 @@ impl MemoryPublisher {
 
     /// A publisher that also forwards each event to `subscriber`.
     pub fn with_subscriber(subscriber: mpsc::UnboundedSender<LeadEvent>) -> Self {
-        Self {
-            published: Mutex::default(),
-            subscriber: Some(subscriber),
-        }
+        Self { published: Mutex::default(), subscriber: Some(subscriber) }
     }
 
     /// Every event published so far.
@@ -282,9 +304,7 @@ impl EventPublisher for MemoryPublisher {
     async fn publish(&self, event: &LeadEvent) -> Result<(), Error> {
         lock(&self.published).push(event.clone());
         if let Some(tx) = &self.subscriber {
-            tx.send(event.clone()).map_err(|_| {
-                Error::unavailable("memory publisher", "the subscriber has stopped")
-            })?;
+            tx.send(event.clone()).map_err(|_| Error::unavailable("memory publisher", "the subscriber has stopped"))?;
         }
         Ok(())
     }
@@ -358,6 +378,9 @@ impl Outage {
 
 #[async_trait]
 impl LeadStore for Outage {
+    async fn capture(&self, _: &Lead, _: Option<&Idempotency>) -> Result<Captured, Error> {
+        Err(self.error())
+    }
     async fn insert(&self, _: &Lead) -> Result<(), Error> {
         Err(self.error())
     }
@@ -415,11 +438,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_memory_store_keeps_the_capture_contract() {
+        contract::capture(&MemoryLeadStore::new()).await;
+    }
+
+    #[tokio::test]
     async fn the_memory_queue_keeps_the_work_queue_contract() {
-        contract::work_queue(
-            &MemoryQueue::new(Duration::from_millis(300)),
-            Duration::from_millis(300),
-        )
-        .await;
+        contract::work_queue(&MemoryQueue::new(Duration::from_millis(300)), Duration::from_millis(300)).await;
     }
 }

@@ -19,6 +19,28 @@ pub enum Recorded {
     Missing,
 }
 
+/// The outcome of [`LeadStore::capture`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Captured {
+    /// A new lead was stored.
+    Created(Lead),
+    /// The person already had a lead; the submission was merged into it (the merged lead).
+    Merged(Lead),
+    /// The idempotency key was used before with the same body: the original lead as it is now.
+    Replayed(Lead),
+    /// The idempotency key was used before with a different body; nothing was written.
+    KeyReused { lead_id: LeadId },
+}
+
+/// An idempotency key and the fingerprint of the request body it was first used with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The key, scoped to its capture key (`<key id>:<key>`).
+    pub key: String,
+    /// A digest of the request body.
+    pub fingerprint: String,
+}
+
 /// Identifies one delivery of one event about one lead on one channel, for exactly-once sending.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeliveryKey(String);
@@ -38,7 +60,19 @@ impl DeliveryKey {
 /// Where leads live.
 #[async_trait]
 pub trait LeadStore: Send + Sync {
-    /// Stores a new lead. Fails with [`Error::Rejected`] if a lead with this id exists (nothing is overwritten).
+    /// Captures a submission, atomically and safely under concurrency:
+    /// - with an `idempotency` key seen before, answers [`Captured::Replayed`] (same body) or
+    ///   [`Captured::KeyReused`] (different body) and writes nothing;
+    /// - when the person ([`Lead::identity`]) already has a lead, merges into it
+    ///   ([`Lead::merged_with`]) and answers [`Captured::Merged`];
+    /// - otherwise stores `lead` and answers [`Captured::Created`].
+    ///
+    /// Spam leads are stored as they are, never merged and never claiming the identity.
+    /// Either everything (lead, identity, idempotency record) is written or nothing is.
+    async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error>;
+
+    /// Stores a new lead as it is, without identity or idempotency records (for imports and
+    /// tests). Fails with [`Error::Rejected`] if a lead with this id exists (nothing is overwritten).
     async fn insert(&self, lead: &Lead) -> Result<(), Error>;
 
     /// The lead with this id, if any.
@@ -50,12 +84,7 @@ pub trait LeadStore: Send + Sync {
 
     /// Up to `limit` leads whose `kind` wait was due at or before `now`, earliest first,
     /// found through the due-time index (never a scan of all leads).
-    async fn overdue(
-        &self,
-        kind: WaitKind,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Lead>, Error>;
+    async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error>;
 
     /// Marks an assigned lead whose first touch is overdue at `now` as escalated.
     /// Returns the updated lead, or `None` if it was no longer waiting (touched, escalated or not yet due).

@@ -4,8 +4,8 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -27,10 +27,7 @@ fn definition(name: &str) -> Result<AttributeDefinition, Error> {
         .attribute_name(name)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(|e| Error::Rejected {
-            service: "DynamoDB",
-            detail: e.to_string(),
-        })
+        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })
 }
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
@@ -38,10 +35,7 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
         .attribute_name(name)
         .key_type(kind)
         .build()
-        .map_err(|e| Error::Rejected {
-            service: "DynamoDB",
-            detail: e.to_string(),
-        })
+        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })
 }
 
 /// Creates the leads table (key `pk`, sparse index [`WAIT_INDEX`] on `wait_kind` + `wait_due_at`)
@@ -51,16 +45,9 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .index_name(WAIT_INDEX)
         .key_schema(key("wait_kind", KeyType::Hash)?)
         .key_schema(key("wait_due_at", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
-        .map_err(|e| Error::Rejected {
-            service: "DynamoDB",
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })?;
     let result = client
         .create_table()
         .table_name(table)
@@ -74,12 +61,7 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            Ok(())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
         Err(e) => Err(Error::unavailable("DynamoDB", DisplayErrorContext(e))),
     }
 }
@@ -101,10 +83,8 @@ pub async fn ensure_queue(
     for (k, v) in attributes {
         request = request.attributes(k.clone(), v);
     }
-    let out = request
-        .send()
-        .await
-        .map_err(|e| Error::unavailable("SQS", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    let out =
+        request.send().await.map_err(|e| Error::unavailable("SQS", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
     let url = out.queue_url.unwrap_or_default();
     let attrs = client
         .get_queue_attributes()
@@ -113,10 +93,7 @@ pub async fn ensure_queue(
         .send()
         .await
         .map_err(|e| Error::unavailable("SQS", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    let arn = attrs
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap_or_default();
+    let arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
     Ok(QueueRef { url, arn })
 }
 
@@ -129,17 +106,12 @@ pub async fn ensure_queue_with_dlq(
     max_receives: u32,
 ) -> Result<(QueueRef, QueueRef), Error> {
     let dlq = ensure_queue(client, &format!("{name}-dlq"), &[]).await?;
-    let redrive =
-        serde_json::json!({ "deadLetterTargetArn": dlq.arn, "maxReceiveCount": max_receives })
-            .to_string();
+    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq.arn, "maxReceiveCount": max_receives }).to_string();
     let queue = ensure_queue(
         client,
         name,
         &[
-            (
-                QueueAttributeName::VisibilityTimeout,
-                visibility_seconds.to_string(),
-            ),
+            (QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string()),
             (QueueAttributeName::RedrivePolicy, redrive),
         ],
     )
@@ -159,11 +131,7 @@ pub async fn ensure_topic(client: &aws_sdk_sns::Client, name: &str) -> Result<St
 }
 
 /// Subscribes a queue to a topic (SNS envelope delivery, as an SNS-triggered Lambda receives it).
-pub async fn subscribe_queue(
-    client: &aws_sdk_sns::Client,
-    topic_arn: &str,
-    queue_arn: &str,
-) -> Result<(), Error> {
+pub async fn subscribe_queue(client: &aws_sdk_sns::Client, topic_arn: &str, queue_arn: &str) -> Result<(), Error> {
     client
         .subscribe()
         .topic_arn(topic_arn)

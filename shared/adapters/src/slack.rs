@@ -63,11 +63,7 @@ impl ChatNotifier for SlackWebhook {
             .map_err(|e| {
                 Error::unavailable(
                     SERVICE,
-                    if e.is_timeout() {
-                        "request timed out"
-                    } else {
-                        "request failed to connect or send"
-                    },
+                    if e.is_timeout() { "request timed out" } else { "request failed to connect or send" },
                 )
             })?;
         let status = response.status();
@@ -75,20 +71,11 @@ impl ChatNotifier for SlackWebhook {
             return Ok(());
         }
         let body = response.text().await.unwrap_or_default();
-        let detail = format!(
-            "HTTP {status}: {}",
-            body.chars().take(200).collect::<String>()
-        );
+        let detail = format!("HTTP {status}: {}", body.chars().take(200).collect::<String>());
         if status.as_u16() == 429 || status.is_server_error() {
-            Err(Error::Unavailable {
-                service: SERVICE,
-                detail,
-            })
+            Err(Error::Unavailable { service: SERVICE, detail })
         } else {
-            Err(Error::Rejected {
-                service: SERVICE,
-                detail,
-            })
+            Err(Error::Rejected { service: SERVICE, detail })
         }
     }
 }

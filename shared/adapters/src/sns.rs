@@ -22,10 +22,7 @@ pub struct SnsPublisher {
 
 impl SnsPublisher {
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        Self {
-            client,
-            topic_arn: topic_arn.into(),
-        }
+        Self { client, topic_arn: topic_arn.into() }
     }
 }
 
@@ -36,10 +33,7 @@ impl EventPublisher for SnsPublisher {
             .data_type("String")
             .string_value(event.event_type().as_str())
             .build()
-            .map_err(|e| Error::Rejected {
-                service: "SNS",
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| Error::Rejected { service: "SNS", detail: e.to_string() })?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)

@@ -20,12 +20,8 @@ async fn sdk() -> aws_config::SdkConfig {
 async fn store() -> (DynamoLeadStore, aws_sdk_dynamodb::Client, String) {
     let client = aws_sdk_dynamodb::Client::new(&sdk().await);
     let table = unique_name("leads");
-    provision::ensure_table(&client, &table)
-        .await
-        .expect("create table");
-    provision::ensure_table(&client, &table)
-        .await
-        .expect("creating an existing table is success");
+    provision::ensure_table(&client, &table).await.expect("create table");
+    provision::ensure_table(&client, &table).await.expect("creating an existing table is success");
     (DynamoLeadStore::new(client.clone(), &table), client, table)
 }
 
@@ -36,14 +32,17 @@ async fn the_dynamodb_store_keeps_the_lead_store_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_store_keeps_the_capture_contract() {
+    let (store, _, _) = store().await;
+    contract::capture(&store).await;
+}
+
+#[tokio::test]
 async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let (store, client, table) = store().await;
-    let lead = LeadSubmission {
-        email: Some("a@corp.example".into()),
-        ..Default::default()
-    }
-    .into_lead(LeadId::generate(), chrono::Utc::now())
-    .unwrap();
+    let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+        .into_lead(LeadId::generate(), chrono::Utc::now())
+        .unwrap();
     store.insert(&lead).await.unwrap();
     let raw = |id: LeadId| {
         let client = client.clone();
@@ -60,21 +59,11 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
                 .unwrap()
         }
     };
-    assert_eq!(
-        raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(),
-        "routing"
-    );
+    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "routing");
     let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
     store.record_decision(&lead.id, &decision).await.unwrap();
-    assert_eq!(
-        raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(),
-        "first_touch"
-    );
-    store
-        .record_touch(&lead.id, chrono::Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "first_touch");
+    store.record_touch(&lead.id, chrono::Utc::now()).await.unwrap().unwrap();
     let item = raw(lead.id.clone()).await;
     assert!(
         !item.contains_key("wait_kind") && !item.contains_key("wait_due_at"),
@@ -87,22 +76,15 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
 async fn the_sqs_queue_keeps_the_work_queue_contract() {
     let client = aws_sdk_sqs::Client::new(&sdk().await);
     let name = unique_name("route");
-    let queue = provision::ensure_queue(
-        &client,
-        &name,
-        &[(QueueAttributeName::VisibilityTimeout, "1".into())],
-    )
-    .await
-    .unwrap();
+    let queue =
+        provision::ensure_queue(&client, &name, &[(QueueAttributeName::VisibilityTimeout, "1".into())]).await.unwrap();
     contract::work_queue(&SqsQueue::new(client, queue.url), Duration::from_secs(1)).await;
 }
 
 #[tokio::test]
 async fn a_work_queue_is_created_with_its_dead_letter_queue() {
     let client = aws_sdk_sqs::Client::new(&sdk().await);
-    let (queue, dlq) = provision::ensure_queue_with_dlq(&client, &unique_name("route"), 30, 5)
-        .await
-        .unwrap();
+    let (queue, dlq) = provision::ensure_queue_with_dlq(&client, &unique_name("route"), 30, 5).await.unwrap();
     let attrs = client
         .get_queue_attributes()
         .queue_url(&queue.url)
@@ -112,8 +94,7 @@ async fn a_work_queue_is_created_with_its_dead_letter_queue() {
         .unwrap()
         .attributes
         .unwrap();
-    let policy: serde_json::Value =
-        serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
     assert_eq!(policy["deadLetterTargetArn"], dlq.arn);
     assert_eq!(policy["maxReceiveCount"].to_string().trim_matches('"'), "5");
 }
@@ -123,18 +104,10 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
     let config = sdk().await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let topic = provision::ensure_topic(&sns, &unique_name("events"))
-        .await
-        .unwrap();
-    let everything = provision::ensure_queue(&sqs, &unique_name("all"), &[])
-        .await
-        .unwrap();
-    provision::subscribe_queue(&sns, &topic, &everything.arn)
-        .await
-        .unwrap();
-    let escalations = provision::ensure_queue(&sqs, &unique_name("esc"), &[])
-        .await
-        .unwrap();
+    let topic = provision::ensure_topic(&sns, &unique_name("events")).await.unwrap();
+    let everything = provision::ensure_queue(&sqs, &unique_name("all"), &[]).await.unwrap();
+    provision::subscribe_queue(&sns, &topic, &everything.arn).await.unwrap();
+    let escalations = provision::ensure_queue(&sqs, &unique_name("esc"), &[]).await.unwrap();
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -144,20 +117,12 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
         .await
         .unwrap();
 
-    let lead = LeadSubmission {
-        email: Some("a@corp.example".into()),
-        ..Default::default()
-    }
-    .into_lead(LeadId::generate(), chrono::Utc::now())
-    .unwrap();
-    let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
-    let event = LeadEvent::Assigned {
-        lead: lead.assigned(decision),
-    };
-    SnsPublisher::new(sns, &topic)
-        .publish(&event)
-        .await
+    let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+        .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
+    let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
+    let event = LeadEvent::Assigned { lead: lead.assigned(decision) };
+    SnsPublisher::new(sns, &topic).publish(&event).await.unwrap();
 
     let all = SqsQueue::new(sqs.clone(), &everything.url);
     let mut got = Vec::new();
@@ -169,21 +134,9 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
     }
     assert_eq!(got.len(), 1, "the subscribed queue gets the event once");
     let envelope: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
-    assert_eq!(
-        LeadEvent::from_json(envelope["Message"].as_str().unwrap()).unwrap(),
-        event
-    );
-    assert_eq!(
-        envelope["MessageAttributes"]["event_type"]["Value"],
-        "lead.assigned"
-    );
+    assert_eq!(LeadEvent::from_json(envelope["Message"].as_str().unwrap()).unwrap(), event);
+    assert_eq!(envelope["MessageAttributes"]["event_type"]["Value"], "lead.assigned");
 
-    let filtered = SqsQueue::new(sqs, &escalations.url)
-        .receive(10, Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert!(
-        filtered.is_empty(),
-        "a filter policy on event_type kept lead.assigned out: {filtered:?}"
-    );
+    let filtered = SqsQueue::new(sqs, &escalations.url).receive(10, Duration::from_secs(1)).await.unwrap();
+    assert!(filtered.is_empty(), "a filter policy on event_type kept lead.assigned out: {filtered:?}");
 }

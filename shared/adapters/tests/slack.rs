@@ -17,26 +17,15 @@ async fn receiver(status: StatusCode) -> (String, Received) {
         .route(
             "/services/T000/B000/XXXX",
             axum::routing::post(
-                move |State(r): State<Received>,
-                      axum::Json(body): axum::Json<serde_json::Value>| async move {
+                move |State(r): State<Received>, axum::Json(body): axum::Json<serde_json::Value>| async move {
                     r.lock().unwrap().push(body);
-                    (
-                        status,
-                        if status.is_success() {
-                            "ok"
-                        } else {
-                            "rate_limited"
-                        },
-                    )
+                    (status, if status.is_success() { "ok" } else { "rate_limited" })
                 },
             ),
         )
         .with_state(received.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/services/T000/B000/XXXX",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/services/T000/B000/XXXX", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, received)
 }
@@ -51,16 +40,9 @@ async fn a_message_is_posted_as_json_to_the_webhook() {
 
 #[tokio::test]
 async fn rate_limiting_and_server_errors_are_retryable() {
-    for status in [
-        StatusCode::TOO_MANY_REQUESTS,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        StatusCode::SERVICE_UNAVAILABLE,
-    ] {
+    for status in [StatusCode::TOO_MANY_REQUESTS, StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE] {
         let (url, _) = receiver(status).await;
-        let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap())
-            .post(&json!({ "text": "x" }))
-            .await
-            .unwrap_err();
+        let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap()).post(&json!({ "text": "x" })).await.unwrap_err();
         assert!(err.is_retryable(), "{status}: {err:?}");
         assert!(err.to_string().contains(status.as_str()), "{err}");
     }
@@ -69,10 +51,7 @@ async fn rate_limiting_and_server_errors_are_retryable() {
 #[tokio::test]
 async fn a_client_error_is_permanent_and_the_url_is_not_in_it() {
     let (url, _) = receiver(StatusCode::NOT_FOUND).await;
-    let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap())
-        .post(&json!({ "text": "x" }))
-        .await
-        .unwrap_err();
+    let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap()).post(&json!({ "text": "x" })).await.unwrap_err();
     assert!(!err.is_retryable());
     assert!(!err.to_string().contains("XXXX"), "{err}");
 }
@@ -80,15 +59,9 @@ async fn a_client_error_is_permanent_and_the_url_is_not_in_it() {
 #[tokio::test]
 async fn an_unreachable_webhook_is_retryable_and_the_url_is_not_in_it() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/services/T000/B000/XXXX",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/services/T000/B000/XXXX", listener.local_addr().unwrap());
     drop(listener);
-    let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap())
-        .post(&json!({ "text": "x" }))
-        .await
-        .unwrap_err();
+    let err = SlackWebhook::new(WebhookUrl::parse(&url).unwrap()).post(&json!({ "text": "x" })).await.unwrap_err();
     assert!(err.is_retryable());
     assert!(!err.to_string().contains("XXXX"), "{err}");
 }

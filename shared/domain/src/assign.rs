@@ -15,10 +15,7 @@ pub struct Owner {
 
 impl Owner {
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-        }
+        Self { id: id.into(), name: name.into() }
     }
 }
 
@@ -39,11 +36,7 @@ pub struct RoutingRule {
 impl RoutingRule {
     fn matches(&self, lead: &Lead, score: &Score) -> bool {
         let country_ok = self.countries.is_empty()
-            || lead.country.as_deref().is_some_and(|c| {
-                self.countries
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(c.trim()))
-            });
+            || lead.country.as_deref().is_some_and(|c| self.countries.iter().any(|r| r.eq_ignore_ascii_case(c.trim())));
         let priority_ok = self.min_priority.is_none_or(|min| score.priority >= min);
         country_ok && priority_ok
     }
@@ -72,22 +65,13 @@ impl RoutingTable {
         self.rules
             .iter()
             .find(|rule| rule.matches(lead, score))
-            .map(|rule| Assignment {
-                owner: rule.owner.clone(),
-                rule: rule.name.clone(),
-            })
-            .unwrap_or_else(|| Assignment {
-                owner: self.fallback.clone(),
-                rule: FALLBACK_RULE.to_owned(),
-            })
+            .map(|rule| Assignment { owner: rule.owner.clone(), rule: rule.name.clone() })
+            .unwrap_or_else(|| Assignment { owner: self.fallback.clone(), rule: FALLBACK_RULE.to_owned() })
     }
 
     /// The starter table a new installation runs with: two territories and a fallback queue.
     pub fn starter() -> Self {
-        let eu = [
-            "DE", "AT", "CH", "FR", "GB", "IE", "NL", "BE", "ES", "IT", "SE", "DK", "NO", "FI",
-            "PL",
-        ];
+        let eu = ["DE", "AT", "CH", "FR", "GB", "IE", "NL", "BE", "ES", "IT", "SE", "DK", "NO", "FI", "PL"];
         Self {
             rules: vec![
                 RoutingRule {
@@ -114,12 +98,9 @@ mod tests {
     use crate::{LeadId, LeadSubmission, score};
 
     fn lead(country: Option<&str>) -> Lead {
-        let mut lead = LeadSubmission {
-            email: Some("a@corp.example".into()),
-            ..Default::default()
-        }
-        .into_lead(LeadId::generate(), chrono::Utc::now())
-        .unwrap();
+        let mut lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
         lead.country = country.map(str::to_owned);
         lead
     }
@@ -128,10 +109,7 @@ mod tests {
     fn a_lead_in_a_territory_goes_to_its_owner() {
         let l = lead(Some("de"));
         let a = RoutingTable::starter().assign(&l, &score(&l));
-        assert_eq!(
-            (a.owner.id.as_str(), a.rule.as_str()),
-            ("rep-jonas", "europe")
-        );
+        assert_eq!((a.owner.id.as_str(), a.rule.as_str()), ("rep-jonas", "europe"));
     }
 
     #[test]
@@ -139,10 +117,7 @@ mod tests {
         for country in [None, Some("JP"), Some("")] {
             let l = lead(country);
             let a = RoutingTable::starter().assign(&l, &score(&l));
-            assert_eq!(
-                (a.owner.id.as_str(), a.rule.as_str()),
-                ("queue-inbound", FALLBACK_RULE)
-            );
+            assert_eq!((a.owner.id.as_str(), a.rule.as_str()), ("queue-inbound", FALLBACK_RULE));
         }
     }
 
@@ -163,10 +138,7 @@ mod tests {
 
     #[test]
     fn an_empty_table_still_owns_every_lead() {
-        let table = RoutingTable {
-            rules: vec![],
-            fallback: Owner::new("fb", "Fallback"),
-        };
+        let table = RoutingTable { rules: vec![], fallback: Owner::new("fb", "Fallback") };
         let l = lead(Some("US"));
         assert_eq!(table.assign(&l, &score(&l)).owner.id, "fb");
     }

@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::normalize::{self, Normalization};
-use crate::{
-    Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Timestamp, Touchpoint,
-};
+use crate::{Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Timestamp, Touchpoint};
 
 /// The longest value accepted for a short text field (names, company, title, ids, UTM values).
 pub const MAX_SHORT_TEXT: usize = 256;
@@ -33,10 +31,7 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -196,30 +191,25 @@ impl LeadSubmission {
         let mut attributes = Map::new();
         for (name, value) in pairs {
             let name = name.trim();
-            if let Some(key) = name.strip_prefix("attributes.").or_else(|| {
-                name.strip_prefix("attributes[")
-                    .and_then(|rest| rest.strip_suffix(']'))
-            }) {
+            if let Some(key) = name
+                .strip_prefix("attributes.")
+                .or_else(|| name.strip_prefix("attributes[").and_then(|rest| rest.strip_suffix(']')))
+            {
                 attributes.insert(key.to_owned(), Value::String(value));
             } else if let Some(key) = name.strip_prefix("source.") {
                 source.insert(key.to_owned(), Value::String(value));
             } else if SOURCE_FIELDS.contains(&name) {
                 source.insert(name.to_owned(), Value::String(value));
             } else if name == "consent" || name == "consent.granted" {
-                let granted = truthy(&value)
-                    .ok_or_else(|| malformed(name, format!("`{value}` is not a yes/no value")))?;
+                let granted =
+                    truthy(&value).ok_or_else(|| malformed(name, format!("`{value}` is not a yes/no value")))?;
                 consent.insert("granted".into(), Value::Bool(granted));
-            } else if let Some(key) = name
-                .strip_prefix("consent.")
-                .or_else(|| name.strip_prefix("consent_"))
-            {
+            } else if let Some(key) = name.strip_prefix("consent.").or_else(|| name.strip_prefix("consent_")) {
                 consent.insert(key.to_owned(), Value::String(value));
             } else if name == "employee_count" {
                 let v = value.trim();
                 if !v.is_empty() {
-                    let n: u32 = v
-                        .parse()
-                        .map_err(|_| malformed(name, format!("`{v}` is not a whole number")))?;
+                    let n: u32 = v.parse().map_err(|_| malformed(name, format!("`{v}` is not a whole number")))?;
                     doc.insert(name.to_owned(), Value::from(n));
                 }
             } else {
@@ -240,9 +230,7 @@ impl LeadSubmission {
 
     /// Whether a bot filled the honeypot field.
     pub fn is_bot(&self) -> bool {
-        self.honeypot
-            .as_deref()
-            .is_some_and(|v| !v.trim().is_empty())
+        self.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty())
     }
 
     /// Validates and normalizes every field and builds a new lead captured at `now`. Lists every
@@ -259,12 +247,7 @@ impl LeadSubmission {
         let region_raw = text(&mut errors, "region", self.region, MAX_SHORT_TEXT);
         let postal_code = text(&mut errors, "postal_code", self.postal_code, 32);
         let company_size = text(&mut errors, "company_size", self.company_size, 32);
-        let product_interest = text(
-            &mut errors,
-            "product_interest",
-            self.product_interest,
-            MAX_SHORT_TEXT,
-        );
+        let product_interest = text(&mut errors, "product_interest", self.product_interest, MAX_SHORT_TEXT);
         let message = text(&mut errors, "message", self.message, MAX_MESSAGE);
         let email_raw = text(&mut errors, "email", self.email, 320);
         let phone_raw = text(&mut errors, "phone", self.phone, 64);
@@ -274,31 +257,11 @@ impl LeadSubmission {
             form_type: text(&mut errors, "source.form_type", s.form_type, MAX_SHORT_TEXT),
             page_url: text(&mut errors, "source.page_url", s.page_url, MAX_URL),
             referrer: text(&mut errors, "source.referrer", s.referrer, MAX_URL),
-            utm_source: text(
-                &mut errors,
-                "source.utm_source",
-                s.utm_source,
-                MAX_SHORT_TEXT,
-            ),
-            utm_medium: text(
-                &mut errors,
-                "source.utm_medium",
-                s.utm_medium,
-                MAX_SHORT_TEXT,
-            ),
-            utm_campaign: text(
-                &mut errors,
-                "source.utm_campaign",
-                s.utm_campaign,
-                MAX_SHORT_TEXT,
-            ),
+            utm_source: text(&mut errors, "source.utm_source", s.utm_source, MAX_SHORT_TEXT),
+            utm_medium: text(&mut errors, "source.utm_medium", s.utm_medium, MAX_SHORT_TEXT),
+            utm_campaign: text(&mut errors, "source.utm_campaign", s.utm_campaign, MAX_SHORT_TEXT),
             utm_term: text(&mut errors, "source.utm_term", s.utm_term, MAX_SHORT_TEXT),
-            utm_content: text(
-                &mut errors,
-                "source.utm_content",
-                s.utm_content,
-                MAX_SHORT_TEXT,
-            ),
+            utm_content: text(&mut errors, "source.utm_content", s.utm_content, MAX_SHORT_TEXT),
             submitted_at: None,
             key_id: None,
         };
@@ -307,12 +270,7 @@ impl LeadSubmission {
             (
                 c.granted,
                 text(&mut errors, "consent.purpose", c.purpose, MAX_SHORT_TEXT),
-                text(
-                    &mut errors,
-                    "consent.wording_version",
-                    c.wording_version,
-                    MAX_SHORT_TEXT,
-                ),
+                text(&mut errors, "consent.wording_version", c.wording_version, MAX_SHORT_TEXT),
                 text(&mut errors, "consent.timestamp", c.timestamp, 64),
                 text(&mut errors, "consent.ip", c.ip, 64),
             )
@@ -326,10 +284,7 @@ impl LeadSubmission {
         }
         let consent = consent_in.and_then(|(granted, purpose, wording_version, timestamp, ip)| {
             let Some(granted) = granted else {
-                errors.push(FieldError::new(
-                    "consent.granted",
-                    "is required when consent is given (true or false)",
-                ));
+                errors.push(FieldError::new("consent.granted", "is required when consent is given (true or false)"));
                 return None;
             };
             let at = match timestamp.map(|t| parse_time(&t)) {
@@ -343,54 +298,36 @@ impl LeadSubmission {
             if let Some(ip) = &ip
                 && ip.parse::<std::net::IpAddr>().is_err()
             {
-                errors.push(FieldError::new(
-                    "consent.ip",
-                    format!("`{ip}` is not an IP address"),
-                ));
+                errors.push(FieldError::new("consent.ip", format!("`{ip}` is not an IP address")));
             }
-            Some(Consent {
-                granted,
-                purpose,
-                wording_version,
-                at,
-                ip,
-            })
+            Some(Consent { granted, purpose, wording_version, at, ip })
         });
 
-        let country = country_raw
-            .as_deref()
-            .and_then(|raw| match normalize::country(raw) {
-                Ok((code, rule)) => {
-                    if code != raw {
-                        normalized.push(Normalization::new("country", raw, &code, rule));
-                    }
-                    Some(code)
+        let country = country_raw.as_deref().and_then(|raw| match normalize::country(raw) {
+            Ok((code, rule)) => {
+                if code != raw {
+                    normalized.push(Normalization::new("country", raw, &code, rule));
                 }
-                Err(e) => {
-                    errors.push(FieldError::new("country", e));
-                    None
-                }
-            });
-        let region = region_raw.map(|raw| {
-            match country.as_deref().and_then(|c| normalize::region(c, &raw)) {
-                Some((code, rule)) => {
-                    if code != raw {
-                        normalized.push(Normalization::new("region", &raw, &code, rule));
-                    }
-                    code
-                }
-                None => raw,
+                Some(code)
             }
+            Err(e) => {
+                errors.push(FieldError::new("country", e));
+                None
+            }
+        });
+        let region = region_raw.map(|raw| match country.as_deref().and_then(|c| normalize::region(c, &raw)) {
+            Some((code, rule)) => {
+                if code != raw {
+                    normalized.push(Normalization::new("region", &raw, &code, rule));
+                }
+                code
+            }
+            None => raw,
         });
         let email = email_raw.and_then(|raw| match Email::parse(&raw) {
             Ok(email) => {
                 if email.as_str() != raw {
-                    normalized.push(Normalization::new(
-                        "email",
-                        &raw,
-                        email.as_str(),
-                        "trimmed and lower-cased",
-                    ));
+                    normalized.push(Normalization::new("email", &raw, email.as_str(), "trimmed and lower-cased"));
                 }
                 Some(email)
             }
@@ -411,34 +348,20 @@ impl LeadSubmission {
                 None
             }
         });
-        if email.is_none()
-            && phone.is_none()
-            && !errors
-                .iter()
-                .any(|e| e.field == "email" || e.field == "phone")
-        {
-            errors.push(FieldError::new(
-                "email",
-                "an email or a phone number is required",
-            ));
+        if email.is_none() && phone.is_none() && !errors.iter().any(|e| e.field == "email" || e.field == "phone") {
+            errors.push(FieldError::new("email", "an email or a phone number is required"));
         }
-        let website_domain =
-            website_raw
-                .as_deref()
-                .and_then(|raw| match normalize::website_domain(raw) {
-                    Ok(domain) => Some(domain),
-                    Err(e) => {
-                        errors.push(FieldError::new("website", e));
-                        None
-                    }
-                });
+        let website_domain = website_raw.as_deref().and_then(|raw| match normalize::website_domain(raw) {
+            Ok(domain) => Some(domain),
+            Err(e) => {
+                errors.push(FieldError::new("website", e));
+                None
+            }
+        });
         if self.attributes.len() > MAX_ATTRIBUTES {
             errors.push(FieldError::new(
                 "attributes",
-                format!(
-                    "has {} entries; the limit is {MAX_ATTRIBUTES}",
-                    self.attributes.len()
-                ),
+                format!("has {} entries; the limit is {MAX_ATTRIBUTES}", self.attributes.len()),
             ));
         }
         let mut attributes = BTreeMap::new();
@@ -446,9 +369,7 @@ impl LeadSubmission {
             let field = format!("attributes.{name}");
             if name.is_empty()
                 || name.len() > MAX_ATTRIBUTE_NAME
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             {
                 errors.push(FieldError::new(
                     field,
@@ -458,10 +379,7 @@ impl LeadSubmission {
             }
             match &value {
                 Value::String(s) if s.chars().count() > MAX_ATTRIBUTE_VALUE => {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("is longer than {MAX_ATTRIBUTE_VALUE} characters"),
-                    ));
+                    errors.push(FieldError::new(field, format!("is longer than {MAX_ATTRIBUTE_VALUE} characters")));
                 }
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                     if attributes.len() < MAX_ATTRIBUTES {
@@ -469,19 +387,11 @@ impl LeadSubmission {
                     }
                 }
                 Value::Null => {}
-                _ => errors.push(FieldError::new(
-                    field,
-                    "must be a string, a number or a boolean",
-                )),
+                _ => errors.push(FieldError::new(field, "must be a string, a number or a boolean")),
             }
         }
         // Checked here; the capture handler uses it as the idempotency key.
-        text(
-            &mut errors,
-            "submission_id",
-            self.submission_id,
-            MAX_SHORT_TEXT,
-        );
+        text(&mut errors, "submission_id", self.submission_id, MAX_SHORT_TEXT);
         text(&mut errors, "_key", self.form_key, MAX_SHORT_TEXT);
         if !errors.is_empty() {
             return Err(ContractError::Invalid(errors));
@@ -543,23 +453,12 @@ impl LeadSubmission {
                 enrichment.department = Some(department);
             }
         }
-        enrichment.size_band = self
-            .employee_count
-            .map(size_band)
-            .map(str::to_owned)
-            .or_else(|| company_size.clone());
+        enrichment.size_band = self.employee_count.map(size_band).map(str::to_owned).or_else(|| company_size.clone());
 
-        let spam = self
-            .honeypot
-            .as_deref()
-            .is_some_and(|v| !v.trim().is_empty());
+        let spam = self.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty());
         Ok(Lead {
             id,
-            status: if spam {
-                LeadStatus::Spam
-            } else {
-                LeadStatus::Captured
-            },
+            status: if spam { LeadStatus::Spam } else { LeadStatus::Captured },
             email,
             phone,
             first_name,
@@ -574,11 +473,7 @@ impl LeadSubmission {
             employee_count: self.employee_count,
             product_interest,
             message,
-            touchpoints: vec![Touchpoint {
-                at: now,
-                source: source.clone(),
-                consent: consent.clone(),
-            }],
+            touchpoints: vec![Touchpoint { at: now, source: source.clone(), consent: consent.clone() }],
             source,
             consent,
             attributes,
@@ -595,26 +490,13 @@ impl LeadSubmission {
 }
 
 /// A trimmed text field; blank is absent. Too long or control characters: an error for `field`.
-fn text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Option<String> {
-    let value = value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())?;
+fn text(errors: &mut Vec<FieldError>, field: &str, value: Option<String>, max: usize) -> Option<String> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
     if value.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("is longer than {max} characters"),
-        ));
+        errors.push(FieldError::new(field, format!("is longer than {max} characters")));
         return None;
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         errors.push(FieldError::new(field, "contains control characters"));
         return None;
     }
@@ -674,34 +556,21 @@ mod tests {
     #[test]
     fn a_lead_without_email_or_phone_is_rejected() {
         let err = accept(r#"{"first_name":"Ada"}"#).unwrap_err();
-        assert_eq!(
-            err.field_errors(),
-            vec![FieldError::new(
-                "email",
-                "an email or a phone number is required"
-            )]
-        );
+        assert_eq!(err.field_errors(), vec![FieldError::new("email", "an email or a phone number is required")]);
     }
 
     #[test]
     fn every_invalid_field_is_reported_at_once() {
         let long = "x".repeat(MAX_SHORT_TEXT + 1);
         let body = format!(r#"{{"email":"nope","phone":"abc","company":"{long}"}}"#);
-        let fields: Vec<String> = accept(&body)
-            .unwrap_err()
-            .field_errors()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<String> = accept(&body).unwrap_err().field_errors().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["company", "email", "phone"]);
     }
 
     #[test]
     fn a_wrong_type_names_the_field_path() {
         let err = accept(r#"{"email":"a@b.co","source":{"utm_source":7}}"#).unwrap_err();
-        let ContractError::Malformed(e) = err else {
-            panic!("expected malformed, got {err:?}")
-        };
+        let ContractError::Malformed(e) = err else { panic!("expected malformed, got {err:?}") };
         assert_eq!(e.field, "source.utm_source");
         assert!(e.message.contains("invalid type"), "{}", e.message);
     }
@@ -709,11 +578,7 @@ mod tests {
     #[test]
     fn an_unknown_field_is_refused_by_name() {
         let err = accept(r#"{"email":"a@b.co","emial":"x"}"#).unwrap_err();
-        assert!(
-            err.field_errors()[0]
-                .message
-                .contains("unknown field `emial`")
-        );
+        assert!(err.field_errors()[0].message.contains("unknown field `emial`"));
     }
 
     #[test]
@@ -736,67 +601,32 @@ mod tests {
                 "attributes":{"plan":"enterprise","seats":40,"trial":false}}"#,
         )
         .unwrap();
-        assert_eq!(
-            lead.email.as_ref().unwrap().as_str(),
-            "grace.hopper@navy.example"
-        );
+        assert_eq!(lead.email.as_ref().unwrap().as_str(), "grace.hopper@navy.example");
         assert_eq!(lead.phone.as_ref().unwrap().as_str(), "+12025550143");
         assert_eq!(lead.country.as_deref(), Some("US"));
         assert_eq!(lead.region.as_deref(), Some("US-VA"));
-        assert_eq!(
-            lead.enrichment.company_key.as_deref(),
-            Some("remington rand")
-        );
-        assert_eq!(
-            lead.enrichment.company_domain.as_deref(),
-            Some("remington.example")
-        );
+        assert_eq!(lead.enrichment.company_key.as_deref(), Some("remington rand"));
+        assert_eq!(lead.enrichment.company_domain.as_deref(), Some("remington.example"));
         assert!(!lead.enrichment.personal_email);
-        assert_eq!(
-            lead.enrichment.seniority,
-            Some(crate::normalize::Seniority::Vp)
-        );
-        assert_eq!(
-            lead.enrichment.department,
-            Some(crate::normalize::Department::Engineering)
-        );
+        assert_eq!(lead.enrichment.seniority, Some(crate::normalize::Seniority::Vp));
+        assert_eq!(lead.enrichment.department, Some(crate::normalize::Department::Engineering));
         assert_eq!(lead.enrichment.size_band.as_deref(), Some("201-1000"));
-        assert_eq!(
-            lead.source.submitted_at,
-            Some(
-                chrono::Utc
-                    .with_ymd_and_hms(2026, 11, 24, 7, 59, 30)
-                    .unwrap()
-            )
-        );
+        assert_eq!(lead.source.submitted_at, Some(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 7, 59, 30).unwrap()));
         let consent = lead.consent.as_ref().unwrap();
         assert!(consent.granted);
-        assert_eq!(
-            (consent.at, consent.ip.as_deref()),
-            (now(), Some("198.51.100.4"))
-        );
+        assert_eq!((consent.at, consent.ip.as_deref()), (now(), Some("198.51.100.4")));
         assert_eq!(lead.attributes["seats"], 40);
         assert_eq!(lead.touchpoints.len(), 1);
-        let changed: Vec<(&str, &str, &str)> = lead
-            .normalized
-            .iter()
-            .map(|n| (n.field.as_str(), n.from.as_str(), n.to.as_str()))
-            .collect();
+        let changed: Vec<(&str, &str, &str)> =
+            lead.normalized.iter().map(|n| (n.field.as_str(), n.from.as_str(), n.to.as_str())).collect();
         for expected in [
             ("country", "USA", "US"),
             ("region", "Virginia", "US-VA"),
-            (
-                "email",
-                "Grace.Hopper@Navy.EXAMPLE",
-                "grace.hopper@navy.example",
-            ),
+            ("email", "Grace.Hopper@Navy.EXAMPLE", "grace.hopper@navy.example"),
             ("phone", "(202) 555-0143", "+12025550143"),
             ("company_key", "Remington Rand, Inc.", "remington rand"),
         ] {
-            assert!(
-                changed.contains(&expected),
-                "missing {expected:?} in {changed:?}"
-            );
+            assert!(changed.contains(&expected), "missing {expected:?} in {changed:?}");
         }
     }
 
@@ -812,11 +642,7 @@ mod tests {
         let body = b"email=ada%40analytical.example&first_name=Ada&country=Deutschland&phone=030+12345678\
                      &utm_source=newsletter&source.form_id=footer&consent=on&consent_purpose=newsletter\
                      &attributes%5Bplan%5D=pro&attributes.seats=12&employee_count=45&_key=pk_site&submission_id=s-1";
-        let body: Vec<u8> = body
-            .iter()
-            .copied()
-            .filter(|b| !b" \n\\".contains(b))
-            .collect();
+        let body: Vec<u8> = body.iter().copied().filter(|b| !b" \n\\".contains(b)).collect();
         let sub = LeadSubmission::from_form(&body).unwrap();
         assert_eq!(sub.form_key.as_deref(), Some("pk_site"));
         assert_eq!(sub.submission_id.as_deref(), Some("s-1"));
@@ -825,12 +651,7 @@ mod tests {
         assert_eq!(lead.phone.unwrap().as_str(), "+493012345678");
         assert_eq!(lead.source.utm_source.as_deref(), Some("newsletter"));
         assert_eq!(lead.source.form_id.as_deref(), Some("footer"));
-        assert_eq!(
-            lead.consent
-                .as_ref()
-                .map(|c| (c.granted, c.purpose.as_deref())),
-            Some((true, Some("newsletter")))
-        );
+        assert_eq!(lead.consent.as_ref().map(|c| (c.granted, c.purpose.as_deref())), Some((true, Some("newsletter"))));
         assert_eq!(lead.attributes["plan"], "pro");
         assert_eq!(lead.attributes["seats"], "12");
         assert_eq!(lead.employee_count, Some(45));
@@ -843,17 +664,12 @@ mod tests {
         let err = LeadSubmission::from_form(b"email=a%40b.co&consent=perhaps").unwrap_err();
         assert_eq!(err.field_errors()[0].field, "consent");
         let err = LeadSubmission::from_form(b"email=a%40b.co&colour=red").unwrap_err();
-        assert!(
-            err.field_errors()[0]
-                .message
-                .contains("unknown field `colour`")
-        );
+        assert!(err.field_errors()[0].message.contains("unknown field `colour`"));
     }
 
     #[test]
     fn a_filled_honeypot_makes_the_lead_spam() {
-        let lead =
-            accept(r#"{"email":"bot@spam.example","_honeypot":"http://buy.example"}"#).unwrap();
+        let lead = accept(r#"{"email":"bot@spam.example","_honeypot":"http://buy.example"}"#).unwrap();
         assert_eq!(lead.status, LeadStatus::Spam);
         assert_eq!(lead.awaiting(), None, "spam is never routed");
         let lead = accept(r#"{"email":"human@corp.example","_honeypot":""}"#).unwrap();
@@ -862,22 +678,14 @@ mod tests {
 
     #[test]
     fn consent_source_and_attribute_problems_are_listed_by_path() {
-        let many: String = (0..=MAX_ATTRIBUTES)
-            .map(|i| format!(r#""a{i}":1"#))
-            .collect::<Vec<_>>()
-            .join(",");
+        let many: String = (0..=MAX_ATTRIBUTES).map(|i| format!(r#""a{i}":1"#)).collect::<Vec<_>>().join(",");
         let body = format!(
             r#"{{"email":"a@b.co","country":"Atlantis","website":"ftp://x.example",
                 "source":{{"captured_at":"yesterday"}},
                 "consent":{{"purpose":"x","ip":"not-an-ip"}},
                 "attributes":{{{many},"bad name":1,"nested":{{"x":1}}}}}}"#
         );
-        let fields: Vec<String> = accept(&body)
-            .unwrap_err()
-            .field_errors()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<String> = accept(&body).unwrap_err().field_errors().into_iter().map(|e| e.field).collect();
         for expected in [
             "country",
             "website",
@@ -887,10 +695,7 @@ mod tests {
             "attributes.bad name",
             "attributes.nested",
         ] {
-            assert!(
-                fields.contains(&expected.to_owned()),
-                "missing {expected} in {fields:?}"
-            );
+            assert!(fields.contains(&expected.to_owned()), "missing {expected} in {fields:?}");
         }
     }
 

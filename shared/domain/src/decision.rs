@@ -81,10 +81,7 @@ mod tests {
     use crate::{LeadId, LeadSubmission};
 
     fn lead(json: &str) -> Lead {
-        LeadSubmission::from_json(json.as_bytes())
-            .unwrap()
-            .into_lead(LeadId::generate(), chrono::Utc::now())
-            .unwrap()
+        LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), chrono::Utc::now()).unwrap()
     }
 
     #[test]
@@ -98,29 +95,18 @@ mod tests {
         assert_eq!(d.score.priority, Priority::Hot);
         assert_eq!(d.first_action, FirstAction::Call);
         assert_eq!(d.owner.id, "rep-avery");
-        assert_eq!(
-            d.first_touch_due_at,
-            now + sla::first_touch_target(Priority::Hot)
-        );
+        assert_eq!(d.first_touch_due_at, now + sla::first_touch_target(Priority::Hot));
     }
 
     #[test]
     fn a_lead_with_only_an_email_is_emailed_first() {
-        let d = decide(
-            &lead(r#"{"email":"a@corp.example"}"#),
-            &RoutingTable::starter(),
-            chrono::Utc::now(),
-        );
+        let d = decide(&lead(r#"{"email":"a@corp.example"}"#), &RoutingTable::starter(), chrono::Utc::now());
         assert_eq!(d.first_action, FirstAction::Email);
     }
 
     #[test]
     fn a_lead_with_only_a_phone_is_called_first() {
-        let d = decide(
-            &lead(r#"{"phone":"+49 30 1234567"}"#),
-            &RoutingTable::starter(),
-            chrono::Utc::now(),
-        );
+        let d = decide(&lead(r#"{"phone":"+49 30 1234567"}"#), &RoutingTable::starter(), chrono::Utc::now());
         assert_eq!(d.first_action, FirstAction::Call);
     }
 }

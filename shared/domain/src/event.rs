@@ -73,16 +73,11 @@ mod tests {
 
     #[test]
     fn an_event_round_trips_through_json_with_its_type() {
-        let lead = LeadSubmission {
-            email: Some("a@corp.example".into()),
-            ..Default::default()
-        }
-        .into_lead(LeadId::generate(), chrono::Utc::now())
-        .unwrap();
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
         let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
-        let event = LeadEvent::Assigned {
-            lead: lead.assigned(decision),
-        };
+        let event = LeadEvent::Assigned { lead: lead.assigned(decision) };
         let json = event.to_json();
         assert!(json.starts_with(r#"{"type":"lead.assigned""#), "{json}");
         assert_eq!(LeadEvent::from_json(&json).unwrap(), event);

@@ -372,59 +372,24 @@ impl Lead {
         track("job_title", fill(&mut self.job_title, &later.job_title));
         track("country", fill(&mut self.country, &later.country));
         track("region", fill(&mut self.region, &later.region));
-        track(
-            "postal_code",
-            fill(&mut self.postal_code, &later.postal_code),
-        );
+        track("postal_code", fill(&mut self.postal_code, &later.postal_code));
         track("website", fill(&mut self.website, &later.website));
-        track(
-            "company_size",
-            fill(&mut self.company_size, &later.company_size),
-        );
-        track(
-            "employee_count",
-            fill(&mut self.employee_count, &later.employee_count),
-        );
-        track(
-            "product_interest",
-            fill(&mut self.product_interest, &later.product_interest),
-        );
+        track("company_size", fill(&mut self.company_size, &later.company_size));
+        track("employee_count", fill(&mut self.employee_count, &later.employee_count));
+        track("product_interest", fill(&mut self.product_interest, &later.product_interest));
         track("message", fill(&mut self.message, &later.message));
         let e = &later.enrichment;
-        track(
-            "company_key",
-            fill(&mut self.enrichment.company_key, &e.company_key),
-        );
-        track(
-            "company_domain",
-            fill(&mut self.enrichment.company_domain, &e.company_domain),
-        );
-        track(
-            "seniority",
-            fill(&mut self.enrichment.seniority, &e.seniority),
-        );
-        track(
-            "department",
-            fill(&mut self.enrichment.department, &e.department),
-        );
-        track(
-            "size_band",
-            fill(&mut self.enrichment.size_band, &e.size_band),
-        );
+        track("company_key", fill(&mut self.enrichment.company_key, &e.company_key));
+        track("company_domain", fill(&mut self.enrichment.company_domain, &e.company_domain));
+        track("seniority", fill(&mut self.enrichment.seniority, &e.seniority));
+        track("department", fill(&mut self.enrichment.department, &e.department));
+        track("size_band", fill(&mut self.enrichment.size_band, &e.size_band));
         if self.account.is_none() && later.account.is_some() {
             self.account = later.account.clone();
         }
-        self.normalized.extend(
-            later
-                .normalized
-                .iter()
-                .filter(|n| filled.contains(&n.field.as_str()))
-                .cloned(),
-        );
+        self.normalized.extend(later.normalized.iter().filter(|n| filled.contains(&n.field.as_str())).cloned());
         for (k, v) in &later.attributes {
-            self.attributes
-                .entry(k.clone())
-                .or_insert_with(|| v.clone());
+            self.attributes.entry(k.clone()).or_insert_with(|| v.clone());
         }
         if later.consent.is_some() {
             self.consent = later.consent.clone();
@@ -471,47 +436,23 @@ mod tests {
     #[test]
     fn malformed_emails_say_what_is_wrong() {
         assert_eq!(Email::parse("ada.example.com").unwrap_err(), "has no `@`");
-        assert_eq!(
-            Email::parse("@example.com").unwrap_err(),
-            "has nothing before the `@`"
-        );
-        assert_eq!(
-            Email::parse("ada@localhost").unwrap_err(),
-            "has an invalid domain `localhost`"
-        );
-        assert_eq!(
-            Email::parse("a b@example.com").unwrap_err(),
-            "contains spaces or control characters"
-        );
-        assert_eq!(
-            Email::parse("a@b@example.com").unwrap_err(),
-            "has more than one `@`"
-        );
+        assert_eq!(Email::parse("@example.com").unwrap_err(), "has nothing before the `@`");
+        assert_eq!(Email::parse("ada@localhost").unwrap_err(), "has an invalid domain `localhost`");
+        assert_eq!(Email::parse("a b@example.com").unwrap_err(), "contains spaces or control characters");
+        assert_eq!(Email::parse("a@b@example.com").unwrap_err(), "has more than one `@`");
         assert_eq!(Email::parse("   ").unwrap_err(), "is empty");
     }
 
     #[test]
     fn a_phone_becomes_e164_when_it_can() {
-        assert_eq!(
-            Phone::parse("+1 (415) 555-2671").unwrap().as_str(),
-            "+14155552671"
-        );
+        assert_eq!(Phone::parse("+1 (415) 555-2671").unwrap().as_str(), "+14155552671");
         assert_eq!(Phone::parse("030 1234567").unwrap().as_str(), "0301234567");
-        assert_eq!(
-            Phone::parse_in("030 1234567", Some("DE"))
-                .unwrap()
-                .0
-                .as_str(),
-            "+49301234567"
-        );
+        assert_eq!(Phone::parse_in("030 1234567", Some("DE")).unwrap().0.as_str(), "+49301234567");
     }
 
     #[test]
     fn a_stored_phone_reads_back_but_text_does_not() {
-        assert_eq!(
-            Phone::try_from("+14155552671".to_owned()).unwrap().as_str(),
-            "+14155552671"
-        );
+        assert_eq!(Phone::try_from("+14155552671".to_owned()).unwrap().as_str(), "+14155552671");
         assert!(Phone::try_from("call me".to_owned()).is_err());
     }
 
@@ -519,27 +460,14 @@ mod tests {
         use chrono::TimeZone;
         crate::LeadSubmission::from_json(json.as_bytes())
             .unwrap()
-            .into_lead(
-                LeadId::generate(),
-                chrono::Utc
-                    .with_ymd_and_hms(2026, 11, 24, 9, at_minute, 0)
-                    .unwrap(),
-            )
+            .into_lead(LeadId::generate(), chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, at_minute, 0).unwrap())
             .unwrap()
     }
 
     #[test]
     fn the_identity_is_the_email_else_the_phone() {
-        assert_eq!(
-            lead(r#"{"email":"A@B.co","phone":"+14155552671"}"#, 0)
-                .identity()
-                .unwrap(),
-            "email:a@b.co"
-        );
-        assert_eq!(
-            lead(r#"{"phone":"+14155552671"}"#, 0).identity().unwrap(),
-            "phone:+14155552671"
-        );
+        assert_eq!(lead(r#"{"email":"A@B.co","phone":"+14155552671"}"#, 0).identity().unwrap(), "email:a@b.co");
+        assert_eq!(lead(r#"{"phone":"+14155552671"}"#, 0).identity().unwrap(), "phone:+14155552671");
     }
 
     #[test]
@@ -555,42 +483,18 @@ mod tests {
         );
         let merged = first.clone().merged_with(&later);
         assert_eq!(merged.id, first.id);
-        assert_eq!(
-            merged.company.as_deref(),
-            Some("Corp"),
-            "existing values stay"
-        );
-        assert_eq!(
-            merged.phone.as_ref().unwrap().as_str(),
-            "+14155552671",
-            "gaps are filled"
-        );
-        assert_eq!(
-            merged.enrichment.seniority,
-            Some(crate::normalize::Seniority::CLevel)
-        );
+        assert_eq!(merged.company.as_deref(), Some("Corp"), "existing values stay");
+        assert_eq!(merged.phone.as_ref().unwrap().as_str(), "+14155552671", "gaps are filled");
+        assert_eq!(merged.enrichment.seniority, Some(crate::normalize::Seniority::CLevel));
         assert_eq!(merged.attributes["plan"], "free");
         assert_eq!(merged.attributes["seats"], 3);
-        assert!(
-            merged.consent.unwrap().granted,
-            "the newest consent applies"
-        );
-        let sources: Vec<_> = merged
-            .touchpoints
-            .iter()
-            .map(|t| t.source.utm_source.as_deref())
-            .collect();
+        assert!(merged.consent.unwrap().granted, "the newest consent applies");
+        let sources: Vec<_> = merged.touchpoints.iter().map(|t| t.source.utm_source.as_deref()).collect();
         assert_eq!(sources, [Some("ads"), Some("webinar")]);
         assert_eq!(merged.submissions, 2);
         assert_eq!(merged.captured_at, first.captured_at);
-        assert!(
-            merged.normalized.iter().any(|n| n.field == "seniority"),
-            "the filled field's provenance is kept"
-        );
-        assert!(
-            !merged.normalized.iter().any(|n| n.from == "Other Corp"),
-            "the ignored value left no provenance"
-        );
+        assert!(merged.normalized.iter().any(|n| n.field == "seniority"), "the filled field's provenance is kept");
+        assert!(!merged.normalized.iter().any(|n| n.from == "Other Corp"), "the ignored value left no provenance");
     }
 
     #[test]

@@ -26,9 +26,7 @@ pub use assign::{Assignment, Owner, RoutingRule, RoutingTable};
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
 pub use event::{EventType, LeadEvent};
-pub use lead::{
-    AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint,
-};
+pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
 pub use score::{Priority, Score, ScoreReason, score};
 pub use sla::{Awaiting, WaitKind};
 

@@ -26,12 +26,7 @@ pub struct Normalization {
 
 impl Normalization {
     pub fn new(field: &str, from: &str, to: &str, rule: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            from: from.into(),
-            to: to.into(),
-            rule: rule.into(),
-        }
+        Self { field: field.into(), from: from.into(), to: to.into(), rule: rule.into() }
     }
 }
 
@@ -119,12 +114,7 @@ const COUNTRY_ALIASES: &[(&str, &str)] = &[
 ];
 
 fn fold(raw: &str) -> String {
-    raw.trim()
-        .to_lowercase()
-        .replace('.', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    raw.trim().to_lowercase().replace('.', " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Resolves a country written as an alpha-2 or alpha-3 code, an ISO name or a common alias to
@@ -148,10 +138,7 @@ pub fn country(raw: &str) -> Result<(String, &'static str), String> {
     if let Some(c) = rust_iso3166::ALL.iter().find(|c| fold(c.name) == folded) {
         return Ok((c.alpha2.to_owned(), "ISO 3166-1 name"));
     }
-    Err(format!(
-        "`{}` is not a country Baton recognizes; use an ISO 3166-1 code such as `DE` or `US`",
-        raw.trim()
-    ))
+    Err(format!("`{}` is not a country Baton recognizes; use an ISO 3166-1 code such as `DE` or `US`", raw.trim()))
 }
 
 /// Resolves a region (state, province, Land) of `country` to its ISO 3166-2 code, from the code
@@ -162,18 +149,12 @@ pub fn region(country: &str, raw: &str) -> Option<(String, &'static str)> {
     let subdivisions = c.subdivisions()?;
     let folded = fold(raw);
     let upper = folded.to_uppercase().replace(' ', "");
-    let with_prefix = if upper.starts_with(&format!("{country}-")) {
-        upper.clone()
-    } else {
-        format!("{country}-{upper}")
-    };
+    let with_prefix =
+        if upper.starts_with(&format!("{country}-")) { upper.clone() } else { format!("{country}-{upper}") };
     if let Some(s) = subdivisions.iter().find(|s| s.code == with_prefix) {
         return Some((s.code.to_owned(), "ISO 3166-2 code"));
     }
-    subdivisions
-        .iter()
-        .find(|s| fold(s.name) == folded)
-        .map(|s| (s.code.to_owned(), "ISO 3166-2 name"))
+    subdivisions.iter().find(|s| fold(s.name) == folded).map(|s| (s.code.to_owned(), "ISO 3166-2 name"))
 }
 
 /// The outcome of parsing a phone number.
@@ -198,9 +179,7 @@ pub fn phone(raw: &str, country: Option<&str>) -> Result<ParsedPhone, String> {
             ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' => {}
             'x' | 'X' | '#' | ',' | ';' if digits >= 7 => break, // extension follows
             other => {
-                return Err(format!(
-                    "contains `{other}`, which is not part of a phone number"
-                ));
+                return Err(format!("contains `{other}`, which is not part of a phone number"));
             }
         }
     }
@@ -285,20 +264,13 @@ pub fn company_key(name: &str) -> String {
         .to_lowercase()
         .chars()
         .filter(|c| *c != '.')
-        .map(|c| {
-            if c.is_alphanumeric() || c == '&' {
-                c
-            } else {
-                ' '
-            }
-        })
+        .map(|c| if c.is_alphanumeric() || c == '&' { c } else { ' ' })
         .collect();
     let mut words: Vec<&str> = cleaned.split_whitespace().collect();
     // One legal form is removed (the longest that fits), never the whole name.
     let joined = words.join(" ");
-    if let Some(suffix) = LEGAL_SUFFIXES
-        .iter()
-        .find(|s| words.len() > s.split(' ').count() && joined.ends_with(&format!(" {s}")))
+    if let Some(suffix) =
+        LEGAL_SUFFIXES.iter().find(|s| words.len() > s.split(' ').count() && joined.ends_with(&format!(" {s}")))
     {
         words.truncate(words.len() - suffix.split(' ').count());
     }
@@ -339,18 +311,7 @@ pub enum Department {
 
 /// Seniority rules, first match wins: (whole words or phrases, seniority).
 const SENIORITY_RULES: &[(&[&str], Seniority)] = &[
-    (
-        &[
-            "student",
-            "intern",
-            "internship",
-            "trainee",
-            "werkstudent",
-            "apprentice",
-            "phd candidate",
-        ],
-        Seniority::Student,
-    ),
+    (&["student", "intern", "internship", "trainee", "werkstudent", "apprentice", "phd candidate"], Seniority::Student),
     (
         &[
             "owner",
@@ -365,49 +326,10 @@ const SENIORITY_RULES: &[(&[&str], Seniority)] = &[
         ],
         Seniority::Owner,
     ),
-    (
-        &[
-            "ceo",
-            "cto",
-            "cfo",
-            "coo",
-            "cmo",
-            "cio",
-            "ciso",
-            "cro",
-            "cpo",
-            "chief",
-            "president",
-        ],
-        Seniority::CLevel,
-    ),
-    (
-        &["vp", "svp", "evp", "vice president", "head"],
-        Seniority::Vp,
-    ),
-    (
-        &[
-            "director",
-            "directeur",
-            "direktor",
-            "leiter",
-            "directora",
-            "director of",
-        ],
-        Seniority::Director,
-    ),
-    (
-        &[
-            "manager",
-            "lead",
-            "supervisor",
-            "team lead",
-            "teamleiter",
-            "responsable",
-            "gerente",
-        ],
-        Seniority::Manager,
-    ),
+    (&["ceo", "cto", "cfo", "coo", "cmo", "cio", "ciso", "cro", "cpo", "chief", "president"], Seniority::CLevel),
+    (&["vp", "svp", "evp", "vice president", "head"], Seniority::Vp),
+    (&["director", "directeur", "direktor", "leiter", "directora", "director of"], Seniority::Director),
+    (&["manager", "lead", "supervisor", "team lead", "teamleiter", "responsable", "gerente"], Seniority::Manager),
 ];
 
 /// Department rules, first match wins.
@@ -443,22 +365,10 @@ const DEPARTMENT_RULES: &[(&[&str], Department)] = &[
         Department::Engineering,
     ),
     (
-        &[
-            "it",
-            "cio",
-            "ciso",
-            "security",
-            "infrastructure",
-            "sysadmin",
-            "system administrator",
-            "network",
-        ],
+        &["it", "cio", "ciso", "security", "infrastructure", "sysadmin", "system administrator", "network"],
         Department::It,
     ),
-    (
-        &["product", "cpo", "ux", "design", "designer"],
-        Department::Product,
-    ),
+    (&["product", "cpo", "ux", "design", "designer"], Department::Product),
     (
         &[
             "sales",
@@ -474,85 +384,17 @@ const DEPARTMENT_RULES: &[(&[&str], Department)] = &[
         ],
         Department::Sales,
     ),
+    (&["marketing", "cmo", "growth", "brand", "demand generation", "content", "seo"], Department::Marketing),
     (
-        &[
-            "marketing",
-            "cmo",
-            "growth",
-            "brand",
-            "demand generation",
-            "content",
-            "seo",
-        ],
-        Department::Marketing,
-    ),
-    (
-        &[
-            "finance",
-            "cfo",
-            "accounting",
-            "accountant",
-            "controller",
-            "treasury",
-            "procurement",
-            "purchasing",
-            "buyer",
-        ],
+        &["finance", "cfo", "accounting", "accountant", "controller", "treasury", "procurement", "purchasing", "buyer"],
         Department::Finance,
     ),
-    (
-        &[
-            "operations",
-            "ops",
-            "logistics",
-            "supply chain",
-            "revops",
-            "revenue operations",
-        ],
-        Department::Operations,
-    ),
-    (
-        &[
-            "hr",
-            "human resources",
-            "people",
-            "talent",
-            "recruiter",
-            "recruiting",
-            "personal",
-        ],
-        Department::HumanResources,
-    ),
-    (
-        &[
-            "legal",
-            "counsel",
-            "lawyer",
-            "attorney",
-            "compliance",
-            "general counsel",
-        ],
-        Department::Legal,
-    ),
-    (
-        &["support", "customer success", "service", "helpdesk"],
-        Department::Support,
-    ),
-    (
-        &[
-            "research",
-            "scientist",
-            "researcher",
-            "r&d",
-            "analyst",
-            "data",
-        ],
-        Department::Research,
-    ),
-    (
-        &["teacher", "professor", "lecturer", "student", "education"],
-        Department::Education,
-    ),
+    (&["operations", "ops", "logistics", "supply chain", "revops", "revenue operations"], Department::Operations),
+    (&["hr", "human resources", "people", "talent", "recruiter", "recruiting", "personal"], Department::HumanResources),
+    (&["legal", "counsel", "lawyer", "attorney", "compliance", "general counsel"], Department::Legal),
+    (&["support", "customer success", "service", "helpdesk"], Department::Support),
+    (&["research", "scientist", "researcher", "r&d", "analyst", "data"], Department::Research),
+    (&["teacher", "professor", "lecturer", "student", "education"], Department::Education),
 ];
 
 fn title_has(words: &[String], text: &str, term: &str) -> bool {
@@ -568,12 +410,7 @@ fn first_match<T: Copy>(
     words: &[String],
     text: &str,
 ) -> Option<(T, &'static str)> {
-    rules.iter().find_map(|(terms, value)| {
-        terms
-            .iter()
-            .find(|t| title_has(words, text, t))
-            .map(|t| (*value, *t))
-    })
+    rules.iter().find_map(|(terms, value)| terms.iter().find(|t| title_has(words, text, t)).map(|t| (*value, *t)))
 }
 
 /// What a job title says about the person: seniority and department, each with the matched term.
@@ -586,11 +423,8 @@ pub struct TitleReading {
 /// Reads a job title by the keyword rules above (whole words; phrases as substrings).
 pub fn job_title(title: &str) -> TitleReading {
     let text = title.to_lowercase();
-    let words: Vec<String> = text
-        .split(|c: char| !(c.is_alphanumeric() || c == '&'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let words: Vec<String> =
+        text.split(|c: char| !(c.is_alphanumeric() || c == '&')).filter(|w| !w.is_empty()).map(str::to_owned).collect();
     TitleReading {
         seniority: first_match(SENIORITY_RULES, &words, &text),
         department: first_match(DEPARTMENT_RULES, &words, &text),
@@ -662,13 +496,8 @@ pub fn is_personal_domain(domain: &str) -> bool {
 /// The host of a website written with or without a scheme, lower-cased, without `www.`.
 pub fn website_domain(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
-    let with_scheme = if raw.contains("://") {
-        raw.to_owned()
-    } else {
-        format!("https://{raw}")
-    };
-    let url =
-        url::Url::parse(&with_scheme).map_err(|e| format!("is not a website address: {e}"))?;
+    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
+    let url = url::Url::parse(&with_scheme).map_err(|e| format!("is not a website address: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("is a `{}` address, not a website", url.scheme()));
     }
@@ -715,21 +544,14 @@ mod tests {
             ("Polska", "PL"),
         ];
         for (raw, expected) in cases {
-            assert_eq!(
-                country(raw).map(|(c, _)| c),
-                Ok(expected.to_owned()),
-                "{raw:?}"
-            );
+            assert_eq!(country(raw).map(|(c, _)| c), Ok(expected.to_owned()), "{raw:?}");
         }
     }
 
     #[test]
     fn an_unknown_country_says_what_to_send() {
         let err = country("Atlantis").unwrap_err();
-        assert!(
-            err.contains("`Atlantis`") && err.contains("ISO 3166-1"),
-            "{err}"
-        );
+        assert!(err.contains("`Atlantis`") && err.contains("ISO 3166-1"), "{err}");
         assert!(country("XX").is_err());
     }
 
@@ -745,11 +567,7 @@ mod tests {
             ("US", "Narnia", None),
         ];
         for (c, raw, expected) in cases {
-            assert_eq!(
-                region(c, raw).map(|(r, _)| r).as_deref(),
-                expected,
-                "{c} {raw:?}"
-            );
+            assert_eq!(region(c, raw).map(|(r, _)| r).as_deref(), expected, "{c} {raw:?}");
         }
     }
 
@@ -767,11 +585,7 @@ mod tests {
             ("+1 415 555 2671 x204", None, "+14155552671"),
         ];
         for (raw, country, expected) in cases {
-            assert_eq!(
-                phone(raw, country).map(|p| p.value),
-                Ok(expected.to_owned()),
-                "{raw:?} in {country:?}"
-            );
+            assert_eq!(phone(raw, country).map(|p| p.value), Ok(expected.to_owned()), "{raw:?} in {country:?}");
         }
     }
 
@@ -784,11 +598,7 @@ mod tests {
 
     #[test]
     fn text_that_cannot_be_a_phone_is_rejected() {
-        assert!(
-            phone("call me maybe", Some("US"))
-                .unwrap_err()
-                .contains("`c`")
-        );
+        assert!(phone("call me maybe", Some("US")).unwrap_err().contains("`c`"));
         assert!(phone("12345", Some("US")).unwrap_err().contains("5 digits"));
     }
 
@@ -822,36 +632,22 @@ mod tests {
             ("Senior Software Engineer", None, Some(D::Engineering)),
             ("Marketing Manager", Some(S::Manager), Some(D::Marketing)),
             ("Head of People", Some(S::Vp), Some(D::HumanResources)),
-            (
-                "Director, IT Infrastructure",
-                Some(S::Director),
-                Some(D::It),
-            ),
+            ("Director, IT Infrastructure", Some(S::Director), Some(D::It)),
             ("Co-Founder & CEO", Some(S::Owner), Some(D::Executive)),
             ("Werkstudent Vertrieb", Some(S::Student), Some(D::Sales)),
             ("Overhead crane operator", None, None),
         ];
         for (title, seniority, department) in cases {
             let r = job_title(title);
-            assert_eq!(
-                (r.seniority.map(|s| s.0), r.department.map(|d| d.0)),
-                (seniority, department),
-                "{title:?}"
-            );
+            assert_eq!((r.seniority.map(|s| s.0), r.department.map(|d| d.0)), (seniority, department), "{title:?}");
         }
     }
 
     #[test]
     fn website_domains_lose_scheme_path_and_www() {
-        assert_eq!(
-            website_domain("https://www.Acme.com/pricing?x=1").unwrap(),
-            "acme.com"
-        );
+        assert_eq!(website_domain("https://www.Acme.com/pricing?x=1").unwrap(), "acme.com");
         assert_eq!(website_domain("acme.co.uk").unwrap(), "acme.co.uk");
-        assert_eq!(
-            website_domain("http://shop.acme.io").unwrap(),
-            "shop.acme.io"
-        );
+        assert_eq!(website_domain("http://shop.acme.io").unwrap(), "shop.acme.io");
         assert!(website_domain("ftp://acme.com").is_err());
         assert!(website_domain("localhost").is_err());
         assert!(website_domain("not a url").is_err());

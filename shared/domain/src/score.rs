@@ -87,11 +87,7 @@ pub fn score(lead: &Lead) -> Score {
     } else {
         Priority::Cold
     };
-    Score {
-        points,
-        priority,
-        reasons,
-    }
+    Score { points, priority, reasons }
 }
 
 #[cfg(test)]
@@ -100,10 +96,7 @@ mod tests {
     use crate::{LeadId, LeadSubmission};
 
     fn lead(json: &str) -> Lead {
-        LeadSubmission::from_json(json.as_bytes())
-            .unwrap()
-            .into_lead(LeadId::generate(), chrono::Utc::now())
-            .unwrap()
+        LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), chrono::Utc::now()).unwrap()
     }
 
     #[test]
@@ -129,27 +122,21 @@ mod tests {
 
     #[test]
     fn a_content_download_from_a_free_mail_address_is_cold() {
-        let s = score(&lead(
-            r#"{"email":"someone@gmail.com","source":{"form_type":"content_download"}}"#,
-        ));
+        let s = score(&lead(r#"{"email":"someone@gmail.com","source":{"form_type":"content_download"}}"#));
         assert_eq!(s.priority, Priority::Cold);
         assert_eq!(s.points, -5);
     }
 
     #[test]
     fn the_total_is_the_sum_of_the_reasons() {
-        let s = score(&lead(
-            r#"{"email":"a@corp.example","company":"Corp","source":{"form_type":"contact_sales"}}"#,
-        ));
+        let s = score(&lead(r#"{"email":"a@corp.example","company":"Corp","source":{"form_type":"contact_sales"}}"#));
         assert_eq!(s.points, s.reasons.iter().map(|r| r.points).sum::<i32>());
         assert_eq!(s.priority, Priority::Warm);
     }
 
     #[test]
     fn title_words_match_whole_words_only() {
-        let s = score(&lead(
-            r#"{"email":"a@corp.example","job_title":"Overhead analyst"}"#,
-        ));
+        let s = score(&lead(r#"{"email":"a@corp.example","job_title":"Overhead analyst"}"#));
         assert!(s.reasons.iter().all(|r| !r.reason.starts_with("senior")));
     }
 }

@@ -54,14 +54,12 @@ impl Lead {
     /// What the lead is waiting for, or `None` once it is touched or escalated.
     pub fn awaiting(&self) -> Option<Awaiting> {
         match (self.status, &self.decision) {
-            (LeadStatus::Captured, _) => Some(Awaiting {
-                kind: WaitKind::Routing,
-                due_at: self.captured_at + routing_grace(),
-            }),
-            (LeadStatus::Assigned, Some(decision)) => Some(Awaiting {
-                kind: WaitKind::FirstTouch,
-                due_at: decision.first_touch_due_at,
-            }),
+            (LeadStatus::Captured, _) => {
+                Some(Awaiting { kind: WaitKind::Routing, due_at: self.captured_at + routing_grace() })
+            }
+            (LeadStatus::Assigned, Some(decision)) => {
+                Some(Awaiting { kind: WaitKind::FirstTouch, due_at: decision.first_touch_due_at })
+            }
             _ => None,
         }
     }
@@ -76,31 +74,16 @@ mod tests {
     #[test]
     fn a_captured_lead_waits_for_routing_then_for_its_first_touch() {
         let t0 = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
-        let lead = LeadSubmission {
-            email: Some("a@corp.example".into()),
-            ..Default::default()
-        }
-        .into_lead(LeadId::generate(), t0)
-        .unwrap();
-        assert_eq!(
-            lead.awaiting(),
-            Some(Awaiting {
-                kind: WaitKind::Routing,
-                due_at: t0 + routing_grace()
-            })
-        );
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t0)
+            .unwrap();
+        assert_eq!(lead.awaiting(), Some(Awaiting { kind: WaitKind::Routing, due_at: t0 + routing_grace() }));
 
         let t1 = t0 + Duration::seconds(1);
         let decision = decide(&lead, &RoutingTable::starter(), t1);
         let due = t1 + first_touch_target(decision.score.priority);
         let assigned = lead.assigned(decision);
-        assert_eq!(
-            assigned.awaiting(),
-            Some(Awaiting {
-                kind: WaitKind::FirstTouch,
-                due_at: due
-            })
-        );
+        assert_eq!(assigned.awaiting(), Some(Awaiting { kind: WaitKind::FirstTouch, due_at: due }));
 
         let escalated = assigned.escalated(due + Duration::minutes(1));
         assert_eq!(escalated.awaiting(), None);
