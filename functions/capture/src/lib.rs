@@ -24,7 +24,8 @@ pub mod keys;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{Captured, Clock, Idempotency, LeadStore, WorkQueue};
+use baton_adapters::{AccountDirectory, Captured, Clock, Idempotency, LeadStore, WorkQueue};
+use baton_domain::normalize::Normalization;
 use baton_domain::{ContractError, FieldError, Lead, LeadId, LeadStatus, LeadSubmission, RouteRequest};
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -61,6 +62,7 @@ impl Config {
 #[derive(Clone)]
 pub struct Capture {
     store: Arc<dyn LeadStore>,
+    accounts: Option<Arc<dyn AccountDirectory>>,
     queue: Arc<dyn WorkQueue>,
     keys: Arc<CaptureKeys>,
     clock: Arc<dyn Clock>,
@@ -133,7 +135,32 @@ impl Capture {
         keys: Arc<CaptureKeys>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, queue, keys, clock }
+        Self { store, accounts: None, queue, keys, clock }
+    }
+
+    /// Matches each lead's company domain to these accounts, so it arrives with its account and owner.
+    pub fn with_accounts(mut self, accounts: Arc<dyn AccountDirectory>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// Attaches the account whose domain is the lead's company domain. A directory failure only
+    /// costs the enrichment: the lead is still captured.
+    async fn match_account(&self, lead: &mut Lead) {
+        let (Some(accounts), Some(domain)) = (&self.accounts, lead.enrichment.company_domain.clone()) else { return };
+        match accounts.find_by_domain(&domain).await {
+            Ok(Some(account)) => {
+                lead.normalized.push(Normalization::new(
+                    "account",
+                    &domain,
+                    &account.account_id,
+                    "the company domain is this account's domain",
+                ));
+                lead.account = Some(account.as_match());
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, domain, "account lookup failed; capturing without an account match"),
+        }
     }
 
     /// Answers one API Gateway request. Never fails: every outcome is an HTTP response.
@@ -238,6 +265,7 @@ impl Capture {
             }
         };
         lead.source.key_id = Some(key.id.clone());
+        self.match_account(&mut lead).await;
         if let Some(consent) = lead.consent.as_mut()
             && consent.ip.is_none()
         {

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use baton_adapters::config::init_tracing;
-use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::dynamo::{DynamoAccounts, DynamoLeadStore};
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{SystemClock, provision};
 use baton_capture::{Capture, Config};
@@ -15,12 +15,15 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = config.table_name;
     let capture = Capture::new(
-        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
+        Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
         Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url)),
         Arc::new(config.keys),
         Arc::new(SystemClock),
-    );
+    )
+    .with_accounts(Arc::new(DynamoAccounts::new(dynamo, table)));
     run(service_fn(|request: Request| {
         let capture = capture.clone();
         async move { Ok::<_, Infallible>(capture.handle(request).await) }

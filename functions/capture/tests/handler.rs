@@ -335,3 +335,33 @@ async fn the_same_person_submitting_twice_is_merged_into_one_lead_and_routed_onc
     assert_eq!(w.store.all().len(), 1);
     assert_eq!(w.queue.receive(10, Duration::ZERO).await.unwrap().len(), 1, "routed once");
 }
+
+#[tokio::test]
+async fn a_lead_from_a_known_company_arrives_with_its_account_and_owner() {
+    use baton_adapters::AccountDirectory;
+    let w = world();
+    let accounts = Arc::new(baton_adapters::memory::MemoryAccounts::new());
+    let imported = baton_domain::account::parse_csv(
+        "account_id,name,domain,owner_id,owner_name,open_deal\nacc-1,Analytical Engines,analytical.example,rep-jonas,Jonas Weber,true\n",
+    )
+    .unwrap();
+    accounts.put_accounts(&imported).await.unwrap();
+    let capture = w.capture.clone().with_accounts(accounts);
+    let response = capture.handle(event(|_| {})).await;
+    let lead = w.store.get(&lead_id(&response)).await.unwrap().unwrap();
+    let account = lead.account.expect("matched by the email's domain");
+    assert_eq!(
+        (account.account_id.as_str(), account.owner.unwrap().id.as_str(), account.open_deal),
+        ("acc-1", "rep-jonas", true)
+    );
+    assert!(lead.normalized.iter().any(|n| n.field == "account" && n.to == "acc-1"), "the match is explained");
+}
+
+#[tokio::test]
+async fn an_account_directory_outage_costs_only_the_match() {
+    let w = world();
+    let capture = w.capture.clone().with_accounts(Arc::new(Outage("DynamoDB")));
+    let response = capture.handle(event(|_| {})).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(w.store.get(&lead_id(&response)).await.unwrap().unwrap().account, None);
+}

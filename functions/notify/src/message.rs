@@ -52,6 +52,16 @@ fn context_fields(lead: &Lead) -> Vec<Value> {
             .join(" · ");
     [
         field("Company", lead.company.as_deref()),
+        field(
+            "Account",
+            lead.account
+                .as_ref()
+                .map(|a| match &a.owner {
+                    Some(o) => format!("{} (owner {}){}", a.name, o.name, if a.open_deal { ", open deal" } else { "" }),
+                    None => a.name.clone(),
+                })
+                .as_deref(),
+        ),
         field("Title", lead.job_title.as_deref()),
         field("Email", lead.email.as_ref().map(|e| e.as_str())),
         field("Phone", lead.phone.as_ref().map(|p| p.as_str())),

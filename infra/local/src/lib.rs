@@ -31,12 +31,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use baton_adapters::dynamo::DynamoLeadStore;
-use baton_adapters::memory::{MemoryLeadStore, MemoryPublisher, MemoryQueue};
+use baton_adapters::dynamo::{DynamoAccounts, DynamoLeadStore};
+use baton_adapters::memory::{MemoryAccounts, MemoryLeadStore, MemoryPublisher, MemoryQueue};
 use baton_adapters::slack::{SlackWebhook, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
-use baton_adapters::{EventPublisher, LeadStore, SystemClock, WorkQueue, provision};
+use baton_adapters::{AccountDirectory, EventPublisher, LeadStore, SystemClock, WorkQueue, provision};
 use baton_capture::Capture;
 use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, RoutingTable};
@@ -72,7 +72,12 @@ pub struct Options {
     pub visibility_timeout: Duration,
     /// The capture keys (the `CAPTURE_KEYS` JSON); [`DEMO_KEYS`] by default.
     pub capture_keys: String,
+    /// Accounts to load at start (CSV); [`SAMPLE_ACCOUNTS`] by default.
+    pub accounts_csv: String,
 }
+
+/// The sample accounts (`infra/sample/accounts.csv`), loaded unless others are given.
+pub const SAMPLE_ACCOUNTS: &str = include_str!("../../sample/accounts.csv");
 
 /// The keys the local runner accepts unless told otherwise: a public key usable from any origin,
 /// and a signing secret for trying signed integration requests.
@@ -91,6 +96,7 @@ impl Default for Options {
             sweep_every: Duration::from_secs(30),
             visibility_timeout: Duration::from_secs(30),
             capture_keys: DEMO_KEYS.to_owned(),
+            accounts_csv: SAMPLE_ACCOUNTS.to_owned(),
         }
     }
 }
@@ -137,6 +143,8 @@ pub enum StartError {
     Slack(String),
     #[error("CAPTURE_KEYS is invalid: {0}")]
     Keys(String),
+    #[error("the accounts file is invalid: {0}")]
+    Accounts(String),
 }
 
 /// A source of notify's input: SNS-shaped JSON events and a way to acknowledge them.
@@ -148,6 +156,7 @@ enum NotifyFeed {
 /// The ports every handler uses, on the chosen backend.
 struct Ports {
     store: Arc<dyn LeadStore>,
+    accounts: Arc<dyn AccountDirectory>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
@@ -162,6 +171,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             let (tx, rx) = mpsc::unbounded_channel();
             Ports {
                 store: Arc::new(MemoryLeadStore::new()),
+                accounts: Arc::new(MemoryAccounts::new()),
                 queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
@@ -188,7 +198,8 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 notify_queue_url: notify_queue.url.clone(),
             };
             Ports {
-                store: Arc::new(DynamoLeadStore::new(dynamo, table)),
+                store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
+                accounts: Arc::new(DynamoAccounts::new(dynamo, table)),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
                 feed: NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
@@ -207,12 +218,18 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, queue, publisher, feed, aws } = ports(&options).await?;
+    let Ports { store, accounts, queue, publisher, feed, aws } = ports(&options).await?;
+    let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
+        StartError::Accounts(
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+        )
+    })?;
+    accounts.put_accounts(&imported).await?;
 
     let webhook = WebhookUrl::parse(options.slack_webhook_url.as_deref().unwrap_or(&format!("{url}/_local/slack")))
         .map_err(StartError::Slack)?;
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
-    let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone());
+    let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
     let route = Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock.clone());
     let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);

@@ -32,6 +32,10 @@ struct Args {
     /// Capture keys as JSON (default: the demo keys `pk_local_demo` and `local-integration`).
     #[arg(long, env = "CAPTURE_KEYS", hide_env_values = true)]
     capture_keys: Option<String>,
+    /// Accounts to load at start, as CSV (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal).
+    /// Default: the sample accounts in infra/sample/accounts.csv.
+    #[arg(long, env = "BATON_ACCOUNTS")]
+    accounts: Option<std::path::PathBuf>,
     /// Seconds between SLA sweeps.
     #[arg(long, env = "BATON_SWEEP_SECONDS", default_value_t = 30)]
     sweep_seconds: u64,
@@ -54,7 +58,18 @@ async fn main() -> ExitCode {
         Backend::Aws { endpoint: Some(url) } => format!("DynamoDB/SQS/SNS at {url}"),
         Backend::Aws { endpoint: None } => "your AWS account".to_owned(),
     };
+    let accounts_csv = match &args.accounts {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("baton-local: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => baton_local::SAMPLE_ACCOUNTS.to_owned(),
+    };
     let options = Options {
+        accounts_csv,
         backend,
         listen: SocketAddr::new(args.host, args.port),
         slack_webhook_url: args.slack_webhook_url,

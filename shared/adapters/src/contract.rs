@@ -11,7 +11,7 @@ use baton_domain::{
 };
 use chrono::TimeZone;
 
-use crate::ports::{Captured, DeliveryKey, Idempotency, LeadStore, Recorded, WorkQueue};
+use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, Recorded, WorkQueue};
 
 fn base() -> Timestamp {
     chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
@@ -245,6 +245,23 @@ pub async fn capture(store: &dyn LeadStore) {
     let created = outcomes.iter().filter(|o| matches!(o, Captured::Created(_))).count();
     let replayed = outcomes.iter().filter(|o| matches!(o, Captured::Replayed(_))).count();
     assert_eq!((created, replayed), (1, 2), "one key, one lead: {outcomes:?}");
+}
+
+/// Checks an [`AccountDirectory`]. `directory` must be empty.
+pub async fn accounts(directory: &dyn AccountDirectory) {
+    let csv: String = std::iter::once("account_id,name,domain,owner_id,owner_name,open_deal".to_owned())
+        .chain((0..30).map(|i| format!("acc-{i},Company {i},company{i}.example,rep-{i},Rep {i},{}", i % 2 == 0)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let imported = baton_domain::account::parse_csv(&csv).expect("valid CSV");
+    directory.put_accounts(&imported).await.expect("30 accounts, more than one batch");
+    let found = directory.find_by_domain("company29.example").await.unwrap().expect("the last batch was written");
+    assert_eq!(found, imported[29]);
+    assert_eq!(directory.find_by_domain("unknown.example").await.unwrap(), None);
+    let mut renamed = imported[0].clone();
+    renamed.name = "Renamed".into();
+    directory.put_accounts(std::slice::from_ref(&renamed)).await.unwrap();
+    assert_eq!(directory.find_by_domain("company0.example").await.unwrap().unwrap().name, "Renamed");
 }
 
 /// Checks a [`WorkQueue`] whose visibility timeout is `visibility`. `queue` must be empty.

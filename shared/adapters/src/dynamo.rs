@@ -21,12 +21,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
-use baton_domain::{Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest};
+use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::ports::{Captured, DeliveryKey, Idempotency, LeadStore, Recorded};
+use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, Recorded};
 
 /// The name of the sparse due-time index.
 pub const WAIT_INDEX: &str = "by-wait";
@@ -456,5 +456,79 @@ mod tests {
         let item = HashMap::from([("pk".to_owned(), AttributeValue::S("lead#x".into()))]);
         let err = from_item(item).unwrap_err();
         assert!(matches!(&err, Error::Corrupt(m) if m.contains("lead#x")), "{err:?}");
+    }
+}
+
+/// An [`AccountDirectory`] in the leads table, at `account#<domain>`.
+#[derive(Debug, Clone)]
+pub struct DynamoAccounts {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAccounts {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccountItem {
+    pk: String,
+    #[serde(flatten)]
+    account: Account,
+}
+
+#[async_trait]
+impl AccountDirectory for DynamoAccounts {
+    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("account#{domain}")))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item::<_, AccountItem>(item)
+                    .map(|i| i.account)
+                    .map_err(|e| Error::Corrupt(format!("account `{domain}`: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error> {
+        // BatchWriteItem takes at most 25 items; unprocessed items are retried.
+        for chunk in accounts.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for account in chunk {
+                let item = serde_dynamo::to_item(AccountItem {
+                    pk: format!("account#{}", account.domain),
+                    account: account.clone(),
+                })
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(HashMap::from([(self.table.clone(), requests)]));
+            for attempt in 0..8u32 {
+                let Some(items) = pending.take().filter(|p| p.values().any(|v| !v.is_empty())) else { break };
+                let out =
+                    self.client.batch_write_item().set_request_items(Some(items)).send().await.map_err(sdk_error)?;
+                pending = out.unprocessed_items;
+                if pending.as_ref().is_some_and(|p| p.values().any(|v| !v.is_empty())) {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+            if pending.is_some_and(|p| p.values().any(|v| !v.is_empty())) {
+                return Err(Error::unavailable(SERVICE, "accounts left unprocessed after retries"));
+            }
+        }
+        Ok(())
     }
 }

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use baton_domain::{Decision, Lead, LeadEvent, LeadId, LeadStatus, Timestamp, WaitKind};
+use baton_domain::{Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Timestamp, WaitKind};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
-    Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage, Recorded,
-    WorkQueue,
+    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage,
+    Recorded, WorkQueue,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -160,6 +160,31 @@ impl LeadStore for MemoryLeadStore {
 
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
         lock(&self.deliveries).remove(key);
+        Ok(())
+    }
+}
+
+/// An [`AccountDirectory`] in a map.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts(Mutex<HashMap<String, Account>>);
+
+impl MemoryAccounts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl AccountDirectory for MemoryAccounts {
+    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error> {
+        Ok(lock(&self.0).get(domain).cloned())
+    }
+
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error> {
+        let mut map = lock(&self.0);
+        for a in accounts {
+            map.insert(a.domain.clone(), a.clone());
+        }
         Ok(())
     }
 }
@@ -421,6 +446,16 @@ impl WorkQueue for Outage {
 }
 
 #[async_trait]
+impl AccountDirectory for Outage {
+    async fn find_by_domain(&self, _: &str) -> Result<Option<Account>, Error> {
+        Err(self.error())
+    }
+    async fn put_accounts(&self, _: &[Account]) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
 impl EventPublisher for Outage {
     async fn publish(&self, _: &LeadEvent) -> Result<(), Error> {
         Err(self.error())
@@ -440,6 +475,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_store_keeps_the_capture_contract() {
         contract::capture(&MemoryLeadStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_accounts_keep_the_account_contract() {
+        contract::accounts(&MemoryAccounts::new()).await;
     }
 
     #[tokio::test]

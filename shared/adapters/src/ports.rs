@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use baton_domain::{Decision, EventType, Lead, LeadEvent, LeadId, Timestamp, WaitKind};
+use baton_domain::{Account, Decision, EventType, Lead, LeadEvent, LeadId, Timestamp, WaitKind};
 
 use crate::Error;
 
@@ -99,6 +99,15 @@ pub trait LeadStore: Send + Sync {
 
     /// Gives up a claim after a failed send, so a redelivered event can try again.
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
+}
+
+/// The accounts leads are matched to.
+#[async_trait]
+pub trait AccountDirectory: Send + Sync {
+    /// The account whose primary domain is `domain` (normalized, lower-case), if any.
+    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error>;
+    /// Adds or replaces accounts (keyed by domain).
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error>;
 }
 
 /// A message taken from a [`WorkQueue`].

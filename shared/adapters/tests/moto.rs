@@ -38,6 +38,12 @@ async fn the_dynamodb_store_keeps_the_capture_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_accounts_keep_the_account_contract() {
+    let (_, client, table) = store().await;
+    contract::accounts(&baton_adapters::dynamo::DynamoAccounts::new(client, table)).await;
+}
+
+#[tokio::test]
 async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let (store, client, table) = store().await;
     let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }

@@ -5,6 +5,7 @@
 //! adapter must perform, so every rule is testable with plain unit tests.
 //!
 //! # Layout
+//! - [`account`]: known companies (CSV/JSON import) that leads are matched to by domain.
 //! - [`lead`]: the lead record, its identifiers and validated value types ([`Email`], [`Phone`]).
 //! - [`contract`]: the versioned `POST /leads` contract: parsing and field-level validation.
 //! - [`score`]: transparent, itemized scoring and the priority it implies.
@@ -13,6 +14,7 @@
 //! - [`decision`]: the routing decision (score + owner + first action + due time).
 //! - [`event`]: the events published when a lead is assigned or escalated.
 
+pub mod account;
 pub mod assign;
 pub mod contract;
 pub mod decision;
@@ -22,6 +24,7 @@ pub mod normalize;
 pub mod score;
 pub mod sla;
 
+pub use account::Account;
 pub use assign::{Assignment, Owner, RoutingRule, RoutingTable};
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
