@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of Baton: the template lint, unit tests, adapter tests on moto and the
+# Runs every test of Baton: the template lint, the OpenAPI document check, unit tests, adapter tests on moto and the
 # end-to-end tests through the local runner on moto.
 #
 # Installs what it needs (a Python venv in .venv with pinned moto and cfn-lint), starts moto on a
@@ -14,6 +14,9 @@ source infra/scripts/moto.sh
 
 echo "==> cfn-lint template.yaml"
 "$BATON_VENV/bin/cfn-lint" template.yaml
+
+echo "==> openapi-spec-validator infra/api/openapi.json"
+"$BATON_VENV/bin/openapi-spec-validator" infra/api/openapi.json
 
 moto_start
 trap moto_stop EXIT

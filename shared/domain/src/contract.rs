@@ -171,7 +171,7 @@ impl LeadSubmission {
     {
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
+            let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
             malformed(field, e.inner().to_string())
         })
     }
@@ -191,6 +191,9 @@ impl LeadSubmission {
         let mut attributes = Map::new();
         for (name, value) in pairs {
             let name = name.trim();
+            if name.is_empty() {
+                continue; // browsers never send unnamed controls; stray separators are not fields
+            }
             if let Some(key) = name
                 .strip_prefix("attributes.")
                 .or_else(|| name.strip_prefix("attributes[").and_then(|rest| rest.strip_suffix(']')))
