@@ -237,3 +237,31 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
     assert_eq!(store.get(&id).await.unwrap().unwrap().status, LeadStatus::Assigned, "routed after the outage");
     assert_eq!(publisher.published().len(), 1);
 }
+
+#[tokio::test]
+async fn accounts_imported_into_the_table_are_matched_to_new_leads() {
+    let slack = SlackReceiver::start().await;
+    let running = system(&slack, Duration::from_secs(60)).await;
+    let table = running.aws.as_ref().unwrap().table.clone();
+    let csv = "account_id,name,domain,owner_id,owner_name,open_deal\nacc-x,Xylophone Labs,xylophone.example,rep-x,Rex Ample,true\n";
+    assert_eq!(baton_local::import_accounts(csv, false, Some(&test_endpoint()), &table).await.unwrap(), 1);
+    let bad = baton_local::import_accounts(
+        "account_id,name,domain\nacc-y,Y,not a domain\n",
+        false,
+        Some(&test_endpoint()),
+        &table,
+    )
+    .await;
+    assert!(bad.unwrap_err().contains("row 2.domain"));
+
+    let http = reqwest::Client::new();
+    let response = submit(&http, &running.url, serde_json::json!({ "email": "buyer@xylophone.example" })).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    let lead = running.store.get(&LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap()).await.unwrap().unwrap();
+    let account = lead.account.expect("matched");
+    assert_eq!((account.account_id.as_str(), account.open_deal), ("acc-x", true));
+    let message =
+        eventually("the Slack message", WAIT, || async { slack.mentioning(lead.id.as_str()).into_iter().next() }).await;
+    assert!(message.to_string().contains("Xylophone Labs (owner Rex Ample), open deal"), "{message}");
+    running.stop().await;
+}

@@ -209,6 +209,24 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
     })
 }
 
+/// Parses an account import (JSON when `json`, CSV otherwise), naming every bad row. Nothing is
+/// written when any row is bad.
+pub fn parse_accounts(text: &str, json: bool) -> Result<Vec<baton_domain::Account>, String> {
+    let parsed = if json { baton_domain::account::parse_json(text) } else { baton_domain::account::parse_csv(text) };
+    parsed.map_err(|errors| errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n"))
+}
+
+/// Imports accounts into the leads `table` on AWS (or moto/LocalStack at `endpoint`); returns how many.
+pub async fn import_accounts(text: &str, json: bool, endpoint: Option<&str>, table: &str) -> Result<usize, String> {
+    let accounts = parse_accounts(text, json)?;
+    let sdk = provision::sdk_config(endpoint).await;
+    let directory = DynamoAccounts::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    directory.put_accounts(&accounts).await.map_err(|e| {
+        format!("writing stopped, possibly after some accounts were written (importing again is safe: accounts are replaced by domain): {e}")
+    })?;
+    Ok(accounts.len())
+}
+
 /// Starts the system and returns once it is listening.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(options.listen)

@@ -9,7 +9,30 @@ use clap::Parser;
 
 /// Run Baton locally: capture, route, notify and the SLA sweep, wired as in AWS.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: Args,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Import accounts (CSV, or JSON by the .json extension) into a leads table on AWS or moto.
+    ImportAccounts {
+        /// The file: CSV with a header row (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal) or a JSON list.
+        file: std::path::PathBuf,
+        /// The leads table (the stack's LeadsTableName output).
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
+        #[arg(long, env = "BATON_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Port for the HTTP API (0 picks a free one).
     #[arg(long, env = "BATON_PORT", default_value_t = 3000)]
@@ -47,7 +70,28 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).compact().init();
 
-    let args = Args::parse();
+    let cli = Cli::parse();
+    if let Some(Command::ImportAccounts { file, table, endpoint_url }) = cli.command {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("baton-local: cannot read {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let json = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        return match baton_local::import_accounts(&text, json, endpoint_url.as_deref(), &table).await {
+            Ok(n) => {
+                println!("imported {n} accounts into {table}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("baton-local: the import failed:\n{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = cli.run;
     let backend = match (&args.endpoint_url, args.aws) {
         (Some(url), _) => Backend::Aws { endpoint: Some(url.clone()) },
         (None, true) => Backend::Aws { endpoint: None },
