@@ -27,7 +27,8 @@ moto_start() {
   port=$(free_port)
   log=${MOTO_LOG:-"$(pwd)/target/moto.log"}
   mkdir -p "$(dirname "$log")"
-  "$BATON_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # moto with DynamoDB operations made atomic, as the real service applies them (see the script).
+  "$BATON_VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   MOTO_URL="http://127.0.0.1:$port"
   export MOTO_URL AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test

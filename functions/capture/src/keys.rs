@@ -59,6 +59,16 @@ pub struct CaptureKey {
     revoked: bool,
 }
 
+impl CaptureKey {
+    /// Whether requests with this key are signed (a server-side integration), not a public form key.
+    pub fn is_signed(&self) -> bool {
+        matches!(self.kind, Kind::Signed { .. })
+    }
+}
+
+/// The most signatures one request may list (rotation needs two).
+pub const MAX_SIGNATURES: usize = 4;
+
 /// What a request presents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential<'a> {
@@ -125,17 +135,19 @@ impl CaptureKeys {
             if keys.iter().any(|k: &CaptureKey| k.id == c.id) {
                 return Err(format!("key {i}: the id `{}` is used twice", c.id));
             }
-            keys.push(CaptureKey { id: c.id, kind, allowed_origins: c.allowed_origins, revoked: c.revoked });
+            let allowed_origins = c.allowed_origins.iter().map(|o| normalize_origin(o)).collect();
+            keys.push(CaptureKey { id: c.id, kind, allowed_origins, revoked: c.revoked });
         }
         Ok(Self { keys })
     }
 
     /// Whether a browser on `origin` may post leads with some key (for CORS).
     pub fn allows_origin(&self, origin: &str) -> bool {
+        let origin = normalize_origin(origin);
         self.keys
             .iter()
             .filter(|k| !k.revoked && matches!(k.kind, Kind::Public(_)))
-            .any(|k| k.allowed_origins.iter().any(|o| o == "*" || o == origin))
+            .any(|k| k.allowed_origins.iter().any(|o| o == "*" || *o == origin))
     }
 
     /// Checks a credential against `body` at `now_unix`, from `origin` (the Origin header).
@@ -158,11 +170,11 @@ impl CaptureKeys {
                 if key.revoked {
                     return Err(AuthError::Revoked(key.id.clone()));
                 }
-                if let Some(origin) = origin
+                if let Some(origin) = origin.map(normalize_origin)
                     && !key.allowed_origins.is_empty()
-                    && !key.allowed_origins.iter().any(|o| o == "*" || o == origin)
+                    && !key.allowed_origins.iter().any(|o| o == "*" || *o == origin)
                 {
-                    return Err(AuthError::OriginNotAllowed { key: key.id.clone(), origin: origin.to_owned() });
+                    return Err(AuthError::OriginNotAllowed { key: key.id.clone(), origin });
                 }
                 Ok(key)
             }
@@ -175,23 +187,31 @@ impl CaptureKeys {
                     return Err(AuthError::Revoked(key.id.clone()));
                 }
                 let sent: i64 = timestamp.trim().parse().map_err(|_| AuthError::BadTimestamp(timestamp.to_owned()))?;
-                let skew = now_unix - sent;
-                if skew.unsigned_abs() > *window {
-                    return Err(AuthError::Stale { skew, window: *window });
+                if now_unix.abs_diff(sent) > *window {
+                    return Err(AuthError::Stale { skew: now_unix.saturating_sub(sent), window: *window });
                 }
-                let valid = signature.split(',').filter_map(|part| part.trim().strip_prefix("v1=")).any(|hex_sig| {
-                    let Ok(bytes) = hex::decode(hex_sig) else { return false };
-                    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-                        .expect("HMAC takes any key length");
-                    mac.update(timestamp.trim().as_bytes());
-                    mac.update(b".");
-                    mac.update(body);
-                    mac.verify_slice(&bytes).is_ok()
-                });
+                // One MAC over the body, compared in constant time with each listed signature.
+                let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+                    .expect("HMAC takes any key length");
+                mac.update(timestamp.trim().as_bytes());
+                mac.update(b".");
+                mac.update(body);
+                let expected = mac.finalize().into_bytes();
+                let valid = signature
+                    .split(',')
+                    .take(MAX_SIGNATURES)
+                    .filter_map(|part| part.trim().strip_prefix("v1="))
+                    .filter_map(|hex_sig| hex::decode(hex_sig).ok())
+                    .any(|candidate| constant_time_eq(&candidate, &expected));
                 if valid { Ok(key) } else { Err(AuthError::BadSignature) }
             }
         }
     }
+}
+
+/// An origin as browsers send it: scheme and host lower-case, no trailing slash.
+fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
@@ -323,6 +343,31 @@ mod tests {
         assert!(!k.allows_origin("https://evil.example"));
         let open = CaptureKeys::from_json(r#"[{"id":"a","public_key":"k","allowed_origins":["*"]}]"#).unwrap();
         assert!(open.allows_origin("https://anything.example"));
+    }
+
+    #[test]
+    fn configured_origins_are_compared_as_browsers_send_them() {
+        let k =
+            CaptureKeys::from_json(r#"[{"id":"a","public_key":"k","allowed_origins":["https://WWW.Example.com/"]}]"#)
+                .unwrap();
+        assert!(k.allows_origin("https://www.example.com"));
+        assert!(k.authenticate(Some(Credential::Public("k")), b"", Some("https://www.example.com"), 0).is_ok());
+    }
+
+    #[test]
+    fn extreme_timestamps_and_signature_lists_are_refused_cheaply() {
+        let k = keys();
+        let cred = Some(Credential::Signed { key_id: "crm", timestamp: "-9223372036854775808", signature: "v1=00" });
+        assert!(matches!(k.authenticate(cred, b"", None, i64::MAX).unwrap_err(), AuthError::Stale { .. }));
+        let now = 1_795_510_800;
+        let good = sign("whsec_test", now, b"x");
+        let padded: &'static str = Box::leak(format!("{}{good}", "v1=00,".repeat(MAX_SIGNATURES)).into_boxed_str());
+        let cred = Some(Credential::Signed { key_id: "crm", timestamp: "1795510800", signature: padded });
+        assert_eq!(
+            k.authenticate(cred, b"x", None, now).unwrap_err(),
+            AuthError::BadSignature,
+            "only the first few are tried"
+        );
     }
 
     #[test]

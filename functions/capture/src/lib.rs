@@ -2,12 +2,12 @@
 //! normalized lead, deduplicated, stored and queued for routing.
 //!
 //! The handler never fails and never panics on input: every request gets a JSON answer.
-//! - `202` `{lead_id, status}`: stored (`"merged": true` when it joined the person's existing
-//!   lead; header `Idempotent-Replayed: true` when a retry returned the original answer).
+//! - `202` `{lead_id, status}`: stored (for signed integrations, `"merged": true` when it joined
+//!   the person's existing lead; header `Idempotent-Replayed: true` when a retry returned the original answer).
 //! - `400` `{error, message, errors: [{field, message}]}`: every problem with the submission.
 //! - `401`/`403`: no, unknown or revoked capture key, bad signature, disallowed origin ([`keys`]).
 //! - `404`/`405`/`413`/`415`: wrong route, method, size or content type.
-//! - `422`: an idempotency key reused with a different body.
+//! - `422`: an idempotency key reused with a different body, or a lead the store cannot keep.
 //! - `503` with `Retry-After`: the store is unavailable; nothing was written.
 //!
 //! Bodies are JSON or `application/x-www-form-urlencoded` (plain HTML forms). Browsers get CORS
@@ -235,11 +235,13 @@ impl Capture {
         };
         let now = self.clock.now();
         // Keys sent as headers are checked before the body is read; a form's `_key` after.
-        if header_credential.is_some()
-            && let Err(e) = self.keys.authenticate(header_credential, body, origin, now.timestamp())
-        {
-            return self.unauthorized(&e);
-        }
+        let header_key = match header_credential {
+            Some(credential) => match self.keys.authenticate(Some(credential), body, origin, now.timestamp()) {
+                Ok(key) => Some(key),
+                Err(e) => return self.unauthorized(&e),
+            },
+            None => None,
+        };
         let parsed = match format {
             Format::Json => LeadSubmission::from_json(body),
             Format::Form => LeadSubmission::from_form(body),
@@ -248,13 +250,18 @@ impl Capture {
             Ok(s) => s,
             Err(e) => return problem(StatusCode::BAD_REQUEST, "malformed_lead", &e.to_string(), &e.field_errors()),
         };
-        let credential = header_credential.or(submission.form_key.as_deref().map(Credential::Public));
-        let key = match self.keys.authenticate(credential, body, origin, now.timestamp()) {
-            Ok(key) => key,
-            Err(e) => return self.unauthorized(&e),
+        let key = match header_key {
+            Some(key) => key,
+            None => {
+                let credential = submission.form_key.as_deref().map(Credential::Public);
+                match self.keys.authenticate(credential, body, origin, now.timestamp()) {
+                    Ok(key) => key,
+                    Err(e) => return self.unauthorized(&e),
+                }
+            }
         };
         let idempotency_key =
-            header(headers, "idempotency-key").map(str::to_owned).or_else(|| submission.submission_id.clone());
+            header(headers, "idempotency-key").or_else(|| submission.submission_id()).map(str::to_owned);
         let mut lead = match submission.into_lead(LeadId::generate(), now) {
             Ok(lead) => lead,
             Err(e @ ContractError::Malformed(_)) => {
@@ -267,15 +274,20 @@ impl Capture {
         lead.source.key_id = Some(key.id.clone());
         self.match_account(&mut lead).await;
         if let Some(consent) = lead.consent.as_mut()
-            && consent.ip.is_none()
+            && (consent.ip.is_none() || !key.is_signed())
         {
+            // Only a signed integration may say where and when consent was given on its side;
+            // through a public key, consent is what this request shows: its address, now.
             consent.ip = source_ip(request);
+            if !key.is_signed() {
+                consent.at = now;
+            }
         }
         lead.touchpoints.iter_mut().for_each(|t| {
             t.source.key_id = lead.source.key_id.clone();
             t.consent = lead.consent.clone();
         });
-        if idempotency_key.as_ref().is_some_and(|k| k.len() > 256) {
+        if idempotency_key.as_ref().is_some_and(|k| k.chars().count() > 256) {
             let e = FieldError { field: "Idempotency-Key".into(), message: "is longer than 256 characters".into() };
             return problem(StatusCode::BAD_REQUEST, "invalid_lead", "invalid lead: 1 problem(s)", &[e]);
         }
@@ -284,6 +296,17 @@ impl Capture {
 
         let outcome = match self.store.capture(&lead, idempotency.as_ref()).await {
             Ok(outcome) => outcome,
+            Err(e @ (baton_adapters::Error::Rejected { .. } | baton_adapters::Error::Corrupt(_))) => {
+                tracing::error!(error = %e, "the store refused the lead; answering 422");
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_storable",
+                    &format!(
+                        "the lead could not be stored as submitted ({e}); retrying the same request will not help"
+                    ),
+                    &[],
+                );
+            }
             Err(e) => {
                 tracing::error!(error = %e, "lead store unavailable; answering 503");
                 let mut response = problem(
@@ -307,7 +330,9 @@ impl Capture {
             }
             Captured::Merged(lead) => {
                 tracing::info!(lead_id = %lead.id, submissions = lead.submissions, "duplicate submission merged into the existing lead");
-                accepted(&lead, true)
+                // Whether a person is already known is told only to signed integrations, not to
+                // anyone holding a form's public key.
+                accepted(&lead, key.is_signed())
             }
             Captured::Replayed(lead) => {
                 let mut response = accepted(&lead, false);

@@ -328,7 +328,7 @@ async fn the_same_person_submitting_twice_is_merged_into_one_lead_and_routed_onc
         .handle(with_body(r#"{"email":"ADA@corp.example","phone":"+14155552671","source":{"utm_source":"webinar"}}"#))
         .await;
     assert_eq!(lead_id(&second), lead_id(&first));
-    assert_eq!(json(&second)["merged"], true);
+    assert_eq!(json(&second).get("merged"), None, "a public key is not told the person was known");
     let lead = w.store.get(&lead_id(&first)).await.unwrap().unwrap();
     assert_eq!((lead.submissions, lead.touchpoints.len()), (2, 2));
     assert_eq!(lead.phone.unwrap().as_str(), "+14155552671");
@@ -364,4 +364,59 @@ async fn an_account_directory_outage_costs_only_the_match() {
     let response = capture.handle(event(|_| {})).await;
     assert_eq!(response.status(), 202);
     assert_eq!(w.store.get(&lead_id(&response)).await.unwrap().unwrap().account, None);
+}
+
+#[tokio::test]
+async fn a_signed_integration_is_told_when_a_submission_merged() {
+    let w = world();
+    w.capture.handle(with_body(r#"{"email":"known@corp.example"}"#)).await;
+    let body = r#"{"email":"known@corp.example","phone":"+14155552671"}"#;
+    let now = t0().timestamp();
+    let response = w
+        .capture
+        .handle(event(|v| {
+            let h = v["headers"].as_object_mut().unwrap();
+            h.remove("x-baton-key");
+            h.insert("x-baton-key-id".into(), "crm".into());
+            h.insert("x-baton-timestamp".into(), now.to_string().into());
+            h.insert("x-baton-signature".into(), sign("whsec_test", now, body.as_bytes()).into());
+            v["body"] = body.into();
+        }))
+        .await;
+    assert_eq!(json(&response)["merged"], true);
+}
+
+#[tokio::test]
+async fn blank_submission_ids_do_not_tie_different_people_together() {
+    let w = world();
+    for email in ["one%40corp.example", "two%40corp.example"] {
+        let response = w
+            .capture
+            .handle(event(|v| {
+                v["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
+                v["body"] = format!("email={email}&submission_id=").into();
+            }))
+            .await;
+        assert_eq!(response.status(), 202, "{}", json(&response));
+    }
+    assert_eq!(w.store.all().len(), 2);
+}
+
+#[tokio::test]
+async fn a_public_form_cannot_forge_where_or_when_consent_was_given() {
+    let w = world();
+    let response = w
+        .capture
+        .handle(with_body(r#"{"email":"a@corp.example","consent":{"granted":true,"ip":"10.9.9.9","timestamp":"2020-01-01T00:00:00Z"}}"#))
+        .await;
+    let consent = w.store.get(&lead_id(&response)).await.unwrap().unwrap().consent.unwrap();
+    assert_eq!((consent.ip.as_deref(), consent.at), (Some("203.0.113.7"), t0()));
+}
+
+#[tokio::test]
+async fn a_number_the_store_cannot_keep_is_a_400_naming_it() {
+    let w = world();
+    let response = w.capture.handle(with_body(r#"{"email":"a@corp.example","attributes":{"score":1e300}}"#)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(json(&response)["errors"][0]["field"], "attributes.score");
 }

@@ -213,6 +213,34 @@ pub async fn capture(store: &dyn LeadStore) {
     let human = person(&bot_email, t0, "");
     assert_eq!(store.capture(&human, None).await.unwrap(), Captured::Created(human.clone()));
 
+    // A phone-only lead and a later email + same phone are one person; so is a later phone-only one.
+    let phone = format!("+1415555{:04}", u16::from_str_radix(&uuid_like()[..4], 16).unwrap() % 10_000);
+    let by_phone =
+        LeadSubmission { phone: Some(phone.clone()), ..Default::default() }.into_lead(LeadId::generate(), t0).unwrap();
+    assert!(matches!(store.capture(&by_phone, None).await.unwrap(), Captured::Created(_)));
+    let with_email = person(&format!("{}@phone.example", uuid_like()), t0, &format!(r#","phone":"{phone}""#));
+    let Captured::Merged(m) = store.capture(&with_email, None).await.unwrap() else {
+        panic!("the phone identifies the person")
+    };
+    assert_eq!(m.id, by_phone.id);
+    let by_email_only = person(with_email.email.as_ref().unwrap().as_str(), t0, "");
+    let Captured::Merged(m) = store.capture(&by_email_only, None).await.unwrap() else {
+        panic!("the email added by the merge identifies the person")
+    };
+    assert_eq!((m.id, m.submissions), (by_phone.id.clone(), 3));
+
+    // An idempotency key is remembered for a day, then free for a new submission.
+    let key = idem(&uuid_like(), "day-1");
+    let monday = person(&format!("{}@idem.example", uuid_like()), t0, "");
+    assert!(matches!(store.capture(&monday, Some(&key)).await.unwrap(), Captured::Created(_)));
+    let tuesday = person(&format!("{}@idem.example", uuid_like()), t0 + chrono::Duration::hours(25), "");
+    let reused = Idempotency { fingerprint: "day-2".into(), ..key.clone() };
+    assert_eq!(
+        store.capture(&tuesday, Some(&reused)).await.unwrap(),
+        Captured::Created(tuesday.clone()),
+        "an expired key is free"
+    );
+
     // Concurrent submissions of one person make one lead holding every submission.
     let racer = format!("{}@race.example", uuid_like());
     let leads: Vec<Lead> = (0..4).map(|i| person(&racer, t0 + chrono::Duration::seconds(i), "")).collect();

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest};
 use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
@@ -120,11 +120,16 @@ fn value<T: Serialize>(v: T) -> Result<AttributeValue, Error> {
     serde_dynamo::to_attribute_value(v).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
+/// A validation error (an item too large, a number out of range) will fail again: permanent.
+/// Everything else (throttling, outages, timeouts) may pass on a retry.
 fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
+    if err.code() == Some("ValidationException") {
+        return Error::Rejected { service: SERVICE, detail: DisplayErrorContext(err).to_string() };
+    }
     Error::unavailable(SERVICE, DisplayErrorContext(err))
 }
 
@@ -193,13 +198,20 @@ impl DynamoLeadStore {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(Transaction::Done),
             Err(e) => {
-                let lost = e.as_service_error().and_then(|s| match s {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        Some(c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
-                    }
-                    _ => None,
-                });
-                if lost == Some(true) { Ok(Transaction::LostRace) } else { Err(sdk_error(e)) }
+                let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
+                    return Err(sdk_error(e));
+                };
+                // Lost to another writer: a failed condition, or a transaction conflict (concurrent
+                // transactions on the same items). Anything else (validation, size) is permanent.
+                let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+                if codes.iter().all(|code| matches!(*code, "None" | "ConditionalCheckFailed" | "TransactionConflict")) {
+                    Ok(Transaction::LostRace)
+                } else {
+                    Err(Error::Rejected {
+                        service: SERVICE,
+                        detail: format!("transaction refused: {}", codes.join(", ")),
+                    })
+                }
             }
         }
     }
@@ -212,17 +224,59 @@ impl DynamoLeadStore {
             ("fingerprint".to_owned(), AttributeValue::S(idem.fingerprint.clone())),
             ("expires_at".to_owned(), AttributeValue::N(expires.timestamp().to_string())),
         ]);
-        put(&self.table, item, "attribute_not_exists(pk)", vec![])
+        // An expired record (the table's TTL deletes it eventually, not at once) may be replaced.
+        put(
+            &self.table,
+            item,
+            "attribute_not_exists(pk) OR expires_at < :now",
+            vec![(":now", AttributeValue::N(now.timestamp().to_string()))],
+        )
     }
+
+    async fn identity_owner(&self, identity: &str) -> Result<Option<LeadId>, Error> {
+        match self.get_raw(format!("identity#{identity}")).await? {
+            Some(record) => Ok(Some(LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn identity_claim(&self, identity: &str, lead: &LeadId) -> Result<TransactWriteItem, Error> {
+        let claim = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(format!("identity#{identity}"))),
+            ("lead_id".to_owned(), AttributeValue::S(lead.to_string())),
+        ]);
+        put(&self.table, claim, "attribute_not_exists(pk)", vec![])
+    }
+}
+
+/// Whether an idempotency record has outlived its time (at `now`).
+fn expired(record: &Item, now: Timestamp) -> bool {
+    record
+        .get("expires_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|at| at < now.timestamp())
+}
+
+/// A short, jittered pause before retrying a lost race: up to 10 ms × 2^attempt.
+fn backoff(attempt: usize) -> std::time::Duration {
+    let ceiling = 10u64 << attempt.min(6);
+    let jitter =
+        u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()));
+    std::time::Duration::from_millis(1 + jitter % ceiling)
 }
 
 #[async_trait]
 impl LeadStore for DynamoLeadStore {
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
-        let identity = lead.identity().filter(|_| lead.status != LeadStatus::Spam);
-        for _ in 0..CAPTURE_ATTEMPTS {
+        let identities = if lead.status == LeadStatus::Spam { Vec::new() } else { lead.identities() };
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
             if let Some(idem) = idempotency
                 && let Some(record) = self.get_raw(format!("idempotency#{}", idem.key)).await?
+                && !expired(&record, lead.captured_at)
             {
                 let lead_id = LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?;
                 if string_attr(&record, "fingerprint")? != idem.fingerprint {
@@ -234,14 +288,14 @@ impl LeadStore for DynamoLeadStore {
                     .ok_or_else(|| Error::Corrupt(format!("idempotency record names missing lead {lead_id}")))?;
                 return Ok(Captured::Replayed(original));
             }
-            let owner = match &identity {
-                Some(i) => self.get_raw(format!("identity#{i}")).await?,
-                None => None,
-            };
+            // Who already owns each of the person's identities (the email first).
+            let mut owners = Vec::with_capacity(identities.len());
+            for identity in &identities {
+                owners.push((identity.clone(), self.identity_owner(identity).await?));
+            }
             let mut items = Vec::new();
-            let outcome = match owner {
-                Some(record) => {
-                    let existing_id = LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?;
+            let outcome = match owners.iter().find_map(|(_, owner)| owner.clone()) {
+                Some(existing_id) => {
                     let Some(item) = self.get_raw(format!("lead#{existing_id}")).await? else {
                         return Err(Error::Corrupt(format!("identity record names missing lead {existing_id}")));
                     };
@@ -253,16 +307,23 @@ impl LeadStore for DynamoLeadStore {
                         "revision = :rev",
                         vec![(":rev", AttributeValue::N(revision.to_string()))],
                     )?);
+                    // Claim the identities the merged lead has and nobody owns yet (a phone added
+                    // to an email lead); one owned by another lead stays with it.
+                    for identity in merged.identities() {
+                        let owner = match owners.iter().find(|(i, _)| *i == identity) {
+                            Some((_, owner)) => owner.clone(),
+                            None => self.identity_owner(&identity).await?,
+                        };
+                        if owner.is_none() {
+                            items.push(self.identity_claim(&identity, &merged.id)?);
+                        }
+                    }
                     Captured::Merged(merged)
                 }
                 None => {
                     items.push(put(&self.table, to_item(lead)?, "attribute_not_exists(pk)", vec![])?);
-                    if let Some(i) = &identity {
-                        let claim = HashMap::from([
-                            ("pk".to_owned(), AttributeValue::S(format!("identity#{i}"))),
-                            ("lead_id".to_owned(), AttributeValue::S(lead.id.to_string())),
-                        ]);
-                        items.push(put(&self.table, claim, "attribute_not_exists(pk)", vec![])?);
+                    for identity in &identities {
+                        items.push(self.identity_claim(identity, &lead.id)?);
                     }
                     Captured::Created(lead.clone())
                 }
@@ -338,6 +399,9 @@ impl LeadStore for DynamoLeadStore {
 
     async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
         let mut leads = Vec::new();
+        if limit == 0 {
+            return Ok(leads); // DynamoDB refuses Limit = 0
+        }
         let mut start: Option<Item> = None;
         // A Limit-bounded query may return an empty page with a continuation key: follow it.
         loop {

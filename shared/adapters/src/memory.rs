@@ -33,7 +33,7 @@ pub struct MemoryLeadStore {
 #[derive(Debug, Default)]
 struct Keys {
     identities: HashMap<String, LeadId>,
-    idempotency: HashMap<String, (LeadId, String)>,
+    idempotency: HashMap<String, (LeadId, String, Timestamp)>,
 }
 
 impl MemoryLeadStore {
@@ -53,7 +53,8 @@ impl LeadStore for MemoryLeadStore {
         let mut leads = lock(&self.leads);
         let mut keys = lock(&self.keys);
         if let Some(idem) = idempotency
-            && let Some((id, fingerprint)) = keys.idempotency.get(&idem.key)
+            && let Some((id, fingerprint, expires)) = keys.idempotency.get(&idem.key)
+            && *expires >= lead.captured_at
         {
             return Ok(if *fingerprint == idem.fingerprint {
                 Captured::Replayed(leads[id].clone())
@@ -61,11 +62,14 @@ impl LeadStore for MemoryLeadStore {
                 Captured::KeyReused { lead_id: id.clone() }
             });
         }
-        let identity = lead.identity().filter(|_| lead.status != LeadStatus::Spam);
-        let existing = identity.as_ref().and_then(|i| keys.identities.get(i)).cloned();
+        let identities = if lead.status == LeadStatus::Spam { Vec::new() } else { lead.identities() };
+        let existing = identities.iter().find_map(|i| keys.identities.get(i)).cloned();
         let outcome = match existing {
             Some(id) => {
                 let merged = leads[&id].clone().merged_with(lead);
+                for identity in merged.identities() {
+                    keys.identities.entry(identity).or_insert_with(|| id.clone());
+                }
                 leads.insert(id, merged.clone());
                 Captured::Merged(merged)
             }
@@ -77,7 +81,7 @@ impl LeadStore for MemoryLeadStore {
                     });
                 }
                 leads.insert(lead.id.clone(), lead.clone());
-                if let Some(identity) = identity {
+                for identity in identities {
                     keys.identities.insert(identity, lead.id.clone());
                 }
                 Captured::Created(lead.clone())
@@ -85,7 +89,8 @@ impl LeadStore for MemoryLeadStore {
         };
         if let Some(idem) = idempotency {
             let (Captured::Created(l) | Captured::Merged(l)) = &outcome else { unreachable!("only writes reach here") };
-            keys.idempotency.insert(idem.key.clone(), (l.id.clone(), idem.fingerprint.clone()));
+            let expires = lead.captured_at + chrono::Duration::hours(crate::dynamo::IDEMPOTENCY_TTL_HOURS);
+            keys.idempotency.insert(idem.key.clone(), (l.id.clone(), idem.fingerprint.clone(), expires));
         }
         Ok(outcome)
     }

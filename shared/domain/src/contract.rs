@@ -231,6 +231,11 @@ impl LeadSubmission {
         Self::from_deserializer(Value::Object(doc))
     }
 
+    /// The submission's own id, trimmed; `None` when absent or blank.
+    pub fn submission_id(&self) -> Option<&str> {
+        self.submission_id.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
     /// Whether a bot filled the honeypot field.
     pub fn is_bot(&self) -> bool {
         self.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty())
@@ -384,6 +389,12 @@ impl LeadSubmission {
                 Value::String(s) if s.chars().count() > MAX_ATTRIBUTE_VALUE => {
                     errors.push(FieldError::new(field, format!("is longer than {MAX_ATTRIBUTE_VALUE} characters")));
                 }
+                Value::Number(n) if !storable_number(n) => {
+                    errors.push(FieldError::new(
+                        field,
+                        "is a number outside the storable range (zero, or a magnitude from 1e-130 to 1e125)",
+                    ));
+                }
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                     if attributes.len() < MAX_ATTRIBUTES {
                         attributes.insert(name, value);
@@ -393,8 +404,8 @@ impl LeadSubmission {
                 _ => errors.push(FieldError::new(field, "must be a string, a number or a boolean")),
             }
         }
-        // Checked here; the capture handler uses it as the idempotency key.
-        text(&mut errors, "submission_id", self.submission_id, MAX_SHORT_TEXT);
+        // Checked here; the capture handler uses it (through `idempotency_key`) as the idempotency key.
+        text(&mut errors, "submission_id", self.submission_id.clone(), MAX_SHORT_TEXT);
         text(&mut errors, "_key", self.form_key, MAX_SHORT_TEXT);
         if !errors.is_empty() {
             return Err(ContractError::Invalid(errors));
@@ -504,6 +515,15 @@ fn text(errors: &mut Vec<FieldError>, field: &str, value: Option<String>, max: u
         return None;
     }
     Some(value)
+}
+
+/// Whether a number can be stored exactly as given (DynamoDB numbers: zero, or a magnitude from
+/// 1e-130 to below 1e126, with at most 38 significant digits, which every JSON integer and f64 has).
+fn storable_number(n: &serde_json::Number) -> bool {
+    if n.is_i64() || n.is_u64() {
+        return true;
+    }
+    n.as_f64().is_some_and(|f| f == 0.0 || (f.is_finite() && (1e-130..1e126).contains(&f.abs())))
 }
 
 /// The size band an employee count falls in.
@@ -700,6 +720,21 @@ mod tests {
         ] {
             assert!(fields.contains(&expected.to_owned()), "missing {expected} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn numbers_a_store_cannot_keep_are_refused_by_path() {
+        let err = accept(r#"{"email":"a@b.co","attributes":{"big":1e200,"tiny":1e-200,"ok":1.5,"n":-7}}"#).unwrap_err();
+        let fields: Vec<String> = err.field_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["attributes.big", "attributes.tiny"]);
+    }
+
+    #[test]
+    fn a_blank_submission_id_is_no_submission_id() {
+        let s = LeadSubmission::from_json(br#"{"email":"a@b.co","submission_id":"  "}"#).unwrap();
+        assert_eq!(s.submission_id(), None);
+        let s = LeadSubmission::from_json(br#"{"email":"a@b.co","submission_id":" s-1 "}"#).unwrap();
+        assert_eq!(s.submission_id(), Some("s-1"));
     }
 
     #[test]

@@ -153,6 +153,9 @@ impl From<Phone> for String {
 /// The most touchpoints a lead keeps; older ones are dropped (the count in `submissions` stays).
 pub const MAX_TOUCHPOINTS: usize = 50;
 
+/// The most bytes (as JSON) a lead's touchpoints may take; older ones are dropped beyond it.
+pub const MAX_TOUCHPOINT_BYTES: usize = 96 * 1024;
+
 fn one() -> u32 {
     1
 }
@@ -340,10 +343,16 @@ impl Lead {
     /// The key that identifies the person behind the lead for deduplication: the normalized
     /// email, or the phone when there is no email.
     pub fn identity(&self) -> Option<String> {
-        self.email
-            .as_ref()
-            .map(|e| format!("email:{}", e.as_str()))
-            .or_else(|| self.phone.as_ref().map(|p| format!("phone:{}", p.as_str())))
+        self.identities().into_iter().next()
+    }
+
+    /// Every key that identifies the person, strongest first: the email, then the phone when it
+    /// is in E.164 form (a bare national number could belong to anyone in any country).
+    pub fn identities(&self) -> Vec<String> {
+        let email = self.email.as_ref().map(|e| format!("email:{}", e.as_str()));
+        let phone =
+            self.phone.as_ref().filter(|p| p.as_str().starts_with('+')).map(|p| format!("phone:{}", p.as_str()));
+        email.into_iter().chain(phone).collect()
     }
 
     /// This lead with a later submission of the same person merged in: the submission becomes a
@@ -358,7 +367,7 @@ impl Lead {
             }
             false
         }
-        let mut filled = Vec::new();
+        let mut filled: Vec<&'static str> = Vec::new();
         let mut track = |name: &'static str, changed: bool| {
             if changed {
                 filled.push(name);
@@ -368,27 +377,45 @@ impl Lead {
         track("phone", fill(&mut self.phone, &later.phone));
         track("first_name", fill(&mut self.first_name, &later.first_name));
         track("last_name", fill(&mut self.last_name, &later.last_name));
-        track("company", fill(&mut self.company, &later.company));
-        track("job_title", fill(&mut self.job_title, &later.job_title));
-        track("country", fill(&mut self.country, &later.country));
-        track("region", fill(&mut self.region, &later.region));
-        track("postal_code", fill(&mut self.postal_code, &later.postal_code));
-        track("website", fill(&mut self.website, &later.website));
-        track("company_size", fill(&mut self.company_size, &later.company_size));
-        track("employee_count", fill(&mut self.employee_count, &later.employee_count));
-        track("product_interest", fill(&mut self.product_interest, &later.product_interest));
         track("message", fill(&mut self.message, &later.message));
-        let e = &later.enrichment;
-        track("company_key", fill(&mut self.enrichment.company_key, &e.company_key));
-        track("company_domain", fill(&mut self.enrichment.company_domain, &e.company_domain));
-        track("seniority", fill(&mut self.enrichment.seniority, &e.seniority));
-        track("department", fill(&mut self.enrichment.department, &e.department));
-        track("size_band", fill(&mut self.enrichment.size_band, &e.size_band));
-        if self.account.is_none() && later.account.is_some() {
+        track("product_interest", fill(&mut self.product_interest, &later.product_interest));
+        if self.job_title.is_none() && later.job_title.is_some() {
+            // A title and what it says about the person travel together.
+            self.job_title = later.job_title.clone();
+            self.enrichment.seniority = later.enrichment.seniority;
+            self.enrichment.department = later.enrichment.department;
+            filled.extend(["job_title", "seniority", "department"]);
+        }
+        if self.country.is_none() && later.country.is_some() {
+            // A place is taken whole, never a region of one country on another.
+            self.country = later.country.clone();
+            self.region = later.region.clone();
+            self.postal_code = later.postal_code.clone();
+            filled.extend(["country", "region", "postal_code"]);
+        }
+        if self.company.is_none()
+            && self.enrichment.company_domain.is_none()
+            && self.account.is_none()
+            && (later.company.is_some() || later.enrichment.company_domain.is_some())
+        {
+            // The company, its domain and its account come from one submission, as routing reads them together.
+            self.company = later.company.clone();
+            self.website = later.website.clone();
+            self.enrichment.company_key = later.enrichment.company_key.clone();
+            self.enrichment.company_domain = later.enrichment.company_domain.clone();
             self.account = later.account.clone();
+            filled.extend(["company", "website", "company_key", "company_domain", "account"]);
+        }
+        if self.employee_count.is_none() && self.company_size.is_none() {
+            self.employee_count = later.employee_count;
+            self.company_size = later.company_size.clone();
+            self.enrichment.size_band = later.enrichment.size_band.clone();
         }
         self.normalized.extend(later.normalized.iter().filter(|n| filled.contains(&n.field.as_str())).cloned());
         for (k, v) in &later.attributes {
+            if self.attributes.len() >= crate::contract::MAX_ATTRIBUTES {
+                break; // the per-lead bound holds across merges too
+            }
             self.attributes.entry(k.clone()).or_insert_with(|| v.clone());
         }
         if later.consent.is_some() {
@@ -398,6 +425,12 @@ impl Lead {
         if self.touchpoints.len() > MAX_TOUCHPOINTS {
             let excess = self.touchpoints.len() - MAX_TOUCHPOINTS;
             self.touchpoints.drain(..excess);
+        }
+        // Keep the record well inside a stored item's size: drop the oldest touchpoints first.
+        while self.touchpoints.len() > 1
+            && serde_json::to_vec(&self.touchpoints).map_or(0, |v| v.len()) > MAX_TOUCHPOINT_BYTES
+        {
+            self.touchpoints.remove(0);
         }
         self.submissions = self.submissions.saturating_add(later.submissions);
         self
@@ -495,6 +528,67 @@ mod tests {
         assert_eq!(merged.captured_at, first.captured_at);
         assert!(merged.normalized.iter().any(|n| n.field == "seniority"), "the filled field's provenance is kept");
         assert!(!merged.normalized.iter().any(|n| n.from == "Other Corp"), "the ignored value left no provenance");
+    }
+
+    #[test]
+    fn a_place_and_a_company_are_merged_whole_or_not_at_all() {
+        let first = lead(r#"{"email":"a@corp.example","country":"DE"}"#, 0);
+        let later = lead(
+            r#"{"email":"a@corp.example","country":"US","region":"Virginia","website":"https://other.example"}"#,
+            1,
+        );
+        let merged = first.merged_with(&later);
+        assert_eq!(
+            (merged.country.as_deref(), merged.region.as_deref()),
+            (Some("DE"), None),
+            "no US region on a DE lead"
+        );
+        assert_eq!(
+            merged.enrichment.company_domain.as_deref(),
+            Some("corp.example"),
+            "the company stays the first one's"
+        );
+        assert_eq!(merged.website, None);
+    }
+
+    #[test]
+    fn identities_are_the_email_and_an_international_phone() {
+        assert_eq!(
+            lead(r#"{"email":"a@b.co","phone":"+14155552671"}"#, 0).identities(),
+            ["email:a@b.co", "phone:+14155552671"]
+        );
+        assert!(
+            lead(r#"{"phone":"4155552671"}"#, 0).identities().is_empty(),
+            "a bare national number identifies nobody"
+        );
+    }
+
+    #[test]
+    fn attributes_stay_bounded_across_merges() {
+        let attrs = |from: usize| (from..from + 50).map(|i| format!(r#""k{i}":{i}"#)).collect::<Vec<_>>().join(",");
+        let mut l = lead(&format!(r#"{{"email":"a@corp.example","attributes":{{{}}}}}"#, attrs(0)), 0);
+        for round in 1..5 {
+            l = l.merged_with(&lead(
+                &format!(r#"{{"email":"a@corp.example","attributes":{{{}}}}}"#, attrs(round * 50)),
+                1,
+            ));
+        }
+        assert_eq!(l.attributes.len(), crate::contract::MAX_ATTRIBUTES);
+    }
+
+    #[test]
+    fn large_touchpoints_are_dropped_oldest_first_to_bound_the_record() {
+        let url = format!("https://example.com/{}", "p".repeat(2000));
+        let mut l = lead(r#"{"email":"a@corp.example"}"#, 0);
+        let big =
+            lead(&format!(r#"{{"email":"a@corp.example","source":{{"page_url":"{url}","referrer":"{url}"}}}}"#), 1);
+        for _ in 0..MAX_TOUCHPOINTS {
+            l = l.merged_with(&big);
+        }
+        let bytes = serde_json::to_vec(&l.touchpoints).unwrap().len();
+        assert!(bytes <= MAX_TOUCHPOINT_BYTES, "{bytes}");
+        assert!(l.touchpoints.len() < MAX_TOUCHPOINTS);
+        assert_eq!(l.submissions as usize, MAX_TOUCHPOINTS + 1);
     }
 
     #[test]
