@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use baton_adapters::contract::{test_endpoint, unique_name};
-use baton_domain::{LeadId, LeadStatus, LeadSubmission, RouteRequest, RoutingTable, decide};
+use baton_domain::{LeadId, LeadStatus, LeadSubmission, RouteRequest, Ruleset, decide};
 use baton_e2e::{SlackReceiver, eventually};
 use baton_local::{Backend, Options, Running, start};
 
@@ -127,7 +127,7 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
         LeadSubmission { email: Some("ignored@corp.example".into()), country: Some("GB".into()), ..Default::default() }
             .into_lead(LeadId::generate(), long_ago)
             .unwrap();
-    let decision = decide(&ignored, &RoutingTable::starter(), long_ago);
+    let decision = decide(&ignored, &Ruleset::default_ruleset(), long_ago);
     running.store.insert(&ignored.clone().assigned(decision)).await.unwrap();
 
     eventually("the stranded lead to be routed", WAIT, || async {
@@ -227,7 +227,14 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
     clock.advance(baton_domain::sla::routing_grace());
     assert_eq!(sweep.run().await.unwrap().requeued, 1);
 
-    let route = baton_route::Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock.clone());
+    let route = baton_route::Route::new(
+        store.clone(),
+        publisher.clone(),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        clock.clone(),
+    );
     let messages = eventually("the re-queued message", WAIT, || async {
         Some(real_queue.receive(10, Duration::from_secs(1)).await.unwrap()).filter(|m| !m.is_empty())
     })

@@ -111,7 +111,9 @@ fn assigned(lead: &Lead) -> Value {
     if let Some(message) = &lead.message {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Message*\n>{}", escape(message).replace('\n', "\n>")), SECTION_MAX) } }));
     }
-    blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}` · Baton", lead.id, escape(&d.rule)) } ] }));
+    let pool = d.pool.as_deref().map(|p| format!(" · pool `{}`", escape(p))).unwrap_or_default();
+    let ruleset = d.ruleset.as_deref().map(|r| format!(" · ruleset `{}`", escape(r))).unwrap_or_default();
+    blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}`{pool}{ruleset} · Baton", lead.id, escape(&d.rule)) } ] }));
     json!({
         "text": format!("{} lead for {}: {} — {} by {}", priority_badge(priority), d.owner.name, name, d.first_action.label(), d.first_touch_due_at.format("%Y-%m-%d %H:%M UTC")),
         "blocks": blocks,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::Error;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, RecordingNotifier};
-use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, RoutingTable, decide};
+use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, decide};
 use baton_notify::{Delivery, Notify, NotifyError};
 use chrono::TimeZone;
 
@@ -27,7 +27,7 @@ fn assigned_lead() -> Lead {
     .unwrap()
     .into_lead(LeadId::generate(), t0)
     .unwrap();
-    let decision = decide(&lead, &RoutingTable::starter(), t0);
+    let decision = decide(&lead, &Ruleset::default_ruleset(), t0);
     lead.assigned(decision)
 }
 

@@ -1,6 +1,7 @@
 //! Route: an SQS batch of [`RouteRequest`]s → each lead qualified, assigned, recorded and announced.
 //!
-//! Per message: load the lead, [`decide`] (score + owner + first action + due time), record the
+//! Per message: load the lead, plan and decide by the ruleset ([`engine`]: score, qualification,
+//! owner or pool turn, first action, due time), record the
 //! decision with a conditional write (a replay cannot reassign), and publish `lead.assigned`.
 //! A replayed message republishes the stored decision, so a crash between recording and
 //! publishing cannot lose the notification; notify sends each event once.
@@ -15,8 +16,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{Clock, EventPublisher, LeadStore, Recorded};
-use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, RoutingTable, decide};
+use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded};
+use baton_domain::rules::engine;
+use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, Ruleset};
 
 /// Route's environment.
 #[derive(Debug, Clone)]
@@ -64,18 +66,24 @@ pub enum Routed {
 pub struct Route {
     store: Arc<dyn LeadStore>,
     publisher: Arc<dyn EventPublisher>,
-    table: Arc<RoutingTable>,
+    ruleset: Arc<Ruleset>,
+    version: u32,
+    counters: Arc<dyn PoolCounters>,
     clock: Arc<dyn Clock>,
 }
 
 impl Route {
+    /// A router deciding by `ruleset` (recorded on decisions as version `version`), taking pool
+    /// turns from `counters`.
     pub fn new(
         store: Arc<dyn LeadStore>,
         publisher: Arc<dyn EventPublisher>,
-        table: RoutingTable,
+        ruleset: Ruleset,
+        version: u32,
+        counters: Arc<dyn PoolCounters>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, publisher, table: Arc::new(table), clock }
+        Self { store, publisher, ruleset: Arc::new(ruleset), version, counters, clock }
     }
 
     /// Routes every record of a batch; the response names the records that failed.
@@ -106,7 +114,13 @@ impl Route {
         let routed = if lead.decision.is_some() {
             Routed::Replayed(lead)
         } else {
-            let decision = decide(&lead, &self.table, self.clock.now());
+            let plan = engine::plan(&self.ruleset, &lead);
+            // The shared pointer makes turns fair across concurrent routers.
+            let pointer = match plan.pool() {
+                Some(pool) => self.counters.next(pool).await?,
+                None => 0,
+            };
+            let decision = plan.decide(&lead, self.version, pointer, &|_| 0, self.clock.now());
             match self.store.record_decision(&id, &decision).await? {
                 Recorded::Applied(lead) => Routed::Assigned(lead),
                 Recorded::AlreadyDecided(lead) => Routed::Replayed(lead),
@@ -114,7 +128,8 @@ impl Route {
             }
         };
         let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;
-        if lead.escalated_at.is_none() && lead.touched_at.is_none() {
+        let for_a_rep = lead.decision.as_ref().is_some_and(|d| d.disposition.is_none());
+        if for_a_rep && lead.escalated_at.is_none() && lead.touched_at.is_none() {
             // Announce while the assignment is current; once touched or escalated, newer events speak for it.
             self.publisher.publish(&LeadEvent::Assigned { lead: lead.clone() }).await?;
         }

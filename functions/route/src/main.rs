@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use baton_adapters::config::init_tracing;
-use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::dynamo::{DynamoCounters, DynamoLeadStore};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::{SystemClock, provision};
-use baton_domain::RoutingTable;
+use baton_domain::Ruleset;
 use baton_route::{Config, Route};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
@@ -16,10 +16,14 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    // Version 0 is the built-in default ruleset.
     let route = Route::new(
-        Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)),
+        Arc::new(DynamoLeadStore::new(dynamo.clone(), config.table_name.clone())),
         Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)),
-        RoutingTable::starter(),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(DynamoCounters::new(dynamo, config.table_name)),
         Arc::new(SystemClock),
     );
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_lambda_events::sqs::SqsEvent;
 use baton_adapters::LeadStore;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, Outage};
-use baton_domain::{Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, RoutingTable};
+use baton_domain::{Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, Ruleset};
 use baton_route::{Route, RouteError, Routed};
 use chrono::TimeZone;
 
@@ -44,7 +44,14 @@ async fn world() -> World {
     store.insert(&lead(SECOND, r#"{"phone":"+81 3 1234 5678","country":"JP"}"#)).await.unwrap();
     let publisher = Arc::new(MemoryPublisher::new());
     let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap()));
-    let route = Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock);
+    let route = Route::new(
+        store.clone(),
+        publisher.clone(),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        clock,
+    );
     World { store, publisher, route }
 }
 
@@ -118,7 +125,14 @@ async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
 async fn a_publisher_outage_fails_the_record_and_a_retry_announces_the_same_decision() {
     let w = world().await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let broken = Route::new(w.store.clone(), Arc::new(Outage("SNS")), RoutingTable::starter(), clock);
+    let broken = Route::new(
+        w.store.clone(),
+        Arc::new(Outage("SNS")),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        clock,
+    );
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     let err = broken.route_message(&body).await.unwrap_err();
     assert!(matches!(&err, RouteError::Adapter(e) if e.is_retryable()), "{err:?}");
@@ -135,7 +149,9 @@ async fn a_store_outage_fails_the_record_as_retryable() {
     let broken = Route::new(
         Arc::new(Outage("DynamoDB")),
         w.publisher.clone(),
-        RoutingTable::starter(),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
         Arc::new(baton_adapters::SystemClock),
     );
     let response = broken.handle(batch(|_| {})).await;
@@ -165,5 +181,43 @@ async fn a_spam_lead_is_never_assigned_or_announced() {
     let routed = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, spam.id)).await.unwrap();
     assert!(matches!(routed, Routed::Ignored(_)));
     assert_eq!(w.store.get(&spam.id).await.unwrap().unwrap().status, LeadStatus::Spam);
+    assert!(w.publisher.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_pool_takes_turns_across_leads() {
+    let w = world().await;
+    let mut owners = Vec::new();
+    for i in 0..3 {
+        let l =
+            lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"buyer{i}@corp.example","country":"US"}}"#));
+        w.store.insert(&l).await.unwrap();
+        let Routed::Assigned(assigned) = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
+        else {
+            panic!("assigned")
+        };
+        let d = assigned.decision.unwrap();
+        assert_eq!((d.pool.as_deref(), d.ruleset.as_deref()), (Some("north-america"), Some("default v0")));
+        owners.push(d.owner.id);
+    }
+    assert_eq!(owners, ["rep-avery", "rep-riley", "rep-avery"], "weighted 2:1, interleaved");
+}
+
+#[tokio::test]
+async fn nurture_and_disqualified_leads_are_recorded_but_not_announced() {
+    let w = world().await;
+    for (json, status) in [
+        (r#"{"email":"spy@competitor.example","country":"US"}"#, LeadStatus::Disqualified),
+        (r#"{"email":"kid@gmail.com","job_title":"Student","country":"US"}"#, LeadStatus::Nurture),
+    ] {
+        let l = lead(&LeadId::generate().to_string(), json);
+        w.store.insert(&l).await.unwrap();
+        let Routed::Assigned(decided) = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
+        else {
+            panic!("decided")
+        };
+        assert_eq!(decided.status, status);
+        assert_eq!(decided.awaiting(), None, "no SLA clock for a lead that is not a rep's");
+    }
     assert!(w.publisher.published().is_empty());
 }

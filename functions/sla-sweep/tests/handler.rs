@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, MemoryQueue, Outage};
 use baton_adapters::{LeadStore, WorkQueue};
-use baton_domain::{EventType, LeadId, LeadStatus, LeadSubmission, RouteRequest, RoutingTable, decide, sla};
+use baton_domain::{EventType, LeadId, LeadStatus, LeadSubmission, RouteRequest, Ruleset, decide, sla};
 use baton_sla_sweep::{Sweep, SweepReport};
 use chrono::TimeZone;
 
@@ -45,7 +45,7 @@ async fn captured(w: &World) -> LeadId {
 async fn assigned(w: &World) -> (LeadId, baton_domain::Timestamp) {
     let id = captured(w).await;
     let lead = w.store.get(&id).await.unwrap().unwrap();
-    let decision = decide(&lead, &RoutingTable::starter(), t0());
+    let decision = decide(&lead, &Ruleset::default_ruleset(), t0());
     let due = decision.first_touch_due_at;
     w.store.record_decision(&id, &decision).await.unwrap();
     (id, due)

@@ -31,15 +31,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use baton_adapters::dynamo::{DynamoAccounts, DynamoLeadStore};
-use baton_adapters::memory::{MemoryAccounts, MemoryLeadStore, MemoryPublisher, MemoryQueue};
+use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore};
+use baton_adapters::memory::{MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue};
 use baton_adapters::slack::{SlackWebhook, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
-use baton_adapters::{AccountDirectory, EventPublisher, LeadStore, SystemClock, WorkQueue, provision};
+use baton_adapters::{AccountDirectory, EventPublisher, LeadStore, PoolCounters, SystemClock, WorkQueue, provision};
 use baton_capture::Capture;
 use baton_capture::keys::CaptureKeys;
-use baton_domain::{LeadEvent, RoutingTable};
+use baton_domain::{LeadEvent, Ruleset};
 use baton_notify::Notify;
 use baton_route::Route;
 use baton_sla_sweep::Sweep;
@@ -74,6 +74,8 @@ pub struct Options {
     pub capture_keys: String,
     /// Accounts to load at start (CSV); [`SAMPLE_ACCOUNTS`] by default.
     pub accounts_csv: String,
+    /// The ruleset routing decides by; the default ruleset unless given.
+    pub ruleset: Ruleset,
 }
 
 /// The sample accounts (`infra/sample/accounts.csv`), loaded unless others are given.
@@ -97,6 +99,7 @@ impl Default for Options {
             visibility_timeout: Duration::from_secs(30),
             capture_keys: DEMO_KEYS.to_owned(),
             accounts_csv: SAMPLE_ACCOUNTS.to_owned(),
+            ruleset: Ruleset::default_ruleset(),
         }
     }
 }
@@ -157,6 +160,7 @@ enum NotifyFeed {
 struct Ports {
     store: Arc<dyn LeadStore>,
     accounts: Arc<dyn AccountDirectory>,
+    counters: Arc<dyn PoolCounters>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
@@ -172,6 +176,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             Ports {
                 store: Arc::new(MemoryLeadStore::new()),
                 accounts: Arc::new(MemoryAccounts::new()),
+                counters: Arc::new(MemoryCounters::new()),
                 queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
@@ -199,7 +204,8 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             };
             Ports {
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
-                accounts: Arc::new(DynamoAccounts::new(dynamo, table)),
+                accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
+                counters: Arc::new(DynamoCounters::new(dynamo, table)),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
                 feed: NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
@@ -236,7 +242,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, accounts, queue, publisher, feed, aws } = ports(&options).await?;
+    let Ports { store, accounts, counters, queue, publisher, feed, aws } = ports(&options).await?;
     let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
         StartError::Accounts(
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
@@ -248,7 +254,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .map_err(StartError::Slack)?;
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
     let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
-    let route = Route::new(store.clone(), publisher.clone(), RoutingTable::starter(), clock.clone());
+    let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone());
     let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
 

@@ -59,6 +59,9 @@ struct Args {
     /// Default: the sample accounts in infra/sample/accounts.csv.
     #[arg(long, env = "BATON_ACCOUNTS")]
     accounts: Option<std::path::PathBuf>,
+    /// A ruleset (TOML) to route by instead of the default (shared/domain/src/rules/default.toml).
+    #[arg(long, env = "BATON_RULES")]
+    rules: Option<std::path::PathBuf>,
     /// Seconds between SLA sweeps.
     #[arg(long, env = "BATON_SWEEP_SECONDS", default_value_t = 30)]
     sweep_seconds: u64,
@@ -112,7 +115,30 @@ async fn main() -> ExitCode {
         },
         None => baton_local::SAMPLE_ACCOUNTS.to_owned(),
     };
+    let ruleset = match &args.rules {
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("baton-local: cannot read {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            match baton_domain::Ruleset::parse_toml(&text) {
+                Ok(r) => r,
+                Err(errors) => {
+                    eprintln!("baton-local: {} is not a valid ruleset:", path.display());
+                    for e in errors {
+                        eprintln!("  {}: {}", e.field, e.message);
+                    }
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => baton_domain::Ruleset::default_ruleset(),
+    };
     let options = Options {
+        ruleset,
         accounts_csv,
         backend,
         listen: SocketAddr::new(args.host, args.port),

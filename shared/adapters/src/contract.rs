@@ -6,12 +6,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use baton_domain::{
-    Decision, Lead, LeadId, LeadStatus, LeadSubmission, RoutingTable, Timestamp, WaitKind, decide, sla,
-};
+use baton_domain::{Decision, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, Timestamp, WaitKind, decide, sla};
 use chrono::TimeZone;
 
-use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, Recorded, WorkQueue};
+use crate::ports::{
+    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, WorkQueue,
+};
 
 fn base() -> Timestamp {
     chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
@@ -32,7 +32,7 @@ fn uuid_like() -> String {
 }
 
 fn decision_for(lead: &Lead, at: Timestamp) -> Decision {
-    decide(lead, &RoutingTable::starter(), at)
+    decide(lead, &Ruleset::default_ruleset(), at)
 }
 
 fn ids(leads: &[Lead]) -> Vec<&LeadId> {
@@ -273,6 +273,18 @@ pub async fn capture(store: &dyn LeadStore) {
     let created = outcomes.iter().filter(|o| matches!(o, Captured::Created(_))).count();
     let replayed = outcomes.iter().filter(|o| matches!(o, Captured::Replayed(_))).count();
     assert_eq!((created, replayed), (1, 2), "one key, one lead: {outcomes:?}");
+}
+
+/// Checks [`PoolCounters`]: every value handed out once, in order, even to concurrent callers.
+pub async fn counters(counters: &dyn PoolCounters) {
+    let pool = format!("pool-{}", uuid_like());
+    assert_eq!(counters.next(&pool).await.unwrap(), 0, "a new pool starts at 0");
+    let (a, b, c, d) =
+        tokio::join!(counters.next(&pool), counters.next(&pool), counters.next(&pool), counters.next(&pool));
+    let mut got = vec![a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3, 4], "no two callers get the same slot");
+    assert_eq!(counters.next(&format!("other-{pool}")).await.unwrap(), 0, "pools count separately");
 }
 
 /// Checks an [`AccountDirectory`]. `directory` must be empty.

@@ -26,7 +26,7 @@ use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Timestamp, WaitK
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, Recorded};
+use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded};
 
 /// The name of the sparse due-time index.
 pub const WAIT_INDEX: &str = "by-wait";
@@ -374,20 +374,26 @@ impl LeadStore for DynamoLeadStore {
     }
 
     async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
-        let applied = self
-            .conditional_update(
-                id,
-                "SET #status = :assigned, decision = :decision, wait_kind = :kind, wait_due_at = :due",
-                "attribute_exists(pk) AND #status = :captured",
+        // The lead's next state comes from the decision; only an assigned lead waits (for its first touch).
+        let next = decision.status();
+        let (update, mut values) = if next == LeadStatus::Assigned {
+            (
+                "SET #status = :next, decision = :decision, wait_kind = :kind, wait_due_at = :due",
                 vec![
-                    (":assigned", status(LeadStatus::Assigned)),
-                    (":captured", status(LeadStatus::Captured)),
-                    (":decision", value(decision)?),
                     (":kind", AttributeValue::S(WaitKind::FirstTouch.as_str().into())),
                     (":due", AttributeValue::S(index_time(decision.first_touch_due_at))),
                 ],
             )
-            .await?;
+        } else {
+            ("SET #status = :next, decision = :decision REMOVE wait_kind, wait_due_at", vec![])
+        };
+        values.extend([
+            (":next", status(next)),
+            (":captured", status(LeadStatus::Captured)),
+            (":decision", value(decision)?),
+        ]);
+        let applied =
+            self.conditional_update(id, update, "attribute_exists(pk) AND #status = :captured", values).await?;
         if let Some(lead) = applied {
             return Ok(Recorded::Applied(lead));
         }
@@ -594,5 +600,44 @@ impl AccountDirectory for DynamoAccounts {
             }
         }
         Ok(())
+    }
+}
+
+/// [`PoolCounters`] in the leads table, at `counter#pool#<name>`, advanced with an atomic `ADD`.
+#[derive(Debug, Clone)]
+pub struct DynamoCounters {
+    client: Client,
+    table: String,
+}
+
+impl DynamoCounters {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl PoolCounters for DynamoCounters {
+    async fn next(&self, pool: &str) -> Result<u64, Error> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("counter#pool#{pool}")))
+            .update_expression("ADD #n :one")
+            .expression_attribute_names("#n", "value")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let after: u64 = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("value"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::Corrupt(format!("counter for pool `{pool}` has no number")))?;
+        Ok(after - 1)
     }
 }

@@ -28,6 +28,6 @@ pub mod sqs;
 
 pub use error::Error;
 pub use ports::{
-    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage,
-    Recorded, SystemClock, WorkQueue,
+    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
+    QueueMessage, Recorded, SystemClock, WorkQueue,
 };

@@ -11,8 +11,8 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
-    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, QueueMessage,
-    Recorded, WorkQueue,
+    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
+    QueueMessage, Recorded, WorkQueue,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -166,6 +166,27 @@ impl LeadStore for MemoryLeadStore {
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
         lock(&self.deliveries).remove(key);
         Ok(())
+    }
+}
+
+/// [`PoolCounters`] in a map.
+#[derive(Debug, Default)]
+pub struct MemoryCounters(Mutex<HashMap<String, u64>>);
+
+impl MemoryCounters {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl PoolCounters for MemoryCounters {
+    async fn next(&self, pool: &str) -> Result<u64, Error> {
+        let mut map = lock(&self.0);
+        let n = map.entry(pool.to_owned()).or_insert(0);
+        let value = *n;
+        *n += 1;
+        Ok(value)
     }
 }
 
@@ -485,6 +506,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_accounts_keep_the_account_contract() {
         contract::accounts(&MemoryAccounts::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_counters_keep_the_counter_contract() {
+        contract::counters(&MemoryCounters::new()).await;
     }
 
     #[tokio::test]

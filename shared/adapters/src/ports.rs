@@ -110,6 +110,14 @@ pub trait AccountDirectory: Send + Sync {
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error>;
 }
 
+/// Shared round-robin pointers, one per pool: each call hands out the next number, atomically,
+/// so concurrent routers never take the same slot.
+#[async_trait]
+pub trait PoolCounters: Send + Sync {
+    /// The pool's next pointer value (0, 1, 2, … across every caller).
+    async fn next(&self, pool: &str) -> Result<u64, Error>;
+}
+
 /// A message taken from a [`WorkQueue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {

@@ -11,7 +11,7 @@ use baton_adapters::dynamo::DynamoLeadStore;
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{EventPublisher, LeadStore, WorkQueue, provision};
-use baton_domain::{LeadEvent, LeadId, LeadSubmission, RoutingTable, decide};
+use baton_domain::{LeadEvent, LeadId, LeadSubmission, Ruleset, decide};
 
 async fn sdk() -> aws_config::SdkConfig {
     provision::sdk_config(Some(&test_endpoint())).await
@@ -44,6 +44,12 @@ async fn the_dynamodb_accounts_keep_the_account_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_counters_keep_the_counter_contract() {
+    let (_, client, table) = store().await;
+    contract::counters(&baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
+}
+
+#[tokio::test]
 async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let (store, client, table) = store().await;
     let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
@@ -66,7 +72,7 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
         }
     };
     assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "routing");
-    let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
+    let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
     store.record_decision(&lead.id, &decision).await.unwrap();
     assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "first_touch");
     store.record_touch(&lead.id, chrono::Utc::now()).await.unwrap().unwrap();
@@ -126,7 +132,7 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
     let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
-    let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
+    let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
     let event = LeadEvent::Assigned { lead: lead.assigned(decision) };
     SnsPublisher::new(sns, &topic).publish(&event).await.unwrap();
 

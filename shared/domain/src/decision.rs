@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Lead, LeadStatus, Owner, Priority, RoutingTable, Score, Timestamp, score, sla};
+use crate::{Lead, LeadStatus, Owner, Ruleset, Score, Timestamp};
 
 /// What the owner should do first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,30 +32,41 @@ pub struct Decision {
     pub first_action: FirstAction,
     pub first_touch_due_at: Timestamp,
     pub decided_at: Timestamp,
+    /// The pool the owner was chosen from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// Pool members passed over, and why (paused, out of office, outside hours, at capacity).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::rules::pool::Skip>,
+    /// Set when the lead went to nurture or was disqualified instead of to a rep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<crate::rules::Disposition>,
+    /// The ruleset and version that decided, such as `default v3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruleset: Option<String>,
 }
 
-/// Qualifies and assigns a lead at `now`. Pure: the same inputs give the same decision.
-pub fn decide(lead: &Lead, table: &RoutingTable, now: Timestamp) -> Decision {
-    let score = score(lead);
-    let assignment = table.assign(lead, &score);
-    let first_action = match (&lead.phone, &lead.email, score.priority) {
-        (Some(_), _, Priority::Hot) | (Some(_), None, _) => FirstAction::Call,
-        _ => FirstAction::Email,
-    };
-    Decision {
-        owner: assignment.owner,
-        rule: assignment.rule,
-        first_touch_due_at: now + sla::first_touch_target(score.priority),
-        score,
-        first_action,
-        decided_at: now,
+/// Qualifies and assigns a lead at `now` by `ruleset`, taking the first slot of any pool (for
+/// callers without a shared round-robin pointer, such as tests and simulations).
+pub fn decide(lead: &Lead, ruleset: &Ruleset, now: Timestamp) -> Decision {
+    crate::rules::engine::plan(ruleset, lead).decide(lead, 0, 0, &|_| 0, now)
+}
+
+impl Decision {
+    /// The status a captured lead takes with this decision.
+    pub fn status(&self) -> LeadStatus {
+        match self.disposition {
+            None => LeadStatus::Assigned,
+            Some(crate::rules::Disposition::Nurture) => LeadStatus::Nurture,
+            Some(crate::rules::Disposition::Disqualified) => LeadStatus::Disqualified,
+        }
     }
 }
 
 impl Lead {
     /// The lead with `decision` recorded and its status assigned.
     pub fn assigned(mut self, decision: Decision) -> Lead {
-        self.status = LeadStatus::Assigned;
+        self.status = decision.status();
         self.decision = Some(decision);
         self
     }
@@ -78,7 +89,7 @@ impl Lead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LeadId, LeadSubmission};
+    use crate::{LeadId, LeadSubmission, Priority};
 
     fn lead(json: &str) -> Lead {
         LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), chrono::Utc::now()).unwrap()
@@ -91,22 +102,22 @@ mod tests {
                 "source":{"form_type":"demo_request"}}"#,
         );
         let now = chrono::Utc::now();
-        let d = decide(&l, &RoutingTable::starter(), now);
+        let d = decide(&l, &Ruleset::default_ruleset(), now);
         assert_eq!(d.score.priority, Priority::Hot);
         assert_eq!(d.first_action, FirstAction::Call);
         assert_eq!(d.owner.id, "rep-avery");
-        assert_eq!(d.first_touch_due_at, now + sla::first_touch_target(Priority::Hot));
+        assert_eq!(d.first_touch_due_at, now + crate::sla::first_touch_target(Priority::Hot));
     }
 
     #[test]
     fn a_lead_with_only_an_email_is_emailed_first() {
-        let d = decide(&lead(r#"{"email":"a@corp.example"}"#), &RoutingTable::starter(), chrono::Utc::now());
+        let d = decide(&lead(r#"{"email":"a@corp.example"}"#), &Ruleset::default_ruleset(), chrono::Utc::now());
         assert_eq!(d.first_action, FirstAction::Email);
     }
 
     #[test]
     fn a_lead_with_only_a_phone_is_called_first() {
-        let d = decide(&lead(r#"{"phone":"+49 30 1234567"}"#), &RoutingTable::starter(), chrono::Utc::now());
+        let d = decide(&lead(r#"{"phone":"+49 30 1234567"}"#), &Ruleset::default_ruleset(), chrono::Utc::now());
         assert_eq!(d.first_action, FirstAction::Call);
     }
 }

@@ -69,14 +69,14 @@ impl LeadEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LeadSubmission, RoutingTable, decide};
+    use crate::{LeadSubmission, Ruleset, decide};
 
     #[test]
     fn an_event_round_trips_through_json_with_its_type() {
         let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
             .into_lead(LeadId::generate(), chrono::Utc::now())
             .unwrap();
-        let decision = decide(&lead, &RoutingTable::starter(), chrono::Utc::now());
+        let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
         let event = LeadEvent::Assigned { lead: lead.assigned(decision) };
         let json = event.to_json();
         assert!(json.starts_with(r#"{"type":"lead.assigned""#), "{json}");

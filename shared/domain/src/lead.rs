@@ -174,6 +174,10 @@ pub enum LeadStatus {
     Touched,
     /// A bot filled the form's honeypot: kept for inspection, never routed.
     Spam,
+    /// Not ready for sales: recorded for nurture, not assigned to a rep.
+    Nurture,
+    /// Not a sales lead (by an explicit disqualifier).
+    Disqualified,
 }
 
 /// Where a lead came from.

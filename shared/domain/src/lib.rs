@@ -8,8 +8,9 @@
 //! - [`account`]: known companies (CSV/JSON import) that leads are matched to by domain.
 //! - [`lead`]: the lead record, its identifiers and validated value types ([`Email`], [`Phone`]).
 //! - [`contract`]: the versioned `POST /leads` contract: parsing and field-level validation.
-//! - [`score`]: transparent, itemized scoring and the priority it implies.
-//! - [`assign`]: the routing table: ordered rules and a fallback owner, so no lead is unowned.
+//! - [`score`]: scores (itemized reasons) and priorities.
+//! - [`assign`]: who can own a lead ([`Owner`]).
+//! - [`rules`]: the ruleset as data (scoring, qualification, routing, pools, SLA) and its engine.
 //! - [`sla`]: first-touch targets and the single thing a lead is waiting for at any time.
 //! - [`decision`]: the routing decision (score + owner + first action + due time).
 //! - [`event`]: the events published when a lead is assigned or escalated.
@@ -21,16 +22,18 @@ pub mod decision;
 pub mod event;
 pub mod lead;
 pub mod normalize;
+pub mod rules;
 pub mod score;
 pub mod sla;
 
 pub use account::Account;
-pub use assign::{Assignment, Owner, RoutingRule, RoutingTable};
+pub use assign::Owner;
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
 pub use event::{EventType, LeadEvent};
 pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
-pub use score::{Priority, Score, ScoreReason, score};
+pub use rules::Ruleset;
+pub use score::{Priority, Score, ScoreReason};
 pub use sla::{Awaiting, WaitKind};
 
 /// Instants are always UTC.

@@ -15,12 +15,9 @@ pub fn routing_grace() -> Duration {
 }
 
 /// How soon the owner must first touch a lead of this priority.
+/// The default targets; a ruleset's `[sla]` section sets its own.
 pub fn first_touch_target(priority: Priority) -> Duration {
-    match priority {
-        Priority::Hot => Duration::minutes(15),
-        Priority::Warm => Duration::hours(2),
-        Priority::Cold => Duration::hours(24),
-    }
+    crate::rules::SlaTargets::default().target(priority)
 }
 
 /// What a lead is waiting for.
@@ -68,7 +65,7 @@ impl Lead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LeadId, LeadSubmission, RoutingTable, decide};
+    use crate::{LeadId, LeadSubmission, Ruleset, decide};
     use chrono::TimeZone;
 
     #[test]
@@ -80,8 +77,8 @@ mod tests {
         assert_eq!(lead.awaiting(), Some(Awaiting { kind: WaitKind::Routing, due_at: t0 + routing_grace() }));
 
         let t1 = t0 + Duration::seconds(1);
-        let decision = decide(&lead, &RoutingTable::starter(), t1);
-        let due = t1 + first_touch_target(decision.score.priority);
+        let decision = decide(&lead, &Ruleset::default_ruleset(), t1);
+        let due = t1 + Ruleset::default_ruleset().sla.target(decision.score.priority);
         let assigned = lead.assigned(decision);
         assert_eq!(assigned.awaiting(), Some(Awaiting { kind: WaitKind::FirstTouch, due_at: due }));
 

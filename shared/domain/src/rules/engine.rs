@@ -1,0 +1,276 @@
+//! Scoring, qualifying and routing a lead by a ruleset. Pure: the round-robin pointer and the
+//! members' daily counts come from the caller, so the same inputs always give the same decision.
+
+use super::pool::{self, Skip};
+use super::{Disposition, Member, Pool, Ruleset};
+use crate::{Decision, FirstAction, Lead, Owner, Priority, Score, ScoreReason, Timestamp};
+
+/// The name recorded when no rule matched and the fallback owner took the lead.
+pub const FALLBACK_RULE: &str = "fallback";
+
+/// Scores a lead: every matching criterion adds its points and its reason.
+pub fn score(ruleset: &Ruleset, lead: &Lead) -> Score {
+    let reasons: Vec<ScoreReason> = ruleset
+        .scoring
+        .criteria
+        .iter()
+        .filter(|c| c.when.matches(lead, None))
+        .map(|c| ScoreReason { points: c.points, reason: fill(&c.reason, lead) })
+        .collect();
+    let points = reasons.iter().map(|r| r.points).sum();
+    let priority = if points >= ruleset.scoring.hot_at {
+        Priority::Hot
+    } else if points >= ruleset.scoring.warm_at {
+        Priority::Warm
+    } else {
+        Priority::Cold
+    };
+    Score { points, priority, reasons }
+}
+
+/// Fills `{email_domain}`, `{job_title}`, `{company}` and `{country}` in a reason.
+fn fill(reason: &str, lead: &Lead) -> String {
+    if !reason.contains('{') {
+        return reason.to_owned();
+    }
+    reason
+        .replace("{email_domain}", lead.email.as_ref().map_or("", |e| e.domain()))
+        .replace("{job_title}", lead.job_title.as_deref().unwrap_or(""))
+        .replace("{company}", lead.company.as_deref().unwrap_or(""))
+        .replace("{country}", lead.country.as_deref().unwrap_or(""))
+}
+
+/// Where a lead is going, before a pool member is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target<'r> {
+    /// A named owner (a rule's `owner`, or the matched account's owner).
+    Owner { owner: Owner, rule: String },
+    /// A pool; the caller supplies the round-robin pointer.
+    Pool { name: &'r str, pool: &'r Pool, rule: String },
+    /// Not for a rep: nurture, or disqualified, by the named rule.
+    Disposition { disposition: Disposition, rule: String },
+    /// No rule matched.
+    Fallback,
+}
+
+/// The plan for a lead: its score and its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<'r> {
+    pub ruleset: &'r Ruleset,
+    pub score: Score,
+    pub target: Target<'r>,
+}
+
+/// Scores, qualifies and picks the routing target of a lead.
+pub fn plan<'r>(ruleset: &'r Ruleset, lead: &Lead) -> Plan<'r> {
+    let score = score(ruleset, lead);
+    let priority = Some(score.priority);
+    let disposition = ruleset
+        .disqualify
+        .iter()
+        .find(|d| d.when.matches(lead, priority))
+        .map(|d| Target::Disposition { disposition: d.then, rule: d.name.clone() })
+        .or_else(|| {
+            ruleset.scoring.nurture_below.filter(|below| score.points < *below).map(|below| Target::Disposition {
+                disposition: Disposition::Nurture,
+                rule: format!("score {} below nurture threshold {below}", score.points),
+            })
+        });
+    let target = disposition.unwrap_or_else(|| {
+        ruleset
+            .routing
+            .iter()
+            .filter(|r| r.when.matches(lead, priority))
+            .find_map(|r| {
+                if r.account_owner {
+                    let owner = lead.account.as_ref()?.owner.clone()?;
+                    Some(Target::Owner { owner, rule: r.name.clone() })
+                } else if let Some(owner) = &r.owner {
+                    Some(Target::Owner { owner: owner.clone(), rule: r.name.clone() })
+                } else {
+                    let (name, pool) = ruleset.pools.get_key_value(r.pool.as_deref()?)?;
+                    Some(Target::Pool { name: name.as_str(), pool, rule: r.name.clone() })
+                }
+            })
+            .unwrap_or(Target::Fallback)
+    });
+    Plan { ruleset, score, target }
+}
+
+/// The owner recorded for leads that go to nurture.
+pub fn nurture_owner() -> Owner {
+    Owner::new("nurture", "Nurture program")
+}
+
+/// The owner recorded for disqualified leads.
+pub fn disqualified_owner() -> Owner {
+    Owner::new("disqualified", "Not a sales lead")
+}
+
+impl Plan<'_> {
+    /// Whether choosing an owner needs the pool's round-robin pointer.
+    pub fn pool(&self) -> Option<&str> {
+        match &self.target {
+            Target::Pool { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The decision, given the pool's round-robin `pointer` (ignored without a pool) and each
+    /// member's count of new leads today. Never ownerless: an empty or unavailable pool falls
+    /// back to the pool's fallback, then the ruleset's.
+    pub fn decide(
+        self,
+        lead: &Lead,
+        version: u32,
+        pointer: u64,
+        new_today: &dyn Fn(&Member) -> u32,
+        now: Timestamp,
+    ) -> Decision {
+        let ruleset = self.ruleset;
+        let (owner, rule, pool_name, skipped, disposition): (Owner, String, Option<String>, Vec<Skip>, _) =
+            match self.target {
+                Target::Owner { owner, rule } => (owner, rule, None, vec![], None),
+                Target::Fallback => (ruleset.fallback.clone(), FALLBACK_RULE.to_owned(), None, vec![], None),
+                Target::Disposition { disposition, rule } => {
+                    let owner = match disposition {
+                        Disposition::Nurture => nurture_owner(),
+                        Disposition::Disqualified => disqualified_owner(),
+                    };
+                    (owner, rule, None, vec![], Some(disposition))
+                }
+                Target::Pool { name, pool, rule } => match pool::choose(pool, pointer, now, new_today) {
+                    (Some(member), skipped) => {
+                        (Owner::new(member.id.clone(), member.name.clone()), rule, Some(name.to_owned()), skipped, None)
+                    }
+                    (None, skipped) => {
+                        let owner = pool.fallback.clone().unwrap_or_else(|| ruleset.fallback.clone());
+                        (
+                            owner,
+                            format!("{rule} → {FALLBACK_RULE} (nobody available)"),
+                            Some(name.to_owned()),
+                            skipped,
+                            None,
+                        )
+                    }
+                },
+            };
+        let first_action = match (&lead.phone, &lead.email, self.score.priority) {
+            (Some(_), _, Priority::Hot) | (Some(_), None, _) => FirstAction::Call,
+            _ => FirstAction::Email,
+        };
+        Decision {
+            owner,
+            rule,
+            first_touch_due_at: now + ruleset.sla.target(self.score.priority),
+            score: self.score,
+            first_action,
+            decided_at: now,
+            pool: pool_name,
+            skipped,
+            disposition,
+            ruleset: Some(format!("{} v{version}", ruleset.name)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LeadId, LeadSubmission};
+    use chrono::TimeZone;
+
+    fn lead(json: &str) -> Lead {
+        LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), chrono::Utc::now()).unwrap()
+    }
+
+    fn now() -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
+    }
+
+    fn decide(json: &str, pointer: u64) -> Decision {
+        let r = Ruleset::default_ruleset();
+        let l = lead(json);
+        plan(&r, &l).decide(&l, 1, pointer, &|_| 0, now())
+    }
+
+    #[test]
+    fn the_score_lists_every_matching_criterion_with_its_reason() {
+        let r = Ruleset::default_ruleset();
+        let s = score(
+            &r,
+            &lead(
+                r#"{"email":"cto@acme.example","phone":"+14155552671","job_title":"VP Engineering","source":{"form_type":"demo_request"}}"#,
+            ),
+        );
+        let reasons: Vec<(i32, &str)> = s.reasons.iter().map(|r| (r.points, r.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            [
+                (40, "asked for a demo"),
+                (15, "business email domain (acme.example)"),
+                (10, "gave a phone number"),
+                (15, "senior title (VP Engineering)")
+            ]
+        );
+        assert_eq!((s.points, s.priority), (80, Priority::Hot));
+    }
+
+    #[test]
+    fn pools_take_turns_by_weight_and_the_decision_says_so() {
+        let owners: Vec<String> =
+            (0..3).map(|p| decide(r#"{"email":"a@corp.example","country":"US"}"#, p).owner.id).collect();
+        assert_eq!(owners, ["rep-avery", "rep-riley", "rep-avery"]);
+        let d = decide(r#"{"email":"a@corp.example","country":"US"}"#, 0);
+        assert_eq!(
+            (d.rule.as_str(), d.pool.as_deref(), d.ruleset.as_deref()),
+            ("north-america", Some("north-america"), Some("default v1"))
+        );
+    }
+
+    #[test]
+    fn the_account_owner_wins() {
+        let r = Ruleset::default_ruleset();
+        let mut l = lead(r#"{"email":"a@analytical.example","country":"US"}"#);
+        l.account = Some(
+            crate::Account {
+                account_id: "acc".into(),
+                name: "Analytical".into(),
+                domain: "analytical.example".into(),
+                owner: Some(Owner::new("rep-jonas", "Jonas Weber")),
+                segment: None,
+                tier: None,
+                open_deal: false,
+            }
+            .as_match(),
+        );
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        assert_eq!((d.owner.id.as_str(), d.rule.as_str()), ("rep-jonas", "account owner"));
+    }
+
+    #[test]
+    fn no_match_goes_to_the_fallback_and_disqualifiers_are_explicit() {
+        let d = decide(r#"{"email":"a@corp.example","country":"JP"}"#, 0);
+        assert_eq!((d.owner.id.as_str(), d.rule.as_str()), ("queue-inbound", FALLBACK_RULE));
+        let d = decide(r#"{"email":"spy@competitor.example","country":"US"}"#, 0);
+        assert_eq!(
+            (d.disposition, d.owner.id.as_str(), d.rule.as_str()),
+            (Some(Disposition::Disqualified), "disqualified", "competitors")
+        );
+        let d = decide(r#"{"email":"x@gmail.com","job_title":"Student","country":"US"}"#, 0);
+        assert_eq!(d.disposition, Some(Disposition::Nurture));
+    }
+
+    #[test]
+    fn an_unavailable_pool_falls_back_and_records_who_was_skipped() {
+        let mut r = Ruleset::default_ruleset();
+        for m in &mut r.pools.get_mut("europe").unwrap().members {
+            m.paused = true;
+        }
+        let l = lead(r#"{"email":"a@corp.example","country":"DE"}"#);
+        let d = plan(&r, &l).decide(&l, 3, 0, &|_| 0, now());
+        assert_eq!(d.owner.id, "queue-inbound");
+        assert_eq!(d.skipped, [Skip { member: "rep-jonas".into(), reason: "paused".into() }]);
+        assert!(d.rule.contains("nobody available"));
+    }
+}

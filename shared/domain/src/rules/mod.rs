@@ -1,0 +1,391 @@
+//! Rules as data: one ruleset document (TOML for people, JSON over the API) holds scoring,
+//! lifecycle and priority, disqualifiers, ordered routing rules, pools, the fallback owner and
+//! SLA targets. [`Ruleset::parse_toml`] and [`Ruleset::parse_json`] check it fully before it can
+//! be used: unknown fields, unreachable rules, pools with no members and references to unknown
+//! pools are errors with their line or field.
+//!
+//! # Layout
+//! - this file: the document's types and its parsing and validation.
+//! - [`when`]: conditions (`when = { country = ["DE"], seniority = ["vp", "c_level"] }`).
+//! - [`engine`]: scoring, lifecycle and routing a lead by a ruleset.
+//! - [`pool`]: choosing a pool member (round robin, weights, availability, capacity).
+
+pub mod engine;
+pub mod pool;
+pub mod when;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, Owner, Priority};
+pub use when::When;
+
+/// The ruleset a new installation runs with, readable as documentation (`rules/default.toml`).
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// A complete ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ruleset {
+    /// A label for people, such as `2026-Q4 territories`.
+    pub name: String,
+    pub scoring: Scoring,
+    /// Rules that take a lead out of routing before assignment, first match wins.
+    #[serde(default)]
+    pub disqualify: Vec<Disqualifier>,
+    /// Ordered routing rules; the first that matches assigns.
+    #[serde(default)]
+    pub routing: Vec<RoutingRule>,
+    #[serde(default)]
+    pub pools: BTreeMap<String, Pool>,
+    /// Who owns what no rule (or no available member) takes.
+    pub fallback: Owner,
+    #[serde(default)]
+    pub sla: SlaTargets,
+}
+
+/// Scoring criteria and the thresholds that turn a score into a priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    /// Scores at or above this are hot.
+    pub hot_at: i32,
+    /// Scores at or above this (below `hot_at`) are warm; below, cold.
+    pub warm_at: i32,
+    /// Scores below this go to nurture instead of a rep (absent: nobody goes to nurture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nurture_below: Option<i32>,
+    pub criteria: Vec<Criterion>,
+}
+
+/// One scoring criterion: when it matches, it adds `points` with `reason`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// Shown to reps ("why hot"), such as `asked for a demo`.
+    pub reason: String,
+    pub points: i32,
+    /// `fit` (who they are) or `intent` (what they did).
+    #[serde(default)]
+    pub kind: CriterionKind,
+    #[serde(default)]
+    pub when: When,
+}
+
+/// What a criterion measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriterionKind {
+    #[default]
+    Fit,
+    Intent,
+}
+
+/// What a disqualifier does with the lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Not a lead for sales (competitor, student, spam that got through): recorded, not assigned.
+    Disqualified,
+    /// Not ready: recorded for nurture, not assigned to a rep.
+    Nurture,
+}
+
+/// An explicit reason not to route a lead to a rep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disqualifier {
+    pub name: String,
+    pub when: When,
+    pub then: Disposition,
+}
+
+/// One routing rule: when it matches, the lead goes to its target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    pub name: String,
+    #[serde(default)]
+    pub when: When,
+    /// Exactly one of `pool`, `owner` or `account_owner = true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// The matched account's owner (the rule is skipped when the lead's account has none).
+    #[serde(default)]
+    pub account_owner: bool,
+}
+
+/// A group of reps who share leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    #[serde(default)]
+    pub strategy: Strategy,
+    pub members: Vec<Member>,
+    /// Who takes the lead when every member is unavailable (absent: the ruleset's fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Owner>,
+}
+
+/// How a pool spreads leads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Each member in turn.
+    #[default]
+    RoundRobin,
+    /// In turn, a member with weight 2 twice as often as one with weight 1.
+    Weighted,
+}
+
+/// A pool member and when they can take leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// At most this many new leads per day (in the member's time zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_new_per_day: Option<u32>,
+    /// IANA time zone for working hours, days off and the daily cap, such as `Europe/Berlin`.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Working hours, such as `09:00-17:30` (absent: any time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// Working days (absent: every day), such as `["mon", "tue", "wed", "thu", "fri"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<String>,
+    /// Dates off, `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_office: Vec<String>,
+    #[serde(default)]
+    pub paused: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// First-touch targets per priority, as durations such as `15m`, `2h`, `1d`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTargets {
+    pub hot: String,
+    pub warm: String,
+    pub cold: String,
+}
+
+impl Default for SlaTargets {
+    fn default() -> Self {
+        Self { hot: "15m".into(), warm: "2h".into(), cold: "24h".into() }
+    }
+}
+
+impl SlaTargets {
+    /// The target for `priority`. The ruleset was validated, so the text parses.
+    pub fn target(&self, priority: Priority) -> chrono::Duration {
+        let text = match priority {
+            Priority::Hot => &self.hot,
+            Priority::Warm => &self.warm,
+            Priority::Cold => &self.cold,
+        };
+        parse_duration(text).unwrap_or_else(|_| chrono::Duration::hours(24))
+    }
+}
+
+/// Parses `90s`, `15m`, `2h`, `1d` (a whole number and a unit).
+pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 15m, 2h or 1d"))?;
+    let d = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return Err(format!("`{text}` has no unit: use s, m, h or d")),
+    };
+    if n <= 0 {
+        return Err(format!("`{text}` must be longer than zero"));
+    }
+    Ok(d)
+}
+
+impl Ruleset {
+    /// Parses and validates a TOML document; errors carry the line and column or the field path.
+    pub fn parse_toml(text: &str) -> Result<Self, Vec<FieldError>> {
+        let ruleset: Self = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "document".into());
+            vec![FieldError { field: at, message: e.message().to_owned() }]
+        })?;
+        ruleset.validate()?;
+        Ok(ruleset)
+    }
+
+    /// Parses and validates a JSON document (the API's form); errors carry the field path.
+    pub fn parse_json(text: &str) -> Result<Self, Vec<FieldError>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let ruleset: Self = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| vec![FieldError { field: e.path().to_string(), message: e.inner().to_string() }])?;
+        ruleset.validate()?;
+        Ok(ruleset)
+    }
+
+    /// The default ruleset.
+    pub fn default_ruleset() -> Self {
+        Self::parse_toml(DEFAULT_TOML).expect("the default ruleset is valid (tested)")
+    }
+
+    /// Every problem that makes the ruleset unusable, by field path.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field: String, message: String| errors.push(FieldError { field, message });
+        if self.scoring.warm_at > self.scoring.hot_at {
+            err("scoring.warm_at".into(), format!("{} is above hot_at {}", self.scoring.warm_at, self.scoring.hot_at));
+        }
+        for (i, c) in self.scoring.criteria.iter().enumerate() {
+            if let Err(e) = c.when.validate() {
+                err(format!("scoring.criteria[{i}].when"), e);
+            }
+        }
+        for (i, d) in self.disqualify.iter().enumerate() {
+            if let Err(e) = d.when.validate() {
+                err(format!("disqualify[{i}].when"), e);
+            }
+            if d.when.is_empty() {
+                err(
+                    format!("disqualify[{i}].when"),
+                    format!("`{}` has no condition, so it would take every lead", d.name),
+                );
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in self.routing.iter().enumerate() {
+            let at = format!("routing[{i}]");
+            if !names.insert(r.name.as_str()) {
+                err(format!("{at}.name"), format!("`{}` is used by an earlier rule", r.name));
+            }
+            if let Err(e) = r.when.validate() {
+                err(format!("{at}.when"), e);
+            }
+            let targets = usize::from(r.pool.is_some()) + usize::from(r.owner.is_some()) + usize::from(r.account_owner);
+            if targets != 1 {
+                err(at.clone(), format!("`{}` needs exactly one of pool, owner or account_owner = true", r.name));
+            }
+            if let Some(pool) = &r.pool
+                && !self.pools.contains_key(pool)
+            {
+                err(format!("{at}.pool"), format!("`{pool}` is not a pool in this ruleset"));
+            }
+            // A rule after an unconditional rule that always assigns can never match.
+            if let Some((j, earlier)) =
+                self.routing[..i].iter().enumerate().find(|(_, e)| e.when.is_empty() && !e.account_owner)
+            {
+                err(
+                    at.clone(),
+                    format!("`{}` is unreachable: `{}` (routing[{j}]) matches every lead first", r.name, earlier.name),
+                );
+            }
+        }
+        for (name, pool) in &self.pools {
+            let at = format!("pools.{name}");
+            if pool.members.is_empty() {
+                err(format!("{at}.members"), "a pool needs at least one member".into());
+            }
+            for (i, m) in pool.members.iter().enumerate() {
+                for problem in pool::check_member(m) {
+                    err(format!("{at}.members[{i}]"), format!("{}: {problem}", m.id));
+                }
+            }
+            if !self.routing.iter().any(|r| r.pool.as_deref() == Some(name)) {
+                err(at, "no routing rule sends leads to this pool".into());
+            }
+        }
+        for (field, text) in [("sla.hot", &self.sla.hot), ("sla.warm", &self.sla.warm), ("sla.cold", &self.sla.cold)] {
+            if let Err(e) = parse_duration(text) {
+                err(field.into(), e);
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_ruleset_is_valid() {
+        let r = Ruleset::default_ruleset();
+        assert!(!r.routing.is_empty() && !r.pools.is_empty());
+    }
+
+    #[test]
+    fn a_typo_is_reported_with_its_line() {
+        let text = DEFAULT_TOML.replacen("hot_at", "hot_att", 1);
+        let errors = Ruleset::parse_toml(&text).unwrap_err();
+        assert!(errors[0].field.starts_with("line "), "{errors:?}");
+        assert!(errors[0].message.contains("hot_att"), "{errors:?}");
+    }
+
+    #[test]
+    fn unknown_pools_empty_pools_and_unreachable_rules_are_errors() {
+        let text = r#"
+            name = "broken"
+            fallback = { id = "fb", name = "Fallback" }
+            [scoring]
+            hot_at = 60
+            warm_at = 30
+            criteria = []
+            [[routing]]
+            name = "everyone"
+            owner = { id = "a", name = "A" }
+            [[routing]]
+            name = "germany"
+            when = { country = ["DE"] }
+            pool = "dach"
+            [[routing]]
+            name = "nowhere"
+            pool = "missing"
+            [pools.dach]
+            members = []
+        "#;
+        let errors = Ruleset::parse_toml(text).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"routing[1]"), "unreachable: {errors:?}");
+        assert!(fields.contains(&"routing[2].pool"), "unknown pool: {errors:?}");
+        assert!(fields.contains(&"pools.dach.members"), "empty pool: {errors:?}");
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("15m").unwrap(), chrono::Duration::minutes(15));
+        assert_eq!(parse_duration("1d").unwrap(), chrono::Duration::days(1));
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn json_and_toml_describe_the_same_ruleset() {
+        let r = Ruleset::default_ruleset();
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(Ruleset::parse_json(&json).unwrap(), r);
+    }
+}

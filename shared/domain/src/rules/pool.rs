@@ -1,0 +1,255 @@
+//! Choosing a pool member: round robin (or weighted round robin) from a shared pointer, skipping
+//! members who are paused, out of office, outside their working hours or at their daily cap.
+//!
+//! The pointer comes from outside (an atomic counter in the store, so concurrent routers never
+//! take the same slot); everything else here is a pure function of the pool, the time and each
+//! member's count of new leads today.
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::{Member, Pool, Strategy};
+use crate::Timestamp;
+
+/// A member passed over, and why; recorded on the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skip {
+    pub member: String,
+    pub reason: String,
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn hours(text: &str) -> Result<(NaiveTime, NaiveTime), String> {
+    let (from, to) = text.split_once('-').ok_or_else(|| format!("hours `{text}` is not like 09:00-17:30"))?;
+    let parse = |t: &str| {
+        NaiveTime::parse_from_str(t.trim(), "%H:%M")
+            .map_err(|_| format!("`{}` in hours `{text}` is not HH:MM", t.trim()))
+    };
+    let (from, to) = (parse(from)?, parse(to)?);
+    if from >= to {
+        return Err(format!("hours `{text}` end before they start"));
+    }
+    Ok((from, to))
+}
+
+fn date_range(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let parse = |t: &str| {
+        NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("`{}` is not a date like 2026-12-24", t.trim()))
+    };
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse(a)?, parse(b)?);
+            if a > b {
+                return Err(format!("`{text}` ends before it starts"));
+            }
+            Ok((a, b))
+        }
+        None => parse(text).map(|d| (d, d)),
+    }
+}
+
+/// What is wrong with a member's settings, if anything.
+pub fn check_member(m: &Member) -> Vec<String> {
+    let mut problems = Vec::new();
+    if m.timezone.parse::<Tz>().is_err() {
+        problems.push(format!("timezone `{}` is not an IANA time zone such as Europe/Berlin", m.timezone));
+    }
+    if let Some(h) = &m.hours
+        && let Err(e) = hours(h)
+    {
+        problems.push(e);
+    }
+    for d in &m.days {
+        if !DAYS.contains(&d.to_ascii_lowercase().as_str()) {
+            problems.push(format!("day `{d}` is not one of mon, tue, wed, thu, fri, sat, sun"));
+        }
+    }
+    for o in &m.out_of_office {
+        if let Err(e) = date_range(o) {
+            problems.push(e);
+        }
+    }
+    if m.weight == 0 {
+        problems.push("weight 0 would never receive a lead; remove the member or pause it".into());
+    }
+    problems
+}
+
+/// The member's local date (for daily caps), by their time zone.
+pub fn local_day(m: &Member, now: Timestamp) -> NaiveDate {
+    let tz: Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+    now.with_timezone(&tz).date_naive()
+}
+
+/// Why a member cannot take a lead at `now`, if they cannot.
+pub fn unavailable(m: &Member, now: Timestamp) -> Option<String> {
+    if m.paused {
+        return Some("paused".into());
+    }
+    let tz: Tz = m.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let local = now.with_timezone(&tz);
+    let today = local.date_naive();
+    if m.out_of_office.iter().filter_map(|o| date_range(o).ok()).any(|(a, b)| a <= today && today <= b) {
+        return Some("out of office".into());
+    }
+    let weekday = DAYS[local.weekday().num_days_from_monday() as usize];
+    if !m.days.is_empty() && !m.days.iter().any(|d| d.eq_ignore_ascii_case(weekday)) {
+        return Some(format!("not a working day ({weekday} in {})", m.timezone));
+    }
+    if let Some((from, to)) = m.hours.as_deref().and_then(|h| hours(h).ok()) {
+        let time = NaiveTime::from_hms_opt(local.hour(), local.minute(), 0).unwrap_or(from);
+        if time < from || time >= to {
+            return Some(format!("outside working hours ({} in {})", local.format("%H:%M"), m.timezone));
+        }
+    }
+    None
+}
+
+/// The pool's slots in turn order: each member once (round robin) or `weight` times, spread out
+/// (weighted: smooth interleaving, so weights 2:1 give a, b, a, not a, a, b).
+pub fn slots(pool: &Pool) -> Vec<usize> {
+    match pool.strategy {
+        Strategy::RoundRobin => (0..pool.members.len()).collect(),
+        Strategy::Weighted => {
+            let weights: Vec<i64> = pool.members.iter().map(|m| i64::from(m.weight.max(1))).collect();
+            let total: i64 = weights.iter().sum();
+            let mut current = vec![0i64; weights.len()];
+            (0..total)
+                .map(|_| {
+                    for (c, w) in current.iter_mut().zip(&weights) {
+                        *c += w;
+                    }
+                    let best = (0..current.len()).max_by_key(|&i| (current[i], std::cmp::Reverse(i))).unwrap_or(0);
+                    current[best] -= total;
+                    best
+                })
+                .collect()
+        }
+    }
+}
+
+/// Picks the member for slot `pointer`: the first available member under their daily cap, going
+/// round from that slot. `new_today` gives a member's count of new leads today. Returns the member
+/// (or `None` when nobody can take the lead) and everyone passed over, with the reason.
+pub fn choose<'p>(
+    pool: &'p Pool,
+    pointer: u64,
+    now: Timestamp,
+    new_today: &dyn Fn(&Member) -> u32,
+) -> (Option<&'p Member>, Vec<Skip>) {
+    let slots = slots(pool);
+    let mut skipped: Vec<Skip> = Vec::new();
+    if slots.is_empty() {
+        return (None, skipped);
+    }
+    let start = (pointer % slots.len() as u64) as usize;
+    for offset in 0..slots.len() {
+        let member = &pool.members[slots[(start + offset) % slots.len()]];
+        if skipped.iter().any(|s| s.member == member.id) {
+            continue;
+        }
+        let reason = unavailable(member, now).or_else(|| {
+            member
+                .max_new_per_day
+                .filter(|max| new_today(member) >= *max)
+                .map(|max| format!("at daily capacity ({max})"))
+        });
+        match reason {
+            None => return (Some(member), skipped),
+            Some(reason) => skipped.push(Skip { member: member.id.clone(), reason }),
+        }
+    }
+    (None, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn member(id: &str) -> Member {
+        Member {
+            id: id.into(),
+            name: id.to_uppercase(),
+            weight: 1,
+            max_new_per_day: None,
+            timezone: "UTC".into(),
+            hours: None,
+            days: vec![],
+            out_of_office: vec![],
+            paused: false,
+        }
+    }
+
+    fn pool(members: Vec<Member>, strategy: Strategy) -> Pool {
+        Pool { strategy, members, fallback: None }
+    }
+
+    fn monday_10_utc() -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn round_robin_takes_members_in_turn() {
+        let p = pool(vec![member("a"), member("b"), member("c")], Strategy::RoundRobin);
+        let picks: Vec<&str> = (0..6).map(|n| choose(&p, n, monday_10_utc(), &|_| 0).0.unwrap().id.as_str()).collect();
+        assert_eq!(picks, ["a", "b", "c", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn weights_are_interleaved_not_bunched() {
+        let mut a = member("a");
+        a.weight = 2;
+        let p = pool(vec![a, member("b")], Strategy::Weighted);
+        assert_eq!(slots(&p), [0, 1, 0]);
+    }
+
+    #[test]
+    fn unavailable_members_are_skipped_with_their_reason() {
+        let mut paused = member("paused");
+        paused.paused = true;
+        let mut away = member("away");
+        away.out_of_office = vec!["2026-11-20..2026-11-27".into()];
+        let mut asleep = member("asleep");
+        asleep.timezone = "America/Los_Angeles".into();
+        asleep.hours = Some("09:00-17:00".into());
+        let mut full = member("full");
+        full.max_new_per_day = Some(3);
+        let p = pool(vec![paused, away, asleep, full, member("free")], Strategy::RoundRobin);
+        let (chosen, skipped) = choose(&p, 0, monday_10_utc(), &|m| if m.id == "full" { 3 } else { 0 });
+        assert_eq!(chosen.unwrap().id, "free");
+        let reasons: Vec<(&str, &str)> = skipped.iter().map(|s| (s.member.as_str(), s.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("paused", "paused"),
+                ("away", "out of office"),
+                ("asleep", "outside working hours (02:00 in America/Los_Angeles)"),
+                ("full", "at daily capacity (3)")
+            ]
+        );
+    }
+
+    #[test]
+    fn nobody_available_is_none_with_every_reason() {
+        let mut weekend = member("weekend");
+        weekend.days = vec!["sat".into(), "sun".into()];
+        let p = pool(vec![weekend], Strategy::RoundRobin);
+        let (chosen, skipped) = choose(&p, 7, monday_10_utc(), &|_| 0);
+        assert!(chosen.is_none());
+        assert_eq!(skipped[0].reason, "not a working day (mon in UTC)");
+    }
+
+    #[test]
+    fn member_settings_are_checked() {
+        let mut m = member("x");
+        m.timezone = "Mars/Olympus".into();
+        m.hours = Some("17:00-09:00".into());
+        m.days = vec!["funday".into()];
+        m.out_of_office = vec!["2026-13-01".into()];
+        assert_eq!(check_member(&m).len(), 4);
+    }
+}
