@@ -5,16 +5,17 @@
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 OPENAPI_VALIDATOR_VERSION=0.9.0
+JSONSCHEMA_VERSION=4.26.0
 BATON_VENV=${BATON_VENV:-"$(pwd)/.venv"}
 export BATON_VENV
 
 tools_install() {
-  local stamp="$BATON_VENV/.baton-tools-$MOTO_VERSION-$CFN_LINT_VERSION-$OPENAPI_VALIDATOR_VERSION"
+  local stamp="$BATON_VENV/.baton-tools-$MOTO_VERSION-$CFN_LINT_VERSION-$OPENAPI_VALIDATOR_VERSION-$JSONSCHEMA_VERSION"
   if [ -f "$stamp" ]; then return 0; fi
   echo "==> installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION and openapi-spec-validator $OPENAPI_VALIDATOR_VERSION into $BATON_VENV"
   python3 -m venv "$BATON_VENV"
   "$BATON_VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+    "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
   touch "$stamp"
 }
 

@@ -18,6 +18,16 @@ echo "==> cfn-lint template.yaml"
 echo "==> openapi-spec-validator infra/api/openapi.json"
 "$BATON_VENV/bin/openapi-spec-validator" infra/api/openapi.json
 
+echo "==> the default ruleset against its JSON Schema"
+"$BATON_VENV/bin/python" - <<'PY'
+import json, tomllib, jsonschema
+schema = json.load(open("shared/domain/src/rules/ruleset.schema.json"))
+document = tomllib.load(open("shared/domain/src/rules/default.toml", "rb"))
+jsonschema.Draft202012Validator.check_schema(schema)
+jsonschema.Draft202012Validator(schema).validate(document)
+print("default.toml is valid against ruleset.schema.json")
+PY
+
 moto_start
 trap moto_stop EXIT
 export BATON_TEST_AWS_ENDPOINT="$MOTO_URL"

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Someone (a rep, or a queue with a responsible person) who can own a lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owner {
     /// Stable id, such as a CRM user id.
     pub id: String,

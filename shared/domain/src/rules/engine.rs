@@ -78,8 +78,9 @@ pub fn plan<'r>(ruleset: &'r Ruleset, lead: &Lead) -> Plan<'r> {
         });
     let target = disposition.unwrap_or_else(|| {
         ruleset
-            .routing
-            .iter()
+            .routing_index()
+            .candidates(lead.country.as_deref())
+            .map(|i| &ruleset.routing[i])
             .filter(|r| r.when.matches(lead, priority))
             .find_map(|r| {
                 if r.account_owner {

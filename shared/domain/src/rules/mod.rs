@@ -21,11 +21,14 @@ use serde::{Deserialize, Serialize};
 use crate::{FieldError, Owner, Priority};
 pub use when::When;
 
+/// The JSON Schema of a ruleset document (`ruleset.schema.json` beside the default ruleset).
+pub const SCHEMA_JSON: &str = include_str!("ruleset.schema.json");
+
 /// The ruleset a new installation runs with, readable as documentation (`rules/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
 /// A complete ruleset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ruleset {
     /// A label for people, such as `2026-Q4 territories`.
@@ -43,10 +46,77 @@ pub struct Ruleset {
     pub fallback: Owner,
     #[serde(default)]
     pub sla: SlaTargets,
+    /// Routing rules by country, built on first use (routing reads only the rules that can match).
+    #[serde(skip)]
+    #[schemars(skip)]
+    index: LazyIndex,
+}
+
+/// A cache of the routing index: not part of the ruleset's value (equal rulesets stay equal
+/// whether or not one has been used).
+#[derive(Debug, Clone, Default)]
+struct LazyIndex(std::sync::OnceLock<RoutingIndex>);
+
+impl PartialEq for LazyIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Routing rule positions by the countries they name, so a lead is checked only against the
+/// rules for its country and the rules that name no country, still in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingIndex {
+    by_country: std::collections::HashMap<String, Vec<usize>>,
+    any_country: Vec<usize>,
+}
+
+impl RoutingIndex {
+    fn build(rules: &[RoutingRule]) -> Self {
+        let mut index = Self::default();
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.when.country.is_empty() {
+                index.any_country.push(i);
+            }
+            for country in &rule.when.country {
+                index.by_country.entry(country.to_ascii_uppercase()).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    /// The positions of the rules that may match a lead in `country`, ascending.
+    pub fn candidates<'a>(&'a self, country: Option<&str>) -> impl Iterator<Item = usize> + 'a {
+        let bucket: &[usize] =
+            country.and_then(|c| self.by_country.get(&c.to_ascii_uppercase())).map_or(&[], Vec::as_slice);
+        merge_sorted(bucket, &self.any_country)
+    }
+}
+
+fn merge_sorted<'a>(a: &'a [usize], b: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || match (a.get(i), b.get(j)) {
+        (Some(&x), Some(&y)) if x <= y => {
+            i += 1;
+            if x == y {
+                j += 1;
+            }
+            Some(x)
+        }
+        (_, Some(&y)) => {
+            j += 1;
+            Some(y)
+        }
+        (Some(&x), None) => {
+            i += 1;
+            Some(x)
+        }
+        (None, None) => None,
+    })
 }
 
 /// Scoring criteria and the thresholds that turn a score into a priority.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scoring {
     /// Scores at or above this are hot.
@@ -60,7 +130,7 @@ pub struct Scoring {
 }
 
 /// One scoring criterion: when it matches, it adds `points` with `reason`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     /// Shown to reps ("why hot"), such as `asked for a demo`.
@@ -74,7 +144,7 @@ pub struct Criterion {
 }
 
 /// What a criterion measures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CriterionKind {
     #[default]
@@ -83,7 +153,7 @@ pub enum CriterionKind {
 }
 
 /// What a disqualifier does with the lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// Not a lead for sales (competitor, student, spam that got through): recorded, not assigned.
@@ -93,7 +163,7 @@ pub enum Disposition {
 }
 
 /// An explicit reason not to route a lead to a rep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Disqualifier {
     pub name: String,
@@ -102,7 +172,7 @@ pub struct Disqualifier {
 }
 
 /// One routing rule: when it matches, the lead goes to its target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
     pub name: String,
@@ -119,7 +189,7 @@ pub struct RoutingRule {
 }
 
 /// A group of reps who share leads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pool {
     #[serde(default)]
@@ -131,7 +201,7 @@ pub struct Pool {
 }
 
 /// How a pool spreads leads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Each member in turn.
@@ -142,7 +212,7 @@ pub enum Strategy {
 }
 
 /// A pool member and when they can take leads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub id: String,
@@ -177,7 +247,7 @@ fn utc() -> String {
 }
 
 /// First-touch targets per priority, as durations such as `15m`, `2h`, `1d`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaTargets {
     pub hot: String,
@@ -222,6 +292,11 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 }
 
 impl Ruleset {
+    /// The routing index, built on first use.
+    pub fn routing_index(&self) -> &RoutingIndex {
+        self.index.0.get_or_init(|| RoutingIndex::build(&self.routing))
+    }
+
     /// Parses and validates a TOML document; errors carry the line and column or the field path.
     pub fn parse_toml(text: &str) -> Result<Self, Vec<FieldError>> {
         let ruleset: Self = toml::from_str(text).map_err(|e| {
@@ -371,6 +446,36 @@ mod tests {
         assert!(fields.contains(&"routing[1]"), "unreachable: {errors:?}");
         assert!(fields.contains(&"routing[2].pool"), "unknown pool: {errors:?}");
         assert!(fields.contains(&"pools.dach.members"), "empty pool: {errors:?}");
+    }
+
+    #[test]
+    fn the_index_yields_a_countrys_rules_and_the_countryless_ones_in_order() {
+        let rules: Vec<RoutingRule> = [vec!["DE"], vec![], vec!["US", "DE"], vec!["US"], vec![]]
+            .into_iter()
+            .enumerate()
+            .map(|(i, countries)| RoutingRule {
+                name: format!("r{i}"),
+                when: When { country: countries.into_iter().map(str::to_owned).collect(), ..When::default() },
+                pool: None,
+                owner: Some(Owner::new("o", "O")),
+                account_owner: false,
+            })
+            .collect();
+        let index = RoutingIndex::build(&rules);
+        assert_eq!(index.candidates(Some("de")).collect::<Vec<_>>(), [0, 1, 2, 4]);
+        assert_eq!(index.candidates(Some("US")).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(index.candidates(None).collect::<Vec<_>>(), [1, 4]);
+    }
+
+    /// The committed schema is the one the types generate. To refresh it after changing the
+    /// types: `BATON_BLESS=1 cargo test -p baton-domain the_published_schema`.
+    #[test]
+    fn the_published_schema_matches_the_types() {
+        let generated = serde_json::to_string_pretty(&schemars::schema_for!(Ruleset)).unwrap() + "\n";
+        if std::env::var_os("BATON_BLESS").is_some() {
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules/ruleset.schema.json"), &generated).unwrap();
+        }
+        assert_eq!(SCHEMA_JSON, generated, "ruleset.schema.json is stale: re-run with BATON_BLESS=1");
     }
 
     #[test]

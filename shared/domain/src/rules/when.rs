@@ -7,7 +7,7 @@ use crate::normalize::{Department, Seniority};
 use crate::{Lead, Priority};
 
 /// A condition, written in a ruleset as `when = { country = ["DE", "AT"], seniority = ["vp"] }`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct When {
     /// ISO 3166-1 alpha-2 codes.
