@@ -17,7 +17,7 @@ use std::sync::Arc;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded};
-use baton_domain::rules::engine;
+use baton_domain::rules::{engine, pool};
 use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, Ruleset};
 
 /// Route's environment.
@@ -120,7 +120,21 @@ impl Route {
                 Some(pool) => self.counters.next(pool).await?,
                 None => 0,
             };
-            let decision = plan.decide(&lead, self.version, pointer, &|_| 0, self.clock.now());
+            let now = self.clock.now();
+            // A capped member must also win one of today's slots (an atomic, conditional count);
+            // when someone else took the last one, they are skipped as full and the turn moves on.
+            let mut full: Vec<String> = Vec::new();
+            let decision = loop {
+                let at_cap = |m: &baton_domain::rules::Member| if full.contains(&m.id) { u32::MAX } else { 0 };
+                let decision = plan.clone().decide(&lead, self.version, pointer, &at_cap, now);
+                let capped = plan.pool_member(&decision.owner.id).and_then(|m| m.max_new_per_day.map(|max| (m, max)));
+                match capped {
+                    Some((m, max)) if !self.counters.claim_daily(&m.id, pool::local_day(m, now), max).await? => {
+                        full.push(m.id.clone());
+                    }
+                    _ => break decision,
+                }
+            };
             match self.store.record_decision(&id, &decision).await? {
                 Recorded::Applied(lead) => Routed::Assigned(lead),
                 Recorded::AlreadyDecided(lead) => Routed::Replayed(lead),

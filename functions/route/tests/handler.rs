@@ -221,3 +221,52 @@ async fn nurture_and_disqualified_leads_are_recorded_but_not_announced() {
     }
     assert!(w.publisher.published().is_empty());
 }
+
+#[tokio::test]
+async fn a_daily_cap_is_never_exceeded_and_the_full_member_is_skipped_with_the_reason() {
+    let ruleset = Ruleset::parse_toml(
+        r#"
+        name = "capped"
+        fallback = { id = "manager", name = "Team manager" }
+        [scoring]
+        hot_at = 60
+        warm_at = 30
+        criteria = []
+        [[routing]]
+        name = "everyone"
+        pool = "team"
+        [pools.team]
+        members = [
+          { id = "a", name = "A", max_new_per_day = 1 },
+          { id = "b", name = "B", max_new_per_day = 1 },
+        ]
+        "#,
+    )
+    .unwrap();
+    let store = Arc::new(MemoryLeadStore::new());
+    let publisher = Arc::new(MemoryPublisher::new());
+    let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap()));
+    let route = Route::new(
+        store.clone(),
+        publisher,
+        ruleset,
+        7,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        clock,
+    );
+    let mut decisions = Vec::new();
+    for i in 0..3 {
+        let l = lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"p{i}@corp.example"}}"#));
+        store.insert(&l).await.unwrap();
+        let Routed::Assigned(routed) = route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
+        else {
+            panic!("routed")
+        };
+        decisions.push(routed.decision.unwrap());
+    }
+    let owners: Vec<&str> = decisions.iter().map(|d| d.owner.id.as_str()).collect();
+    assert_eq!(owners, ["a", "b", "manager"], "one lead each, then the fallback");
+    let reasons: Vec<&str> = decisions[2].skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(reasons, ["at daily capacity (1)", "at daily capacity (1)"]);
+    assert_eq!(decisions[2].ruleset.as_deref(), Some("capped v7"));
+}

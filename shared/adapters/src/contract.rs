@@ -285,6 +285,23 @@ pub async fn counters(counters: &dyn PoolCounters) {
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3, 4], "no two callers get the same slot");
     assert_eq!(counters.next(&format!("other-{pool}")).await.unwrap(), 0, "pools count separately");
+
+    // Daily caps: never more than `max` claims a day, even when claimed concurrently.
+    let member = format!("rep-{}", uuid_like());
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let claims = tokio::join!(
+        counters.claim_daily(&member, day, 3),
+        counters.claim_daily(&member, day, 3),
+        counters.claim_daily(&member, day, 3),
+        counters.claim_daily(&member, day, 3),
+        counters.claim_daily(&member, day, 3),
+    );
+    let granted =
+        [claims.0, claims.1, claims.2, claims.3, claims.4].into_iter().filter(|c| *c.as_ref().unwrap()).count();
+    assert_eq!(granted, 3, "exactly the cap is granted");
+    assert!(!counters.claim_daily(&member, day, 3).await.unwrap(), "a full day stays full");
+    assert!(counters.claim_daily(&member, day.succ_opt().unwrap(), 3).await.unwrap(), "the next day starts empty");
+    assert!(counters.claim_daily(&member, day, 4).await.unwrap(), "a raised cap frees a slot");
 }
 
 /// Checks an [`AccountDirectory`]. `directory` must be empty.

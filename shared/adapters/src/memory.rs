@@ -171,7 +171,10 @@ impl LeadStore for MemoryLeadStore {
 
 /// [`PoolCounters`] in a map.
 #[derive(Debug, Default)]
-pub struct MemoryCounters(Mutex<HashMap<String, u64>>);
+pub struct MemoryCounters {
+    turns: Mutex<HashMap<String, u64>>,
+    daily: Mutex<HashMap<(String, chrono::NaiveDate), u32>>,
+}
 
 impl MemoryCounters {
     pub fn new() -> Self {
@@ -182,11 +185,21 @@ impl MemoryCounters {
 #[async_trait]
 impl PoolCounters for MemoryCounters {
     async fn next(&self, pool: &str) -> Result<u64, Error> {
-        let mut map = lock(&self.0);
+        let mut map = lock(&self.turns);
         let n = map.entry(pool.to_owned()).or_insert(0);
         let value = *n;
         *n += 1;
         Ok(value)
+    }
+
+    async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error> {
+        let mut daily = lock(&self.daily);
+        let taken = daily.entry((member.to_owned(), day)).or_insert(0);
+        if *taken >= max {
+            return Ok(false);
+        }
+        *taken += 1;
+        Ok(true)
     }
 }
 

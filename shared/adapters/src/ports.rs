@@ -116,6 +116,10 @@ pub trait AccountDirectory: Send + Sync {
 pub trait PoolCounters: Send + Sync {
     /// The pool's next pointer value (0, 1, 2, … across every caller).
     async fn next(&self, pool: &str) -> Result<u64, Error>;
+
+    /// Takes one of `member`'s `max` new-lead slots for `day` (their local date). `false` when
+    /// all are taken: concurrent callers never take more than `max` between them.
+    async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error>;
 }
 
 /// A message taken from a [`WorkQueue`].

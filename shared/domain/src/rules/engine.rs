@@ -117,6 +117,14 @@ impl Plan<'_> {
         }
     }
 
+    /// The member of the target pool with this id, if the target is a pool.
+    pub fn pool_member(&self, id: &str) -> Option<&Member> {
+        match &self.target {
+            Target::Pool { pool, .. } => pool.members.iter().find(|m| m.id == id),
+            _ => None,
+        }
+    }
+
     /// The decision, given the pool's round-robin `pointer` (ignored without a pool) and each
     /// member's count of new leads today. Never ownerless: an empty or unavailable pool falls
     /// back to the pool's fallback, then the ruleset's.
