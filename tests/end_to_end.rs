@@ -271,3 +271,38 @@ async fn accounts_imported_into_the_table_are_matched_to_new_leads() {
     assert!(message.to_string().contains("Xylophone Labs (owner Rex Ample), open deal"), "{message}");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_ruleset_uploaded_and_activated_routes_the_next_leads() {
+    use baton_adapters::RulesetStore;
+    let slack = SlackReceiver::start().await;
+    let running = system(&slack, Duration::from_secs(60)).await;
+    let table = running.aws.as_ref().unwrap().table.clone();
+    let rulesets = baton_local::ruleset_store(Some(&test_endpoint()), &table).await;
+    let ruleset = Ruleset::parse_toml(
+        "name = \"e2e\"\nfallback = { id = \"fb\", name = \"Fallback\" }\n[scoring]\nhot_at = 60\nwarm_at = 30\ncriteria = []\n\
+         [[routing]]\nname = \"all to dana\"\nowner = { id = \"rep-dana\", name = \"Dana Scully\" }\n",
+    )
+    .unwrap();
+    let version = rulesets.save(&ruleset, chrono::Utc::now()).await.unwrap();
+    assert!(rulesets.activate(version).await.unwrap());
+
+    let http = reqwest::Client::new();
+    let response =
+        submit(&http, &running.url, serde_json::json!({ "email": "fox@corp.example", "country": "US" })).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();
+    let lead = eventually("the lead to be assigned", WAIT, || async {
+        running.store.get(&id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
+    })
+    .await;
+    let decision = lead.decision.unwrap();
+    assert_eq!(
+        (decision.owner.id.as_str(), decision.ruleset.as_deref()),
+        ("rep-dana", Some(&*format!("e2e v{version}")))
+    );
+    let message =
+        eventually("the Slack message", WAIT, || async { slack.mentioning(id.as_str()).into_iter().next() }).await;
+    assert!(message.to_string().contains("Dana Scully"));
+    running.stop().await;
+}

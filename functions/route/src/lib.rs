@@ -12,11 +12,12 @@
 //! # Layout
 //! Everything is in this file: [`Route`] (the handler), [`RouteError`], [`Config`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded};
+use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded, RulesetStore};
 use baton_domain::rules::{engine, pool};
 use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, Ruleset};
 
@@ -70,7 +71,16 @@ pub struct Route {
     version: u32,
     counters: Arc<dyn PoolCounters>,
     clock: Arc<dyn Clock>,
+    rulesets: Option<Arc<dyn RulesetStore>>,
+    cache_for: Duration,
+    cached: Arc<Mutex<Option<CachedRuleset>>>,
 }
+
+/// The active ruleset as last read: when, its version, the ruleset.
+type CachedRuleset = (Instant, u32, Arc<Ruleset>);
+
+/// How long routing keeps using the active ruleset it read before reading it again.
+pub const RULESET_CACHE: Duration = Duration::from_secs(30);
 
 impl Route {
     /// A router deciding by `ruleset` (recorded on decisions as version `version`), taking pool
@@ -83,7 +93,50 @@ impl Route {
         counters: Arc<dyn PoolCounters>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, publisher, ruleset: Arc::new(ruleset), version, counters, clock }
+        Self {
+            store,
+            publisher,
+            ruleset: Arc::new(ruleset),
+            version,
+            counters,
+            clock,
+            rulesets: None,
+            cache_for: RULESET_CACHE,
+            cached: Arc::default(),
+        }
+    }
+
+    /// Routes by the active version in `rulesets` (read again after `cache_for`), and by the
+    /// ruleset given to [`Route::new`] while no version is active. A new activation applies
+    /// without a redeploy; if the store cannot be read, the last version read stays in use.
+    pub fn with_ruleset_store(mut self, rulesets: Arc<dyn RulesetStore>, cache_for: Duration) -> Self {
+        self.rulesets = Some(rulesets);
+        self.cache_for = cache_for;
+        self
+    }
+
+    /// The ruleset to decide by now, and its version.
+    async fn current_ruleset(&self) -> Result<(u32, Arc<Ruleset>), RouteError> {
+        let Some(store) = &self.rulesets else { return Ok((self.version, self.ruleset.clone())) };
+        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((read_at, version, ruleset)) = &cached
+            && read_at.elapsed() < self.cache_for
+        {
+            return Ok((*version, ruleset.clone()));
+        }
+        let current = match store.active().await {
+            Ok(Some((version, ruleset))) => (version, Arc::new(ruleset)),
+            Ok(None) => (self.version, self.ruleset.clone()),
+            Err(e) => match cached {
+                Some((_, version, ruleset)) => {
+                    tracing::warn!(error = %e, version, "cannot read the active ruleset; keeping the last one read");
+                    return Ok((version, ruleset));
+                }
+                None => return Err(e.into()),
+            },
+        };
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), current.0, current.1.clone()));
+        Ok(current)
     }
 
     /// Routes every record of a batch; the response names the records that failed.
@@ -114,7 +167,8 @@ impl Route {
         let routed = if lead.decision.is_some() {
             Routed::Replayed(lead)
         } else {
-            let plan = engine::plan(&self.ruleset, &lead);
+            let (version, ruleset) = self.current_ruleset().await?;
+            let plan = engine::plan(&ruleset, &lead);
             // The shared pointer makes turns fair across concurrent routers.
             let pointer = match plan.pool() {
                 Some(pool) => self.counters.next(pool).await?,
@@ -126,7 +180,7 @@ impl Route {
             let mut full: Vec<String> = Vec::new();
             let decision = loop {
                 let at_cap = |m: &baton_domain::rules::Member| if full.contains(&m.id) { u32::MAX } else { 0 };
-                let decision = plan.clone().decide(&lead, self.version, pointer, &at_cap, now);
+                let decision = plan.clone().decide(&lead, version, pointer, &at_cap, now);
                 let capped = plan.pool_member(&decision.owner.id).and_then(|m| m.max_new_per_day.map(|max| (m, max)));
                 match capped {
                     Some((m, max)) if !self.counters.claim_daily(&m.id, pool::local_day(m, now), max).await? => {

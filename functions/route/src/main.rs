@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use baton_adapters::config::init_tracing;
-use baton_adapters::dynamo::{DynamoCounters, DynamoLeadStore};
+use baton_adapters::dynamo::{DynamoCounters, DynamoLeadStore, DynamoRulesets};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::{SystemClock, provision};
 use baton_domain::Ruleset;
@@ -17,15 +17,16 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    // Version 0 is the built-in default ruleset.
+    // The active ruleset version decides; the built-in default (version 0) until one is activated.
     let route = Route::new(
         Arc::new(DynamoLeadStore::new(dynamo.clone(), config.table_name.clone())),
         Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)),
         Ruleset::default_ruleset(),
         0,
-        Arc::new(DynamoCounters::new(dynamo, config.table_name)),
+        Arc::new(DynamoCounters::new(dynamo.clone(), config.table_name.clone())),
         Arc::new(SystemClock),
-    );
+    )
+    .with_ruleset_store(Arc::new(DynamoRulesets::new(dynamo, config.table_name)), baton_route::RULESET_CACHE);
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let route = route.clone();
         async move { Ok::<SqsBatchResponse, Error>(route.handle(event.payload).await) }

@@ -270,3 +270,53 @@ async fn a_daily_cap_is_never_exceeded_and_the_full_member_is_skipped_with_the_r
     assert_eq!(reasons, ["at daily capacity (1)", "at daily capacity (1)"]);
     assert_eq!(decisions[2].ruleset.as_deref(), Some("capped v7"));
 }
+
+#[tokio::test]
+async fn an_activated_ruleset_version_applies_without_a_redeploy_and_rolls_back() {
+    use baton_adapters::RulesetStore;
+    let w = world().await;
+    let rulesets = Arc::new(baton_adapters::memory::MemoryRulesets::new());
+    let route = Route::new(
+        w.store.clone(),
+        w.publisher.clone(),
+        Ruleset::default_ruleset(),
+        0,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+    )
+    .with_ruleset_store(rulesets.clone(), std::time::Duration::ZERO);
+    let everyone_to = |owner: &str| {
+        Ruleset::parse_toml(&format!(
+            "name = \"to-{owner}\"\nfallback = {{ id = \"fb\", name = \"FB\" }}\n[scoring]\nhot_at = 60\nwarm_at = 30\ncriteria = []\n\
+             [[routing]]\nname = \"all\"\nowner = {{ id = \"{owner}\", name = \"{owner}\" }}\n"
+        ))
+        .unwrap()
+    };
+    let route_one = |route: &Route| {
+        let route = route.clone();
+        let store = w.store.clone();
+        async move {
+            let l = lead(&LeadId::generate().to_string(), r#"{"email":"x@corp.example","country":"DE"}"#);
+            store.insert(&l).await.unwrap();
+            let Routed::Assigned(a) = route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
+            else {
+                panic!("assigned")
+            };
+            let d = a.decision.unwrap();
+            (d.owner.id, d.ruleset.unwrap())
+        }
+    };
+    assert_eq!(
+        route_one(&route).await,
+        ("rep-jonas".to_owned(), "default v0".to_owned()),
+        "no version active: the built-in one"
+    );
+    let now = chrono::Utc::now();
+    assert_eq!(rulesets.save(&everyone_to("alice"), now).await.unwrap(), 1);
+    assert_eq!(rulesets.save(&everyone_to("bob"), now).await.unwrap(), 2);
+    assert_eq!(route_one(&route).await.1, "default v0", "saving is not activating");
+    rulesets.activate(2).await.unwrap();
+    assert_eq!(route_one(&route).await, ("bob".to_owned(), "to-bob v2".to_owned()));
+    rulesets.activate(1).await.unwrap();
+    assert_eq!(route_one(&route).await, ("alice".to_owned(), "to-alice v1".to_owned()), "rolled back");
+}

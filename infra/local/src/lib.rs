@@ -31,12 +31,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore};
+use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoRulesets};
 use baton_adapters::memory::{MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue};
 use baton_adapters::slack::{SlackWebhook, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
-use baton_adapters::{AccountDirectory, EventPublisher, LeadStore, PoolCounters, SystemClock, WorkQueue, provision};
+use baton_adapters::{
+    AccountDirectory, EventPublisher, LeadStore, PoolCounters, RulesetStore, SystemClock, WorkQueue, provision,
+};
 use baton_capture::Capture;
 use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, Ruleset};
@@ -161,6 +163,7 @@ struct Ports {
     store: Arc<dyn LeadStore>,
     accounts: Arc<dyn AccountDirectory>,
     counters: Arc<dyn PoolCounters>,
+    rulesets: Option<Arc<dyn RulesetStore>>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
@@ -177,6 +180,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 store: Arc::new(MemoryLeadStore::new()),
                 accounts: Arc::new(MemoryAccounts::new()),
                 counters: Arc::new(MemoryCounters::new()),
+                rulesets: None,
                 queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
@@ -205,7 +209,8 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             Ports {
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
-                counters: Arc::new(DynamoCounters::new(dynamo, table)),
+                counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
+                rulesets: Some(Arc::new(DynamoRulesets::new(dynamo, table))),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
                 feed: NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
@@ -233,6 +238,12 @@ pub async fn import_accounts(text: &str, json: bool, endpoint: Option<&str>, tab
     Ok(accounts.len())
 }
 
+/// The ruleset versions in the leads `table` on AWS (or moto/LocalStack at `endpoint`).
+pub async fn ruleset_store(endpoint: Option<&str>, table: &str) -> DynamoRulesets {
+    let sdk = provision::sdk_config(endpoint).await;
+    DynamoRulesets::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+}
+
 /// Starts the system and returns once it is listening.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -242,7 +253,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, accounts, counters, queue, publisher, feed, aws } = ports(&options).await?;
+    let Ports { store, accounts, counters, rulesets, queue, publisher, feed, aws } = ports(&options).await?;
     let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
         StartError::Accounts(
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
@@ -254,7 +265,11 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .map_err(StartError::Slack)?;
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
     let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
-    let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone());
+    let mut route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone());
+    if let Some(rulesets) = rulesets {
+        // On AWS or moto, versions saved and activated with `baton-local rules` apply here too.
+        route = route.with_ruleset_store(rulesets, Duration::from_secs(2));
+    }
     let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
 

@@ -19,6 +19,9 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Manage rulesets: check, upload, list, activate (roll back by activating an older version).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Import accounts (CSV, or JSON by the .json extension) into a leads table on AWS or moto.
     ImportAccounts {
         /// The file: CSV with a header row (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal) or a JSON list.
@@ -30,6 +33,89 @@ enum Command {
         #[arg(long, env = "BATON_ENDPOINT_URL")]
         endpoint_url: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RulesCommand {
+    /// Validate a ruleset file (TOML) and print every problem; touches nothing.
+    Check { file: std::path::PathBuf },
+    /// Validate and save a ruleset file as the next version (not active until activated).
+    Upload {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        target: TableArgs,
+    },
+    /// List the saved versions and which one is active.
+    List {
+        #[command(flatten)]
+        target: TableArgs,
+    },
+    /// Make a saved version the one routing uses (rolling back is activating an older one).
+    Activate {
+        version: u32,
+        #[command(flatten)]
+        target: TableArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    /// The leads table (the stack's LeadsTableName output).
+    #[arg(long, env = "TABLE_NAME")]
+    table: String,
+    /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
+    #[arg(long, env = "BATON_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+}
+
+fn read_ruleset(path: &std::path::Path) -> Result<baton_domain::Ruleset, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    baton_domain::Ruleset::parse_toml(&text).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {}: {}", e.field, e.message)).collect();
+        format!("{} is not a valid ruleset:\n{}", path.display(), lines.join("\n"))
+    })
+}
+
+async fn rules(command: RulesCommand) -> Result<String, String> {
+    use baton_adapters::RulesetStore;
+    let store = |t: &TableArgs| {
+        let (endpoint, table) = (t.endpoint_url.clone(), t.table.clone());
+        async move { baton_local::ruleset_store(endpoint.as_deref(), &table).await }
+    };
+    match command {
+        RulesCommand::Check { file } => {
+            read_ruleset(&file).map(|r| format!("{} is valid (ruleset `{}`)", file.display(), r.name))
+        }
+        RulesCommand::Upload { file, target } => {
+            let ruleset = read_ruleset(&file)?;
+            let version = store(&target).await.save(&ruleset, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+            Ok(format!("saved `{}` as version {version}; activate it with `rules activate {version}`", ruleset.name))
+        }
+        RulesCommand::List { target } => {
+            let versions = store(&target).await.list().await.map_err(|e| e.to_string())?;
+            if versions.is_empty() {
+                return Ok("no versions saved; routing uses the built-in default ruleset (v0)".into());
+            }
+            Ok(versions
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}v{}  {}  {}",
+                        if v.active { "* " } else { "  " },
+                        v.version,
+                        v.saved_at.format("%Y-%m-%d %H:%M UTC"),
+                        v.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        RulesCommand::Activate { version, target } => match store(&target).await.activate(version).await {
+            Ok(true) => Ok(format!("version {version} is active; routing picks it up within 30 s")),
+            Ok(false) => Err(format!("there is no version {version}; `rules list` shows the saved ones")),
+            Err(e) => Err(e.to_string()),
+        },
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +160,18 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).compact().init();
 
     let cli = Cli::parse();
+    if let Some(Command::Rules(command)) = cli.command {
+        return match rules(command).await {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("baton-local: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::ImportAccounts { file, table, endpoint_url }) = cli.command {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,

@@ -10,7 +10,7 @@ use baton_domain::{Decision, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, 
 use chrono::TimeZone;
 
 use crate::ports::{
-    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, WorkQueue,
+    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, RulesetStore, WorkQueue,
 };
 
 fn base() -> Timestamp {
@@ -302,6 +302,32 @@ pub async fn counters(counters: &dyn PoolCounters) {
     assert!(!counters.claim_daily(&member, day, 3).await.unwrap(), "a full day stays full");
     assert!(counters.claim_daily(&member, day.succ_opt().unwrap(), 3).await.unwrap(), "the next day starts empty");
     assert!(counters.claim_daily(&member, day, 4).await.unwrap(), "a raised cap frees a slot");
+}
+
+/// Checks a [`RulesetStore`]. `store` must be empty.
+pub async fn rulesets(store: &dyn RulesetStore) {
+    let t0 = base();
+    assert_eq!(store.active().await.unwrap(), None, "nothing is active before an activation");
+    assert!(store.list().await.unwrap().is_empty());
+    let first = Ruleset::default_ruleset();
+    let mut second = first.clone();
+    second.name = "second".into();
+    second.scoring.hot_at = 70;
+    assert_eq!(store.save(&first, t0).await.unwrap(), 1);
+    assert_eq!(store.save(&second, t0 + chrono::Duration::minutes(1)).await.unwrap(), 2);
+    assert_eq!(store.active().await.unwrap(), None, "saving does not activate");
+    assert_eq!(store.load(2).await.unwrap(), Some(second.clone()), "a saved version reads back unchanged");
+    assert_eq!(store.load(3).await.unwrap(), None);
+
+    assert!(store.activate(2).await.unwrap());
+    assert_eq!(store.active().await.unwrap(), Some((2, second.clone())));
+    assert!(!store.activate(9).await.unwrap(), "an unknown version cannot be activated");
+    assert_eq!(store.active().await.unwrap().map(|(v, _)| v), Some(2), "a refused activation changes nothing");
+    assert!(store.activate(1).await.unwrap(), "rolling back is activating an older version");
+    let listed = store.list().await.unwrap();
+    let summary: Vec<(u32, &str, bool)> = listed.iter().map(|v| (v.version, v.name.as_str(), v.active)).collect();
+    assert_eq!(summary, [(1, "default", true), (2, "second", false)]);
+    assert_eq!(listed[1].saved_at, t0 + chrono::Duration::minutes(1));
 }
 
 /// Checks an [`AccountDirectory`]. `directory` must be empty.

@@ -21,12 +21,17 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest};
-use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Timestamp, WaitKind};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
+};
+use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Ruleset, Timestamp, WaitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::ports::{AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded};
+use crate::ports::{
+    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, RulesetStore,
+    RulesetVersion,
+};
 
 /// The name of the sparse due-time index.
 pub const WAIT_INDEX: &str = "by-wait";
@@ -101,7 +106,10 @@ fn put(
     condition: &str,
     values: Vec<(&str, AttributeValue)>,
 ) -> Result<TransactWriteItem, Error> {
-    let mut put = Put::builder().table_name(table).set_item(Some(item)).condition_expression(condition);
+    let mut put = Put::builder().table_name(table).set_item(Some(item));
+    if !condition.is_empty() {
+        put = put.condition_expression(condition);
+    }
     for (name, v) in values {
         put = put.expression_attribute_values(name, v);
     }
@@ -661,6 +669,129 @@ impl PoolCounters for DynamoCounters {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+/// A [`RulesetStore`] in the leads table: versions at `ruleset#v<n>` (the document as JSON), the
+/// version counter at `counter#rulesets`, the active version at `ruleset#active`.
+#[derive(Debug, Clone)]
+pub struct DynamoRulesets {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRulesets {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    async fn get(&self, pk: String) -> Result<Option<Item>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.item)
+    }
+
+    fn number(item: &Item, name: &str) -> Result<u32, Error> {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::Corrupt(format!("`{name}` is not a number in {:?}", item.get("pk"))))
+    }
+
+    fn version_item(item: Item) -> Result<(Ruleset, Timestamp), Error> {
+        let document = string_attr(&item, "document")?;
+        let ruleset = Ruleset::parse_json(&document)
+            .map_err(|e| Error::Corrupt(format!("stored ruleset does not parse: {e:?}")))?;
+        let saved_at = chrono::DateTime::parse_from_rfc3339(&string_attr(&item, "saved_at")?)
+            .map_err(|e| Error::Corrupt(e.to_string()))?
+            .to_utc();
+        Ok((ruleset, saved_at))
+    }
+}
+
+#[async_trait]
+impl RulesetStore for DynamoRulesets {
+    async fn save(&self, ruleset: &Ruleset, now: Timestamp) -> Result<u32, Error> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S("counter#rulesets".into()))
+            .update_expression("ADD #n :one")
+            .expression_attribute_names("#n", "value")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let version = out.attributes.as_ref().map(|a| Self::number(a, "value")).transpose()?.unwrap_or(1);
+        let document = serde_json::to_string(ruleset).map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("ruleset#v{version}")))
+            .item("version", AttributeValue::N(version.to_string()))
+            .item("name", AttributeValue::S(ruleset.name.clone()))
+            .item("saved_at", AttributeValue::S(index_time(now)))
+            .item("document", AttributeValue::S(document))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(version)
+    }
+
+    async fn load(&self, version: u32) -> Result<Option<Ruleset>, Error> {
+        self.get(format!("ruleset#v{version}")).await?.map(|i| Self::version_item(i).map(|(r, _)| r)).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<RulesetVersion>, Error> {
+        let latest = match self.get("counter#rulesets".into()).await? {
+            Some(item) => Self::number(&item, "value")?,
+            None => return Ok(Vec::new()),
+        };
+        let active = self.get("ruleset#active".into()).await?.map(|i| Self::number(&i, "version")).transpose()?;
+        let mut out = Vec::new();
+        for version in 1..=latest {
+            if let Some(item) = self.get(format!("ruleset#v{version}")).await? {
+                let (ruleset, saved_at) = Self::version_item(item)?;
+                out.push(RulesetVersion { version, name: ruleset.name, saved_at, active: active == Some(version) });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn activate(&self, version: u32) -> Result<bool, Error> {
+        let exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("ruleset#v{version}")))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+        let pointer = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("ruleset#active".into())),
+            ("version".to_owned(), AttributeValue::N(version.to_string())),
+        ]);
+        let items =
+            vec![TransactWriteItem::builder().condition_check(exists).build(), put(&self.table, pointer, "", vec![])?];
+        let store = DynamoLeadStore::new(self.client.clone(), self.table.clone());
+        Ok(matches!(store.transact(items).await?, Transaction::Done))
+    }
+
+    async fn active(&self) -> Result<Option<(u32, Ruleset)>, Error> {
+        let Some(pointer) = self.get("ruleset#active".into()).await? else { return Ok(None) };
+        let version = Self::number(&pointer, "version")?;
+        match self.load(version).await? {
+            Some(ruleset) => Ok(Some((version, ruleset))),
+            None => Err(Error::Corrupt(format!("the active ruleset v{version} is missing"))),
         }
     }
 }

@@ -29,5 +29,5 @@ pub mod sqs;
 pub use error::Error;
 pub use ports::{
     AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
-    QueueMessage, Recorded, SystemClock, WorkQueue,
+    QueueMessage, Recorded, RulesetStore, RulesetVersion, SystemClock, WorkQueue,
 };

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use baton_domain::{Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Timestamp, WaitKind};
+use baton_domain::{Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Ruleset, Timestamp, WaitKind};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
     AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
-    QueueMessage, Recorded, WorkQueue,
+    QueueMessage, Recorded, RulesetStore, RulesetVersion, WorkQueue,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -166,6 +166,58 @@ impl LeadStore for MemoryLeadStore {
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
         lock(&self.deliveries).remove(key);
         Ok(())
+    }
+}
+
+/// A [`RulesetStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryRulesets {
+    versions: Mutex<Vec<(Ruleset, Timestamp)>>,
+    active: Mutex<Option<u32>>,
+}
+
+impl MemoryRulesets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl RulesetStore for MemoryRulesets {
+    async fn save(&self, ruleset: &Ruleset, now: Timestamp) -> Result<u32, Error> {
+        let mut versions = lock(&self.versions);
+        versions.push((ruleset.clone(), now));
+        Ok(versions.len() as u32)
+    }
+
+    async fn load(&self, version: u32) -> Result<Option<Ruleset>, Error> {
+        let index = (version as usize).checked_sub(1);
+        Ok(index.and_then(|i| lock(&self.versions).get(i).map(|(r, _)| r.clone())))
+    }
+
+    async fn list(&self) -> Result<Vec<RulesetVersion>, Error> {
+        let active = *lock(&self.active);
+        Ok(lock(&self.versions)
+            .iter()
+            .enumerate()
+            .map(|(i, (r, at))| {
+                let version = i as u32 + 1;
+                RulesetVersion { version, name: r.name.clone(), saved_at: *at, active: active == Some(version) }
+            })
+            .collect())
+    }
+
+    async fn activate(&self, version: u32) -> Result<bool, Error> {
+        if version == 0 || version as usize > lock(&self.versions).len() {
+            return Ok(false);
+        }
+        *lock(&self.active) = Some(version);
+        Ok(true)
+    }
+
+    async fn active(&self) -> Result<Option<(u32, Ruleset)>, Error> {
+        let Some(version) = *lock(&self.active) else { return Ok(None) };
+        Ok(self.load(version).await?.map(|r| (version, r)))
     }
 }
 
@@ -524,6 +576,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_counters_keep_the_counter_contract() {
         contract::counters(&MemoryCounters::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_rulesets_keep_the_ruleset_contract() {
+        contract::rulesets(&MemoryRulesets::new()).await;
     }
 
     #[tokio::test]

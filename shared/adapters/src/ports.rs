@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use baton_domain::{Account, Decision, EventType, Lead, LeadEvent, LeadId, Timestamp, WaitKind};
+use baton_domain::{Account, Decision, EventType, Lead, LeadEvent, LeadId, Ruleset, Timestamp, WaitKind};
 
 use crate::Error;
 
@@ -108,6 +108,32 @@ pub trait AccountDirectory: Send + Sync {
     async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error>;
     /// Adds or replaces accounts (keyed by domain).
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error>;
+}
+
+/// A stored ruleset version, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesetVersion {
+    pub version: u32,
+    /// The ruleset's own `name`.
+    pub name: String,
+    pub saved_at: Timestamp,
+    pub active: bool,
+}
+
+/// Versioned rulesets: saved (never changed after), activated explicitly, rolled back by
+/// activating an older version.
+#[async_trait]
+pub trait RulesetStore: Send + Sync {
+    /// Saves a (validated) ruleset as the next version, inactive; returns its version (1, 2, …).
+    async fn save(&self, ruleset: &Ruleset, now: Timestamp) -> Result<u32, Error>;
+    /// A saved version.
+    async fn load(&self, version: u32) -> Result<Option<Ruleset>, Error>;
+    /// Every saved version, oldest first.
+    async fn list(&self) -> Result<Vec<RulesetVersion>, Error>;
+    /// Makes `version` the one routing uses. `false` (and no change) when it does not exist.
+    async fn activate(&self, version: u32) -> Result<bool, Error>;
+    /// The active version and its ruleset; `None` before any activation.
+    async fn active(&self) -> Result<Option<(u32, Ruleset)>, Error>;
 }
 
 /// Shared round-robin pointers, one per pool: each call hands out the next number, atomically,

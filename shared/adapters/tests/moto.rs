@@ -50,6 +50,12 @@ async fn the_dynamodb_counters_keep_the_counter_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_rulesets_keep_the_ruleset_contract() {
+    let (_, client, table) = store().await;
+    contract::rulesets(&baton_adapters::dynamo::DynamoRulesets::new(client, table)).await;
+}
+
+#[tokio::test]
 async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let (store, client, table) = store().await;
     let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
