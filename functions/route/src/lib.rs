@@ -203,7 +203,7 @@ impl Route {
         }
         if let Routed::Assigned(lead) = &routed {
             let d = lead.decision.as_ref().expect("an assigned lead has a decision");
-            tracing::info!(lead_id = %lead.id, owner = %d.owner.id, rule = %d.rule, score = d.score.points, priority = d.score.priority.as_str(), "lead assigned");
+            tracing::info!(lead_id = %lead.id, owner = %d.owner.id, rule = %d.rule, pool = d.pool.as_deref().unwrap_or("-"), ruleset = d.ruleset.as_deref().unwrap_or("-"), score = d.score.points, priority = d.score.priority.as_str(), "lead assigned");
         }
         Ok(routed)
     }

@@ -32,13 +32,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoRulesets};
-use baton_adapters::memory::{MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue};
+use baton_adapters::memory::{
+    MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue, MemoryRulesets,
+};
 use baton_adapters::slack::{SlackWebhook, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{
     AccountDirectory, EventPublisher, LeadStore, PoolCounters, RulesetStore, SystemClock, WorkQueue, provision,
 };
+use baton_admin::Admin;
 use baton_capture::Capture;
 use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, Ruleset};
@@ -76,9 +79,14 @@ pub struct Options {
     pub capture_keys: String,
     /// Accounts to load at start (CSV); [`SAMPLE_ACCOUNTS`] by default.
     pub accounts_csv: String,
-    /// The ruleset routing decides by; the default ruleset unless given.
+    /// The ruleset routing decides by until a version is activated; the default ruleset unless given.
     pub ruleset: Ruleset,
+    /// The bearer token the admin API accepts ([`DEMO_ADMIN_TOKEN`] by default).
+    pub admin_token: String,
 }
+
+/// The admin API's token unless told otherwise.
+pub const DEMO_ADMIN_TOKEN: &str = "local-admin-token";
 
 /// The sample accounts (`infra/sample/accounts.csv`), loaded unless others are given.
 pub const SAMPLE_ACCOUNTS: &str = include_str!("../../sample/accounts.csv");
@@ -102,6 +110,7 @@ impl Default for Options {
             capture_keys: DEMO_KEYS.to_owned(),
             accounts_csv: SAMPLE_ACCOUNTS.to_owned(),
             ruleset: Ruleset::default_ruleset(),
+            admin_token: DEMO_ADMIN_TOKEN.to_owned(),
         }
     }
 }
@@ -163,7 +172,7 @@ struct Ports {
     store: Arc<dyn LeadStore>,
     accounts: Arc<dyn AccountDirectory>,
     counters: Arc<dyn PoolCounters>,
-    rulesets: Option<Arc<dyn RulesetStore>>,
+    rulesets: Arc<dyn RulesetStore>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
@@ -180,7 +189,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 store: Arc::new(MemoryLeadStore::new()),
                 accounts: Arc::new(MemoryAccounts::new()),
                 counters: Arc::new(MemoryCounters::new()),
-                rulesets: None,
+                rulesets: Arc::new(MemoryRulesets::new()),
                 queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
@@ -210,7 +219,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
                 counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
-                rulesets: Some(Arc::new(DynamoRulesets::new(dynamo, table))),
+                rulesets: Arc::new(DynamoRulesets::new(dynamo, table)),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
                 feed: NotifyFeed::Queue(SqsQueue::new(sqs, notify_queue.url), topic_arn),
@@ -265,28 +274,36 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .map_err(StartError::Slack)?;
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
     let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
-    let mut route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone());
-    if let Some(rulesets) = rulesets {
-        // On AWS or moto, versions saved and activated with `baton-local rules` apply here too.
-        route = route.with_ruleset_store(rulesets, Duration::from_secs(2));
-    }
+    // Versions saved and activated through the admin API (or `baton-local rules` on AWS/moto)
+    // apply here too; until one is active, `options.ruleset` decides.
+    let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone())
+        .with_ruleset_store(rulesets.clone(), Duration::from_secs(2));
+    let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone());
     let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    tasks.spawn(serve(listener, capture, stopped.clone()));
+    tasks.spawn(serve(listener, Handlers { capture, admin }, stopped.clone()));
     tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
     tasks.spawn(feed_notify(feed, notify, stopped.clone()));
     tasks.spawn(tick_sweep(sweep, options.sweep_every, stopped));
     Ok(Running { url, store, queue, aws, stop, tasks })
 }
 
-async fn serve(listener: tokio::net::TcpListener, capture: Capture, mut stopped: watch::Receiver<bool>) {
+/// The HTTP handlers: capture for `/leads`, admin for `/admin/…` (as two APIs in AWS).
+#[derive(Clone)]
+struct Handlers {
+    capture: Capture,
+    admin: Admin,
+}
+
+async fn serve(listener: tokio::net::TcpListener, handlers: Handlers, mut stopped: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/_local/slack", axum::routing::post(print_slack_message))
+        .route("/admin/{*rest}", axum::routing::any(to_admin))
         .fallback(to_capture)
-        .with_state(capture);
+        .with_state(handlers);
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
@@ -295,21 +312,32 @@ async fn serve(listener: tokio::net::TcpListener, capture: Capture, mut stopped:
     }
 }
 
-async fn to_capture(State(capture): State<Capture>, request: axum::extract::Request) -> axum::response::Response {
+async fn to_admin(State(h): State<Handlers>, request: axum::extract::Request) -> axum::response::Response {
+    match to_lambda(request).await {
+        Ok(request) => from_lambda(h.admin.handle(request).await),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn to_capture(State(h): State<Handlers>, request: axum::extract::Request) -> axum::response::Response {
+    match to_lambda(request).await {
+        Ok(request) => from_lambda(h.capture.handle(request).await),
+        Err(refusal) => refusal,
+    }
+}
+
+/// An HTTP request as Lambda receives it through API Gateway (payload 2.0), parsed by `lambda_http`.
+async fn to_lambda(request: axum::extract::Request) -> Result<lambda_http::Request, axum::response::Response> {
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, baton_capture::MAX_BODY_BYTES * 2).await {
-        Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
-    };
-    let event = events::api_gateway_v2(&parts, &body);
-    let request = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(r) => r,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, format!("cannot turn the request into an API Gateway event: {e}"))
-                .into_response();
-        }
-    };
-    let response = capture.handle(request).await;
+    let body = axum::body::to_bytes(body, baton_capture::MAX_BODY_BYTES * 2)
+        .await
+        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response())?;
+    lambda_http::request::from_str(&events::api_gateway_v2(&parts, &body).to_string()).map_err(|e| {
+        (StatusCode::BAD_REQUEST, format!("cannot turn the request into an API Gateway event: {e}")).into_response()
+    })
+}
+
+fn from_lambda(response: lambda_http::Response<lambda_http::Body>) -> axum::response::Response {
     let (parts, body) = response.into_parts();
     (parts, Bytes::copy_from_slice(body.as_ref())).into_response()
 }

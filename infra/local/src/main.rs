@@ -148,6 +148,9 @@ struct Args {
     /// A ruleset (TOML) to route by instead of the default (shared/domain/src/rules/default.toml).
     #[arg(long, env = "BATON_RULES")]
     rules: Option<std::path::PathBuf>,
+    /// The admin API's bearer token (default: local-admin-token).
+    #[arg(long, env = "BATON_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Seconds between SLA sweeps.
     #[arg(long, env = "BATON_SWEEP_SECONDS", default_value_t = 30)]
     sweep_seconds: u64,
@@ -236,6 +239,7 @@ async fn main() -> ExitCode {
         None => baton_domain::Ruleset::default_ruleset(),
     };
     let options = Options {
+        admin_token: args.admin_token.unwrap_or_else(|| baton_local::DEMO_ADMIN_TOKEN.to_owned()),
         ruleset,
         accounts_csv,
         backend,

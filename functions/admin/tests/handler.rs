@@ -1,0 +1,129 @@
+//! The admin handler over API Gateway events, with in-process adapters.
+
+use std::sync::Arc;
+
+use baton_adapters::LeadStore;
+use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryRulesets};
+use baton_admin::{Admin, digest, parse_digests};
+use baton_domain::{LeadId, LeadSubmission, Ruleset, decide};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "admin-token-for-tests";
+
+fn request(method: &str, path: &str, token: Option<&str>, content_type: &str, body: &str) -> lambda_http::Request {
+    let mut headers = serde_json::Map::new();
+    headers.insert("content-type".into(), content_type.into());
+    if let Some(t) = token {
+        headers.insert("authorization".into(), format!("Bearer {t}").into());
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "headers": headers,
+        "requestContext": { "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.9" },
+                            "accountId": "1", "apiId": "admin", "requestId": "r", "routeKey": "$default", "stage": "$default",
+                            "time": "24/Nov/2026:09:00:00 +0000", "timeEpoch": 0 },
+        "body": body, "isBase64Encoded": false,
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn body(r: &Response<Body>) -> Value {
+    serde_json::from_slice(r.body().as_ref()).unwrap()
+}
+
+fn admin() -> (Admin, Arc<MemoryLeadStore>) {
+    let leads = Arc::new(MemoryLeadStore::new());
+    let admin = Admin::new(
+        leads.clone(),
+        Arc::new(MemoryRulesets::new()),
+        vec![digest(TOKEN)],
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+    );
+    (admin, leads)
+}
+
+#[tokio::test]
+async fn every_route_needs_a_known_token() {
+    let (admin, _) = admin();
+    for token in [None, Some("guess"), Some("")] {
+        let r = admin.handle(request("GET", "/admin/rulesets", token, "application/json", "")).await;
+        assert_eq!(r.status(), 401, "{token:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_ruleset_is_uploaded_listed_read_activated_and_rolled_back() {
+    let (admin, _) = admin();
+    let up = |text: &str| request("POST", "/admin/rulesets", Some(TOKEN), "application/toml", text);
+    let first = admin.handle(up(baton_domain::rules::DEFAULT_TOML)).await;
+    assert_eq!((first.status().as_u16(), body(&first)["version"].as_u64()), (201, Some(1)));
+    let json_doc = serde_json::to_string(&Ruleset::default_ruleset()).unwrap().replace("\"default\"", "\"second\"");
+    let second = admin.handle(request("POST", "/admin/rulesets", Some(TOKEN), "application/json", &json_doc)).await;
+    assert_eq!(body(&second)["version"], 2);
+
+    let activate =
+        |v: &str| request("POST", &format!("/admin/rulesets/{v}/activate"), Some(TOKEN), "application/json", "");
+    assert_eq!(admin.handle(activate("2")).await.status(), 200);
+    assert_eq!(admin.handle(activate("9")).await.status(), 404);
+    assert_eq!(admin.handle(activate("1")).await.status(), 200);
+    let list = body(&admin.handle(request("GET", "/admin/rulesets", Some(TOKEN), "application/json", "")).await);
+    let summary: Vec<(u64, &str, bool)> = list["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_u64().unwrap(), v["name"].as_str().unwrap(), v["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(summary, [(1, "default", true), (2, "second", false)]);
+    let two = admin.handle(request("GET", "/admin/rulesets/2", Some(TOKEN), "application/json", "")).await;
+    assert_eq!(body(&two)["name"], "second");
+}
+
+#[tokio::test]
+async fn an_invalid_ruleset_is_refused_with_every_problem_and_not_saved() {
+    let (admin, _) = admin();
+    let bad = "name = \"x\"\nfallback = { id = \"a\", name = \"A\" }\n[scoring]\nhot_at = 10\nwarm_at = 20\ncriteria = []\n[[routing]]\nname = \"r\"\npool = \"nope\"\n";
+    let r = admin.handle(request("POST", "/admin/rulesets", Some(TOKEN), "application/toml", bad)).await;
+    assert_eq!(r.status(), 400);
+    let fields: Vec<String> =
+        body(&r)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(fields, ["scoring.warm_at", "routing[0].pool"]);
+    let typo = admin.handle(request("POST", "/admin/rulesets", Some(TOKEN), "application/toml", "nmae = \"x\"")).await;
+    assert_eq!(typo.status(), 400);
+    assert!(body(&typo)["errors"][0]["field"].as_str().unwrap().starts_with("line "));
+    let list = body(&admin.handle(request("GET", "/admin/rulesets", Some(TOKEN), "application/json", "")).await);
+    assert_eq!(list["versions"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_leads_decision_and_its_audit_trail_are_readable() {
+    let (admin, leads) = admin();
+    let mut ruleset = Ruleset::default_ruleset();
+    ruleset.pools.get_mut("europe").unwrap().members[0].paused = true;
+    let lead =
+        LeadSubmission { email: Some("a@corp.example".into()), country: Some("DE".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
+    let decision = decide(&lead, &ruleset, chrono::Utc::now());
+    leads.insert(&lead.clone().assigned(decision)).await.unwrap();
+    let r =
+        admin.handle(request("GET", &format!("/admin/leads/{}", lead.id), Some(TOKEN), "application/json", "")).await;
+    assert_eq!(r.status(), 200);
+    let d = &body(&r)["decision"];
+    assert_eq!(d["pool"], "europe");
+    assert_eq!(d["skipped"][0], json!({ "member": "rep-jonas", "reason": "paused" }));
+    assert_eq!(d["ruleset"], "default v0");
+    assert!(d["score"]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    let missing = admin
+        .handle(request("GET", &format!("/admin/leads/{}", LeadId::generate()), Some(TOKEN), "application/json", ""))
+        .await;
+    assert_eq!(missing.status(), 404);
+    let bad = admin.handle(request("GET", "/admin/leads/not-an-id", Some(TOKEN), "application/json", "")).await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[test]
+fn token_digests_are_checked_when_configured() {
+    assert_eq!(parse_digests(&format!(" {} ,", digest("x"))).unwrap(), [digest("x")]);
+    assert!(parse_digests("plain-token").unwrap_err().contains("not a hex SHA-256"));
+    assert!(parse_digests(" , ").is_err());
+}
