@@ -306,3 +306,64 @@ async fn a_ruleset_uploaded_and_activated_routes_the_next_leads() {
     assert!(message.to_string().contains("Dana Scully"));
     running.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_routers_share_pool_turns_fairly_on_dynamodb() {
+    use std::sync::Arc;
+
+    use baton_adapters::dynamo::{DynamoCounters, DynamoLeadStore};
+    use baton_adapters::memory::{ManualClock, MemoryPublisher};
+    use baton_adapters::{LeadStore, provision};
+
+    let sdk = provision::sdk_config(Some(&test_endpoint())).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique_name("turns");
+    provision::ensure_table(&dynamo, &table).await.unwrap();
+    let store: Arc<dyn LeadStore> = Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone()));
+    let counters = Arc::new(DynamoCounters::new(dynamo, table));
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    // Four routers, as four concurrent Lambda invocations, sharing only DynamoDB.
+    let routers: Vec<baton_route::Route> = (0..4)
+        .map(|_| {
+            baton_route::Route::new(
+                store.clone(),
+                Arc::new(MemoryPublisher::new()),
+                Ruleset::default_ruleset(),
+                0,
+                counters.clone(),
+                clock.clone(),
+            )
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let lead = LeadSubmission {
+            email: Some(format!("buyer{i}@turns.example")),
+            country: Some("US".into()),
+            ..Default::default()
+        }
+        .into_lead(LeadId::generate(), chrono::Utc::now())
+        .unwrap();
+        store.insert(&lead).await.unwrap();
+        ids.push(lead.id);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let router = routers[i % routers.len()].clone();
+        let body = format!(r#"{{"lead_id":"{id}"}}"#);
+        tasks.spawn(async move { router.route_message(&body).await.map(|_| ()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().expect("routed");
+    }
+    let mut per_owner = std::collections::BTreeMap::new();
+    for id in &ids {
+        let owner = store.get(id).await.unwrap().unwrap().decision.unwrap().owner.id;
+        *per_owner.entry(owner).or_insert(0) += 1;
+    }
+    // The default north-america pool weighs Avery 2 : Riley 1; 24 turns split exactly 16 : 8.
+    assert_eq!(
+        per_owner,
+        std::collections::BTreeMap::from([("rep-avery".to_owned(), 16), ("rep-riley".to_owned(), 8)])
+    );
+}

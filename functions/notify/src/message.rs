@@ -108,6 +108,9 @@ fn assigned(lead: &Lead) -> Value {
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Why {} ({} points)*\n{reasons}", priority.as_str(), d.score.points), SECTION_MAX) } }),
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": action } }),
     ];
+    if let Some(suppression) = &d.suppression {
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*Kept with you:* {} — no new owner was assigned; coordinate before reaching out.", escape(suppression)) } }));
+    }
     if let Some(message) = &lead.message {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Message*\n>{}", escape(message).replace('\n', "\n>")), SECTION_MAX) } }));
     }

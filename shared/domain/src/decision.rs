@@ -41,6 +41,9 @@ pub struct Decision {
     /// Set when the lead went to nurture or was disqualified instead of to a rep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disposition: Option<crate::rules::Disposition>,
+    /// The suppression that kept the lead with its current owner instead of a new assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<String>,
     /// The ruleset and version that decided, such as `default v3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<String>,

@@ -49,6 +49,8 @@ pub enum Target<'r> {
     Pool { name: &'r str, pool: &'r Pool, rule: String },
     /// Not for a rep: nurture, or disqualified, by the named rule.
     Disposition { disposition: Disposition, rule: String },
+    /// Held for the current owner by a suppression rule (named).
+    Suppressed { owner: Owner, rule: String },
     /// No rule matched.
     Fallback,
 }
@@ -76,7 +78,13 @@ pub fn plan<'r>(ruleset: &'r Ruleset, lead: &Lead) -> Plan<'r> {
                 rule: format!("score {} below nurture threshold {below}", score.points),
             })
         });
-    let target = disposition.unwrap_or_else(|| {
+    // Coordinate, don't multiply: a suppressed lead stays with whoever already owns the account.
+    let suppressed = || {
+        let owner = lead.account.as_ref()?.owner.clone()?;
+        let rule = ruleset.suppress.iter().find(|s| s.when.matches(lead, priority))?;
+        Some(Target::Suppressed { owner, rule: rule.name.clone() })
+    };
+    let target = disposition.or_else(suppressed).unwrap_or_else(|| {
         ruleset
             .routing_index()
             .candidates(lead.country.as_deref())
@@ -137,9 +145,14 @@ impl Plan<'_> {
         now: Timestamp,
     ) -> Decision {
         let ruleset = self.ruleset;
+        let mut suppression = None;
         let (owner, rule, pool_name, skipped, disposition): (Owner, String, Option<String>, Vec<Skip>, _) =
             match self.target {
                 Target::Owner { owner, rule } => (owner, rule, None, vec![], None),
+                Target::Suppressed { owner, rule } => {
+                    suppression = Some(rule.clone());
+                    (owner, format!("suppressed: {rule}"), None, vec![], None)
+                }
                 Target::Fallback => (ruleset.fallback.clone(), FALLBACK_RULE.to_owned(), None, vec![], None),
                 Target::Disposition { disposition, rule } => {
                     let owner = match disposition {
@@ -178,6 +191,7 @@ impl Plan<'_> {
             pool: pool_name,
             skipped,
             disposition,
+            suppression,
             ruleset: Some(format!("{} v{version}", ruleset.name)),
         }
     }
@@ -268,6 +282,28 @@ mod tests {
         );
         let d = decide(r#"{"email":"x@gmail.com","job_title":"Student","country":"US"}"#, 0);
         assert_eq!(d.disposition, Some(Disposition::Nurture));
+    }
+
+    #[test]
+    fn an_open_deal_keeps_the_lead_with_the_account_owner_and_says_why() {
+        let r = Ruleset::default_ruleset();
+        let mut l = lead(r#"{"email":"a@analytical.example","country":"US"}"#);
+        let mut account = crate::Account {
+            account_id: "acc".into(),
+            name: "Analytical".into(),
+            domain: "analytical.example".into(),
+            owner: Some(Owner::new("rep-jonas", "Jonas Weber")),
+            segment: None,
+            tier: None,
+            open_deal: true,
+        };
+        l.account = Some(account.as_match());
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        assert_eq!((d.owner.id.as_str(), d.suppression.as_deref()), ("rep-jonas", Some("open deal")));
+        account.open_deal = false;
+        l.account = Some(account.as_match());
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        assert_eq!((d.rule.as_str(), d.suppression), ("account owner", None));
     }
 
     #[test]

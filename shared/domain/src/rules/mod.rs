@@ -37,6 +37,10 @@ pub struct Ruleset {
     /// Rules that take a lead out of routing before assignment, first match wins.
     #[serde(default)]
     pub disqualify: Vec<Disqualifier>,
+    /// Coordination before routing: a lead matching one goes to its current owner (the matched
+    /// account's owner) instead of a new one, and the decision names the suppression.
+    #[serde(default)]
+    pub suppress: Vec<Suppression>,
     /// Ordered routing rules; the first that matches assigns.
     #[serde(default)]
     pub routing: Vec<RoutingRule>,
@@ -169,6 +173,14 @@ pub struct Disqualifier {
     pub name: String,
     pub when: When,
     pub then: Disposition,
+}
+
+/// "Don't multiply, coordinate": for example an open deal, an active sequence, or a recent contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub name: String,
+    pub when: When,
 }
 
 /// One routing rule: when it matches, the lead goes to its target.
@@ -347,6 +359,17 @@ impl Ruleset {
                 err(
                     format!("disqualify[{i}].when"),
                     format!("`{}` has no condition, so it would take every lead", d.name),
+                );
+            }
+        }
+        for (i, d) in self.suppress.iter().enumerate() {
+            if let Err(e) = d.when.validate() {
+                err(format!("suppress[{i}].when"), e);
+            }
+            if d.when.is_empty() {
+                err(
+                    format!("suppress[{i}].when"),
+                    format!("`{}` has no condition, so it would hold every lead", d.name),
                 );
             }
         }

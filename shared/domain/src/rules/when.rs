@@ -60,6 +60,16 @@ pub struct When {
     pub account_segment: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_deal: Option<bool>,
+    /// Custom attributes that must be `true` (or `"true"`), such as `in_sequence` from a CRM sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribute_true: Vec<String>,
+    /// The person was contacted within this long before the submission (`14d`, `48h`), by the
+    /// `last_contacted_at` attribute (RFC 3339) an integration sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacted_within: Option<String>,
+    /// Postal code ranges, such as `10000-14999` (codes of the range's length compared as text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postal_range: Vec<String>,
     /// Only in disqualifiers and routing rules (after scoring).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub priority: Vec<Priority>,
@@ -67,6 +77,13 @@ pub struct When {
 
 fn any_text(list: &[String], value: Option<&str>) -> bool {
     list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v.trim())))
+}
+
+/// A postal range's two ends, upper-cased, of one length.
+fn postal_range(text: &str) -> Option<(String, String)> {
+    let (from, to) = text.split_once('-')?;
+    let (from, to) = (from.trim().to_ascii_uppercase(), to.trim().to_ascii_uppercase());
+    (!from.is_empty() && from.len() == to.len() && from <= to).then_some((from, to))
 }
 
 fn flag(expected: Option<bool>, actual: bool) -> bool {
@@ -83,6 +100,12 @@ impl When {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(bad) = self.country.iter().find(|c| rust_iso3166::from_alpha2(&c.to_uppercase()).is_none()) {
             return Err(format!("country `{bad}` is not an ISO 3166-1 alpha-2 code"));
+        }
+        if let Some(window) = &self.contacted_within {
+            super::parse_duration(window).map_err(|e| format!("contacted_within: {e}"))?;
+        }
+        if let Some(bad) = self.postal_range.iter().find(|r| postal_range(r).is_none()) {
+            return Err(format!("postal_range `{bad}` is not like 10000-14999 (two codes of one length)"));
         }
         if let (Some(min), Some(max)) = (self.min_employees, self.max_employees)
             && min > max
@@ -122,6 +145,32 @@ impl When {
             && any_text(&self.account_segment, account.and_then(|a| a.segment.as_deref()))
             && flag(self.open_deal, account.is_some_and(|a| a.open_deal))
             && (self.priority.is_empty() || priority.is_some_and(|p| self.priority.contains(&p)))
+            && self.attribute_true.iter().all(|name| {
+                matches!(lead.attributes.get(name), Some(serde_json::Value::Bool(true)))
+                    || lead
+                        .attributes
+                        .get(name)
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            })
+            && self.contacted_within.as_deref().is_none_or(|window| {
+                let contacted = lead
+                    .attributes
+                    .get("last_contacted_at")
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                match (contacted, super::parse_duration(window)) {
+                    (Some(at), Ok(window)) => lead.captured_at - at.to_utc() <= window,
+                    _ => false,
+                }
+            })
+            && (self.postal_range.is_empty()
+                || lead.postal_code.as_deref().is_some_and(|code| {
+                    let code = code.replace(' ', "").to_ascii_uppercase();
+                    self.postal_range.iter().filter_map(|r| postal_range(r)).any(|(from, to)| {
+                        code.len() == from.len() && from.as_str() <= code.as_str() && code.as_str() <= to.as_str()
+                    })
+                }))
     }
 }
 
@@ -175,7 +224,27 @@ mod tests {
     }
 
     #[test]
+    fn postal_ranges_sequences_and_recent_contact_match() {
+        let l = lead(
+            r#"{"email":"a@corp.example","postal_code":"12345","attributes":{"in_sequence":true,
+                "last_contacted_at":"2000-01-01T00:00:00Z"}}"#,
+        );
+        assert!(when(r#"postal_range = ["10000-14999"]"#).matches(&l, None));
+        assert!(!when(r#"postal_range = ["20000-29999", "1000-1499"]"#).matches(&l, None));
+        assert!(when(r#"attribute_true = ["in_sequence"]"#).matches(&l, None));
+        assert!(!when(r#"attribute_true = ["vip"]"#).matches(&l, None));
+        assert!(!when(r#"contacted_within = "30d""#).matches(&l, None), "contacted long ago");
+        let recent = format!(
+            r#"{{"email":"a@corp.example","attributes":{{"last_contacted_at":"{}"}}}}"#,
+            (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339()
+        );
+        assert!(when(r#"contacted_within = "30d""#).matches(&lead(&recent), None));
+    }
+
+    #[test]
     fn bad_conditions_are_explained() {
+        assert!(when(r#"postal_range = ["9-100"]"#).validate().is_err());
+        assert!(when(r#"contacted_within = "soon""#).validate().is_err());
         assert!(when(r#"country = ["XX"]"#).validate().unwrap_err().contains("`XX`"));
         assert!(when("min_employees = 10\nmax_employees = 5").validate().is_err());
         assert!(toml::from_str::<When>(r#"contry = ["DE"]"#).is_err());
