@@ -330,6 +330,10 @@ impl Capture {
             }
             Captured::Merged(lead) => {
                 tracing::info!(lead_id = %lead.id, submissions = lead.submissions, "duplicate submission merged into the existing lead");
+                if lead.status == LeadStatus::Captured && !lead.previous_decisions.is_empty() {
+                    // A nurtured lead re-qualifies through routing (its first capture was queued already).
+                    self.enqueue(&lead).await;
+                }
                 // Whether a person is already known is told only to signed integrations, not to
                 // anyone holding a form's public key.
                 accepted(&lead, key.is_signed())

@@ -420,3 +420,22 @@ async fn a_number_the_store_cannot_keep_is_a_400_naming_it() {
     assert_eq!(response.status(), 400);
     assert_eq!(json(&response)["errors"][0]["field"], "attributes.score");
 }
+
+#[tokio::test]
+async fn a_nurtured_lead_that_submits_again_is_routed_again() {
+    let w = world();
+    let first = w.capture.handle(with_body(r#"{"email":"kid@gmail.com","job_title":"Student"}"#)).await;
+    let id = lead_id(&first);
+    w.queue.receive(10, Duration::ZERO).await.unwrap(); // the first routing request
+    let stored = w.store.get(&id).await.unwrap().unwrap();
+    let decision = baton_domain::decide(&stored, &baton_domain::Ruleset::default_ruleset(), t0());
+    assert_eq!(decision.disposition, Some(baton_domain::rules::Disposition::Nurture));
+    w.store.record_decision(&id, &decision).await.unwrap();
+
+    let again = w.capture.handle(with_body(r#"{"email":"kid@gmail.com","job_title":"CTO","company":"Startup"}"#)).await;
+    assert_eq!(lead_id(&again), id);
+    let lead = w.store.get(&id).await.unwrap().unwrap();
+    assert_eq!((lead.status, lead.previous_decisions.len()), (LeadStatus::Captured, 1));
+    let queued = w.queue.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(queued.len(), 1, "queued for routing again");
+}

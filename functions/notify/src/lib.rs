@@ -61,6 +61,8 @@ pub enum Delivery {
     Sent,
     /// This event had been delivered already; nothing was sent.
     Duplicate,
+    /// No rep is told about this kind of event (nurture); nothing was sent.
+    NotForChat,
 }
 
 /// The notify handler and what it needs.
@@ -91,13 +93,14 @@ impl Notify {
 
     /// Sends the Slack message for `event` unless it was sent before.
     pub async fn deliver(&self, event: &LeadEvent) -> Result<Delivery, NotifyError> {
+        let Some(message) = message::render(event) else { return Ok(Delivery::NotForChat) };
         let key = DeliveryKey::new(event.lead_id(), event.event_type(), SLACK);
         let adapter = |source| NotifyError::Adapter { key: key.as_str().to_owned(), source };
         if !self.store.claim_delivery(&key, self.clock.now()).await.map_err(adapter)? {
             tracing::info!(key = key.as_str(), "already delivered; skipping");
             return Ok(Delivery::Duplicate);
         }
-        if let Err(e) = self.slack.post(&message::render(event)).await {
+        if let Err(e) = self.slack.post(&message).await {
             tracing::error!(key = key.as_str(), error = %e, "Slack delivery failed; releasing the claim for a retry");
             if let Err(release) = self.store.release_delivery(&key).await {
                 tracing::error!(key = key.as_str(), error = %release, "could not release the claim");

@@ -74,12 +74,13 @@ fn context_fields(lead: &Lead) -> Vec<Value> {
     .collect()
 }
 
-/// The message for an event. The `text` is the notification preview and the fallback for
-/// clients that cannot show blocks.
-pub fn render(event: &LeadEvent) -> Value {
+/// The message for an event, or `None` for events no rep is told about (nurture). The `text`
+/// is the notification preview and the fallback for clients that cannot show blocks.
+pub fn render(event: &LeadEvent) -> Option<Value> {
     match event {
-        LeadEvent::Assigned { lead } => assigned(lead),
-        LeadEvent::Escalated { lead } => escalated(lead),
+        LeadEvent::Assigned { lead } => Some(assigned(lead)),
+        LeadEvent::Escalated { lead } => Some(escalated(lead)),
+        LeadEvent::Nurture { .. } => None,
     }
 }
 

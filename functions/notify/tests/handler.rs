@@ -119,3 +119,11 @@ async fn a_message_that_is_not_a_lead_event_is_refused_by_id() {
     );
     assert!(w.slack.posted().is_empty());
 }
+
+#[tokio::test]
+async fn a_nurture_event_tells_no_rep() {
+    let w = world();
+    let event = LeadEvent::Nurture { lead: assigned_lead() };
+    assert_eq!(w.notify.handle(sns(&event.to_json())).await.unwrap(), [Delivery::NotForChat]);
+    assert!(w.slack.posted().is_empty());
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded, RulesetStore};
-use baton_domain::rules::{engine, pool};
+use baton_domain::rules::{Disposition, engine, pool};
 use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, Ruleset};
 
 /// Route's environment.
@@ -196,10 +196,13 @@ impl Route {
             }
         };
         let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;
-        let for_a_rep = lead.decision.as_ref().is_some_and(|d| d.disposition.is_none());
-        if for_a_rep && lead.escalated_at.is_none() && lead.touched_at.is_none() {
+        let disposition = lead.decision.as_ref().map(|d| d.disposition);
+        if disposition == Some(None) && lead.escalated_at.is_none() && lead.touched_at.is_none() {
             // Announce while the assignment is current; once touched or escalated, newer events speak for it.
             self.publisher.publish(&LeadEvent::Assigned { lead: lead.clone() }).await?;
+        } else if disposition == Some(Some(Disposition::Nurture)) && lead.status == LeadStatus::Nurture {
+            // For a nurture program subscribed to the topic; no rep is told.
+            self.publisher.publish(&LeadEvent::Nurture { lead: lead.clone() }).await?;
         }
         if let Routed::Assigned(lead) = &routed {
             let d = lead.decision.as_ref().expect("an assigned lead has a decision");

@@ -204,7 +204,7 @@ async fn a_pool_takes_turns_across_leads() {
 }
 
 #[tokio::test]
-async fn nurture_and_disqualified_leads_are_recorded_but_not_announced() {
+async fn nurture_and_disqualified_leads_are_recorded_and_not_announced_to_reps() {
     let w = world().await;
     for (json, status) in [
         (r#"{"email":"spy@competitor.example","country":"US"}"#, LeadStatus::Disqualified),
@@ -219,7 +219,8 @@ async fn nurture_and_disqualified_leads_are_recorded_but_not_announced() {
         assert_eq!(decided.status, status);
         assert_eq!(decided.awaiting(), None, "no SLA clock for a lead that is not a rep's");
     }
-    assert!(w.publisher.published().is_empty());
+    let types: Vec<&str> = w.publisher.published().iter().map(|e| e.event_type().as_str()).collect();
+    assert_eq!(types, ["lead.nurture"], "only the nurture program hears of the nurtured lead; no rep is alerted");
 }
 
 #[tokio::test]

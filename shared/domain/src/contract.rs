@@ -497,6 +497,7 @@ impl LeadSubmission {
             submissions: 1,
             captured_at: now,
             decision: None,
+            previous_decisions: Vec::new(),
             touched_at: None,
             escalated_at: None,
         })

@@ -10,6 +10,7 @@ use crate::{Lead, LeadId};
 pub enum EventType {
     Assigned,
     Escalated,
+    Nurture,
 }
 
 impl EventType {
@@ -18,6 +19,7 @@ impl EventType {
         match self {
             Self::Assigned => "lead.assigned",
             Self::Escalated => "lead.escalated",
+            Self::Nurture => "lead.nurture",
         }
     }
 }
@@ -32,6 +34,10 @@ pub enum LeadEvent {
     /// The owner missed the first-touch target; `lead.escalated_at` says when this was noticed.
     #[serde(rename = "lead.escalated")]
     Escalated { lead: Lead },
+    /// The lead went to nurture (not to a rep); for a nurture program subscribed to the topic
+    /// (an SNS filter policy on `event_type = lead.nurture`).
+    #[serde(rename = "lead.nurture")]
+    Nurture { lead: Lead },
 }
 
 impl LeadEvent {
@@ -40,13 +46,14 @@ impl LeadEvent {
         match self {
             Self::Assigned { .. } => EventType::Assigned,
             Self::Escalated { .. } => EventType::Escalated,
+            Self::Nurture { .. } => EventType::Nurture,
         }
     }
 
     /// The lead the event is about.
     pub fn lead(&self) -> &Lead {
         match self {
-            Self::Assigned { lead } | Self::Escalated { lead } => lead,
+            Self::Assigned { lead } | Self::Escalated { lead } | Self::Nurture { lead } => lead,
         }
     }
 

@@ -334,9 +334,13 @@ pub struct Lead {
     #[serde(default = "one")]
     pub submissions: u32,
     pub captured_at: Timestamp,
-    /// Set once, when the lead is assigned.
+    /// Set when the lead is assigned (or sent to nurture, or disqualified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// Earlier decisions, oldest first: a nurture decision is kept here when a new submission
+    /// sends the lead back to routing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_decisions: Vec<Decision>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub touched_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,6 +441,11 @@ impl Lead {
             self.touchpoints.remove(0);
         }
         self.submissions = self.submissions.saturating_add(later.submissions);
+        if self.status == LeadStatus::Nurture {
+            // A new submission may re-qualify a nurtured lead: it goes back to routing.
+            self.status = LeadStatus::Captured;
+            self.previous_decisions.extend(self.decision.take());
+        }
         self
     }
 
@@ -593,6 +602,18 @@ mod tests {
         assert!(bytes <= MAX_TOUCHPOINT_BYTES, "{bytes}");
         assert!(l.touchpoints.len() < MAX_TOUCHPOINTS);
         assert_eq!(l.submissions as usize, MAX_TOUCHPOINTS + 1);
+    }
+
+    #[test]
+    fn a_new_submission_sends_a_nurtured_lead_back_to_routing_and_keeps_the_old_decision() {
+        let first = lead(r#"{"email":"kid@gmail.com","job_title":"Student"}"#, 0);
+        let decision = crate::decide(&first, &crate::Ruleset::default_ruleset(), first.captured_at);
+        let nurtured = first.assigned(decision.clone());
+        assert_eq!(nurtured.status, LeadStatus::Nurture);
+        let back = nurtured.merged_with(&lead(r#"{"email":"kid@gmail.com","job_title":"CTO"}"#, 9));
+        assert_eq!((back.status, back.decision.as_ref()), (LeadStatus::Captured, None));
+        assert_eq!(back.previous_decisions, [decision]);
+        assert!(back.awaiting().is_some_and(|w| w.kind == crate::WaitKind::Routing));
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct When {
     pub form_type: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub product_interest: Vec<String>,
+    /// Text the page URL contains, such as `/pricing` (case-insensitive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_url_contains: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub utm_source: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -132,6 +135,11 @@ impl When {
             && (self.department.is_empty() || lead.enrichment.department.is_some_and(|d| self.department.contains(&d)))
             && any_text(&self.form_type, lead.source.form_type.as_deref())
             && any_text(&self.product_interest, lead.product_interest.as_deref())
+            && (self.page_url_contains.is_empty()
+                || lead.source.page_url.as_deref().is_some_and(|url| {
+                    let url = url.to_ascii_lowercase();
+                    self.page_url_contains.iter().any(|part| url.contains(&part.to_ascii_lowercase()))
+                }))
             && any_text(&self.utm_source, lead.source.utm_source.as_deref())
             && any_text(&self.utm_medium, lead.source.utm_medium.as_deref())
             && any_text(&self.utm_campaign, lead.source.utm_campaign.as_deref())
@@ -232,6 +240,10 @@ mod tests {
         assert!(when(r#"postal_range = ["10000-14999"]"#).matches(&l, None));
         assert!(!when(r#"postal_range = ["20000-29999", "1000-1499"]"#).matches(&l, None));
         assert!(when(r#"attribute_true = ["in_sequence"]"#).matches(&l, None));
+        let on_pricing =
+            lead(r#"{"email":"a@corp.example","source":{"page_url":"https://x.example/Pricing?plan=pro"}}"#);
+        assert!(when(r#"page_url_contains = ["/pricing"]"#).matches(&on_pricing, None));
+        assert!(!when(r#"page_url_contains = ["/docs"]"#).matches(&on_pricing, None));
         assert!(!when(r#"attribute_true = ["vip"]"#).matches(&l, None));
         assert!(!when(r#"contacted_within = "30d""#).matches(&l, None), "contacted long ago");
         let recent = format!(
