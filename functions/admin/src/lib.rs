@@ -72,6 +72,13 @@ fn problem(status: StatusCode, error: &str, message: &str, errors: &[FieldError]
     respond(status, json!({ "error": error, "message": message, "errors": errors }))
 }
 
+/// A version number from a path, or the 400 that says it is not one.
+fn parse_version(text: &str) -> Result<u32, Box<Response<Body>>> {
+    text.parse::<u32>().map_err(|_| {
+        Box::new(problem(StatusCode::BAD_REQUEST, "bad_version", &format!("`{text}` is not a version number"), &[]))
+    })
+}
+
 /// The admin handler and what it needs.
 #[derive(Clone)]
 pub struct Admin {
@@ -177,13 +184,9 @@ impl Admin {
     }
 
     async fn version(&self, version: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(n) = version.parse::<u32>() else {
-            return Ok(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_version",
-                &format!("`{version}` is not a version number"),
-                &[],
-            ));
+        let n = match parse_version(version) {
+            Ok(n) => n,
+            Err(refusal) => return Ok(*refusal),
         };
         Ok(match self.rulesets.load(n).await? {
             Some(r) => respond(StatusCode::OK, serde_json::to_value(&r).unwrap_or_default()),
@@ -192,13 +195,9 @@ impl Admin {
     }
 
     async fn activate(&self, version: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(n) = version.parse::<u32>() else {
-            return Ok(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_version",
-                &format!("`{version}` is not a version number"),
-                &[],
-            ));
+        let n = match parse_version(version) {
+            Ok(n) => n,
+            Err(refusal) => return Ok(*refusal),
         };
         Ok(if self.rulesets.activate(n).await? {
             tracing::info!(version = n, "ruleset activated");

@@ -117,6 +117,19 @@ fn put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// The item at `pk`, read consistently.
+async fn get_item(client: &Client, table: &str, pk: String) -> Result<Option<Item>, Error> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(out.item)
+}
+
 /// What a transaction's outcome means for a capture.
 enum Transaction {
     Done,
@@ -190,16 +203,7 @@ impl DynamoLeadStore {
 
 impl DynamoLeadStore {
     async fn get_raw(&self, pk: String) -> Result<Option<Item>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(out.item)
+        get_item(&self.client, &self.table, pk).await
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, Error> {
@@ -687,16 +691,7 @@ impl DynamoRulesets {
     }
 
     async fn get(&self, pk: String) -> Result<Option<Item>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(out.item)
+        get_item(&self.client, &self.table, pk).await
     }
 
     fn number(item: &Item, name: &str) -> Result<u32, Error> {
