@@ -121,6 +121,17 @@ async fn a_leads_decision_and_its_audit_trail_are_readable() {
     assert_eq!(bad.status(), 400);
 }
 
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_an_empty_token_is_refused() {
+    let (admin, _) = admin();
+    let mut r = request("GET", "/admin/rulesets", None, "application/json", "");
+    r.headers_mut().insert("authorization", format!("bearer {TOKEN}").parse().unwrap());
+    assert_eq!(admin.handle(r).await.status(), 200);
+    let mut r = request("GET", "/admin/rulesets", None, "application/json", "");
+    r.headers_mut().insert("authorization", "Bearer ".parse().unwrap());
+    assert_eq!(admin.handle(r).await.status(), 401);
+}
+
 #[test]
 fn token_digests_are_checked_when_configured() {
     assert_eq!(parse_digests(&format!(" {} ,", digest("x"))).unwrap(), [digest("x")]);

@@ -181,9 +181,14 @@ impl Route {
             let decision = loop {
                 let at_cap = |m: &baton_domain::rules::Member| if full.contains(&m.id) { u32::MAX } else { 0 };
                 let decision = plan.clone().decide(&lead, version, pointer, &at_cap, now);
-                let capped = plan.pool_member(&decision.owner.id).and_then(|m| m.max_new_per_day.map(|max| (m, max)));
+                // Only a member the pool chose takes a slot; a fallback owner never does. Each
+                // failed claim marks one more member full, so this ends within the pool's size.
+                let capped = plan.chosen_member(&decision).and_then(|m| m.max_new_per_day.map(|max| (m, max)));
                 match capped {
-                    Some((m, max)) if !self.counters.claim_daily(&m.id, pool::local_day(m, now), max).await? => {
+                    Some((m, max))
+                        if !full.contains(&m.id)
+                            && !self.counters.claim_daily(&m.id, pool::local_day(m, now), max).await? =>
+                    {
                         full.push(m.id.clone());
                     }
                     _ => break decision,

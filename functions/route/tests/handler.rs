@@ -321,3 +321,46 @@ async fn an_activated_ruleset_version_applies_without_a_redeploy_and_rolls_back(
     rulesets.activate(1).await.unwrap();
     assert_eq!(route_one(&route).await, ("alice".to_owned(), "to-alice v1".to_owned()), "rolled back");
 }
+
+#[tokio::test]
+async fn a_capped_member_who_is_also_the_pools_fallback_never_loops_and_takes_no_slot() {
+    let ruleset = Ruleset::parse_toml(
+        r#"
+        name = "lead catches overflow"
+        fallback = { id = "queue", name = "Queue" }
+        [scoring]
+        hot_at = 60
+        warm_at = 30
+        criteria = []
+        [[routing]]
+        name = "everyone"
+        pool = "team"
+        [pools.team]
+        fallback = { id = "lead", name = "Team lead" }
+        members = [ { id = "lead", name = "Team lead", max_new_per_day = 0 }, { id = "rep", name = "Rep", paused = true } ]
+        "#,
+    )
+    .unwrap();
+    let store = Arc::new(MemoryLeadStore::new());
+    let route = Route::new(
+        store.clone(),
+        Arc::new(MemoryPublisher::new()),
+        ruleset,
+        1,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+    );
+    let l = lead(&LeadId::generate().to_string(), r#"{"email":"x@corp.example"}"#);
+    store.insert(&l).await.unwrap();
+    let routed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)),
+    )
+    .await
+    .expect("no endless claim loop")
+    .unwrap();
+    let Routed::Assigned(a) = routed else { panic!("assigned") };
+    let d = a.decision.unwrap();
+    assert_eq!(d.owner.id, "lead", "the pool's fallback catches the overflow");
+    assert!(d.rule.contains("nobody available"), "{}", d.rule);
+}

@@ -654,6 +654,9 @@ impl PoolCounters for DynamoCounters {
     }
 
     async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error> {
+        if max == 0 {
+            return Ok(false);
+        }
         // Kept two days past the day, then removed by the table's TTL.
         let expires = day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp()) + 3 * 86_400;
         let result = self
@@ -703,8 +706,9 @@ impl DynamoRulesets {
 
     fn version_item(item: Item) -> Result<(Ruleset, Timestamp), Error> {
         let document = string_attr(&item, "document")?;
-        let ruleset = Ruleset::parse_json(&document)
-            .map_err(|e| Error::Corrupt(format!("stored ruleset does not parse: {e:?}")))?;
+        // Validated when saved; read back as it was, so a later, stricter release still runs it.
+        let ruleset: Ruleset = serde_json::from_str(&document)
+            .map_err(|e| Error::Corrupt(format!("stored ruleset does not parse: {e}")))?;
         let saved_at = chrono::DateTime::parse_from_rfc3339(&string_attr(&item, "saved_at")?)
             .map_err(|e| Error::Corrupt(e.to_string()))?
             .to_utc();

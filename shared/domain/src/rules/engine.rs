@@ -125,10 +125,13 @@ impl Plan<'_> {
         }
     }
 
-    /// The member of the target pool with this id, if the target is a pool.
-    pub fn pool_member(&self, id: &str) -> Option<&Member> {
+    /// The pool member `decision` gave the lead to, if the pool chose one (not when its
+    /// fallback took the lead because nobody was available).
+    pub fn chosen_member(&self, decision: &Decision) -> Option<&Member> {
         match &self.target {
-            Target::Pool { pool, .. } => pool.members.iter().find(|m| m.id == id),
+            Target::Pool { pool, rule, .. } if decision.rule == *rule => {
+                pool.members.iter().find(|m| m.id == decision.owner.id)
+            }
             _ => None,
         }
     }
@@ -184,7 +187,7 @@ impl Plan<'_> {
         Decision {
             owner,
             rule,
-            first_touch_due_at: now + ruleset.sla.target(self.score.priority),
+            first_touch_due_at: now.checked_add_signed(ruleset.sla.target(self.score.priority)).unwrap_or(now),
             score: self.score,
             first_action,
             decided_at: now,

@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::{FieldError, Owner, Priority};
 pub use when::When;
 
+/// The most points one criterion may add or take away.
+pub const MAX_POINTS: i32 = 1000;
+
 /// The JSON Schema of a ruleset document (`ruleset.schema.json` beside the default ruleset).
 pub const SCHEMA_JSON: &str = include_str!("ruleset.schema.json");
 
@@ -285,22 +288,26 @@ impl SlaTargets {
     }
 }
 
-/// Parses `90s`, `15m`, `2h`, `1d` (a whole number and a unit).
+/// The longest duration a ruleset may name (SLA targets, recent-contact windows).
+pub const MAX_DURATION_DAYS: i64 = 366;
+
+/// Parses `90s`, `15m`, `2h`, `1d` (a whole number and a unit), from one second to a year.
 pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 15m, 2h or 1d"))?;
     let d = match unit {
-        "s" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
         _ => return Err(format!("`{text}` has no unit: use s, m, h or d")),
     };
-    if n <= 0 {
-        return Err(format!("`{text}` must be longer than zero"));
+    match d {
+        Some(d) if n > 0 && d <= chrono::Duration::days(MAX_DURATION_DAYS) => Ok(d),
+        _ if n == 0 => Err(format!("`{text}` must be longer than zero")),
+        _ => Err(format!("`{text}` is longer than {MAX_DURATION_DAYS} days")),
     }
-    Ok(d)
 }
 
 impl Ruleset {
@@ -349,6 +356,30 @@ impl Ruleset {
         for (i, c) in self.scoring.criteria.iter().enumerate() {
             if let Err(e) = c.when.validate() {
                 err(format!("scoring.criteria[{i}].when"), e);
+            }
+            if !c.when.priority.is_empty() {
+                err(
+                    format!("scoring.criteria[{i}].when.priority"),
+                    "scoring happens before there is a priority".into(),
+                );
+            }
+            if c.points.abs() > MAX_POINTS {
+                err(format!("scoring.criteria[{i}].points"), format!("{} is beyond ±{MAX_POINTS}", c.points));
+            }
+        }
+        let mut owners: Vec<(String, &Owner)> = vec![("fallback".into(), &self.fallback)];
+        owners.extend(
+            self.routing
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.owner.as_ref().map(|o| (format!("routing[{i}].owner"), o))),
+        );
+        owners.extend(
+            self.pools.iter().filter_map(|(n, p)| p.fallback.as_ref().map(|o| (format!("pools.{n}.fallback"), o))),
+        );
+        for (at, owner) in owners {
+            if owner.id.trim().is_empty() || owner.name.trim().is_empty() {
+                err(at, "an owner needs a non-empty id and name".into());
             }
         }
         for (i, d) in self.disqualify.iter().enumerate() {
@@ -409,6 +440,9 @@ impl Ruleset {
             for (i, m) in pool.members.iter().enumerate() {
                 for problem in pool::check_member(m) {
                     err(format!("{at}.members[{i}]"), format!("{}: {problem}", m.id));
+                }
+                if pool.members[..i].iter().any(|earlier| earlier.id == m.id) {
+                    err(format!("{at}.members[{i}].id"), format!("`{}` is listed twice", m.id));
                 }
             }
             if !self.routing.iter().any(|r| r.pool.as_deref() == Some(name)) {
@@ -502,12 +536,47 @@ mod tests {
     }
 
     #[test]
+    fn owners_members_bands_and_points_are_checked() {
+        let text = r#"
+            name = "loose"
+            fallback = { id = "", name = "Nobody" }
+            [scoring]
+            hot_at = 60
+            warm_at = 30
+            criteria = [
+              { reason = "huge", points = 5000 },
+              { reason = "early", points = 1, when = { priority = ["hot"] } },
+            ]
+            [[routing]]
+            name = "sizes"
+            when = { size_band = ["50-200"] }
+            pool = "team"
+            [pools.team]
+            members = [ { id = "a", name = "A" }, { id = "a", name = "A again", weight = 500 } ]
+        "#;
+        let fields: Vec<String> = Ruleset::parse_toml(text).unwrap_err().into_iter().map(|e| e.field).collect();
+        for expected in [
+            "fallback",
+            "scoring.criteria[0].points",
+            "scoring.criteria[1].when.priority",
+            "routing[0].when",
+            "pools.team.members[1].id",
+            "pools.team.members[1]",
+        ] {
+            assert!(fields.contains(&expected.to_owned()), "missing {expected} in {fields:?}");
+        }
+    }
+
+    #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("15m").unwrap(), chrono::Duration::minutes(15));
         assert_eq!(parse_duration("1d").unwrap(), chrono::Duration::days(1));
         assert!(parse_duration("15").is_err());
         assert!(parse_duration("0h").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("100000000d").unwrap_err().contains("longer than"));
+        assert!(parse_duration("9999999999999999s").is_err(), "no overflow panic");
+        assert!(parse_duration("366d").is_ok());
     }
 
     #[test]

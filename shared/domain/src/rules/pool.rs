@@ -19,6 +19,9 @@ pub struct Skip {
     pub reason: String,
 }
 
+/// The largest member weight (a pool's turn order has one slot per unit of weight).
+pub const MAX_WEIGHT: u32 = 100;
+
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn hours(text: &str) -> Result<(NaiveTime, NaiveTime), String> {
@@ -74,6 +77,12 @@ pub fn check_member(m: &Member) -> Vec<String> {
     }
     if m.weight == 0 {
         problems.push("weight 0 would never receive a lead; remove the member or pause it".into());
+    }
+    if m.weight > MAX_WEIGHT {
+        problems.push(format!("weight {} is above {MAX_WEIGHT}", m.weight));
+    }
+    if m.id.trim().is_empty() || m.name.trim().is_empty() {
+        problems.push("a member needs a non-empty id and name".into());
     }
     problems
 }

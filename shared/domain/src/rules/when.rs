@@ -104,6 +104,10 @@ impl When {
         if let Some(bad) = self.country.iter().find(|c| rust_iso3166::from_alpha2(&c.to_uppercase()).is_none()) {
             return Err(format!("country `{bad}` is not an ISO 3166-1 alpha-2 code"));
         }
+        const BANDS: [&str; 6] = ["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5001+"];
+        if let Some(bad) = self.size_band.iter().find(|b| !BANDS.contains(&b.as_str())) {
+            return Err(format!("size_band `{bad}` is not one of {}", BANDS.join(", ")));
+        }
         if let Some(window) = &self.contacted_within {
             super::parse_duration(window).map_err(|e| format!("contacted_within: {e}"))?;
         }
