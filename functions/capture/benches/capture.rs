@@ -56,13 +56,15 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    // Every iteration is a different person (a new lead, not a merge), like real traffic.
+    // Every iteration is a different person (new email and phone: a new lead, not a merge).
     let mut n = 0u64;
     c.bench_function("capture handler: API Gateway event to 202, in-process adapters", |b| {
         b.iter_batched(
             || {
                 n += 1;
-                let body = LEAD.replace("Grace.Hopper@", &format!("grace{n}@"));
+                let body = LEAD
+                    .replace("Grace.Hopper@", &format!("grace{n}@"))
+                    .replace("(202) 555-0143", &format!("({}) 555-{:04}", 201 + (n / 10_000) % 700, n % 10_000));
                 lambda_http::request::from_str(&event(&body, n)).unwrap()
             },
             |request| {
