@@ -24,15 +24,22 @@ pub const MAX_WEIGHT: u32 = 100;
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-fn hours(text: &str) -> Result<(NaiveTime, NaiveTime), String> {
+/// Working hours as minutes after midnight: `09:00-17:30`, `00:00-24:00` (all day) or an
+/// overnight shift such as `22:00-06:00`.
+fn hours(text: &str) -> Result<(u32, u32), String> {
     let (from, to) = text.split_once('-').ok_or_else(|| format!("hours `{text}` is not like 09:00-17:30"))?;
     let parse = |t: &str| {
-        NaiveTime::parse_from_str(t.trim(), "%H:%M")
-            .map_err(|_| format!("`{}` in hours `{text}` is not HH:MM", t.trim()))
+        let t = t.trim();
+        if t == "24:00" {
+            return Ok(24 * 60);
+        }
+        NaiveTime::parse_from_str(t, "%H:%M")
+            .map(|time| time.hour() * 60 + time.minute())
+            .map_err(|_| format!("`{t}` in hours `{text}` is not HH:MM"))
     };
     let (from, to) = (parse(from)?, parse(to)?);
-    if from >= to {
-        return Err(format!("hours `{text}` end before they start"));
+    if from == to || from == 24 * 60 {
+        return Err(format!("hours `{text}` are empty or start at 24:00"));
     }
     Ok((from, to))
 }
@@ -109,8 +116,10 @@ pub fn unavailable(m: &Member, now: Timestamp) -> Option<String> {
         return Some(format!("not a working day ({weekday} in {})", m.timezone));
     }
     if let Some((from, to)) = m.hours.as_deref().and_then(|h| hours(h).ok()) {
-        let time = NaiveTime::from_hms_opt(local.hour(), local.minute(), 0).unwrap_or(from);
-        if time < from || time >= to {
+        let now_minute = local.hour() * 60 + local.minute();
+        let working =
+            if from < to { from <= now_minute && now_minute < to } else { now_minute >= from || now_minute < to };
+        if !working {
             return Some(format!("outside working hours ({} in {})", local.format("%H:%M"), m.timezone));
         }
     }
@@ -253,10 +262,24 @@ mod tests {
     }
 
     #[test]
+    fn overnight_shifts_and_whole_days_are_working_hours() {
+        let mut night = member("night");
+        night.hours = Some("22:00-06:00".into());
+        let at = |h| chrono::Utc.with_ymd_and_hms(2026, 11, 23, h, 30, 0).unwrap();
+        assert_eq!(unavailable(&night, at(23)), None);
+        assert_eq!(unavailable(&night, at(5)), None);
+        assert!(unavailable(&night, at(12)).is_some());
+        let mut always = member("always");
+        always.hours = Some("00:00-24:00".into());
+        assert_eq!(unavailable(&always, at(23)), None);
+        assert!(check_member(&always).is_empty());
+    }
+
+    #[test]
     fn member_settings_are_checked() {
         let mut m = member("x");
         m.timezone = "Mars/Olympus".into();
-        m.hours = Some("17:00-09:00".into());
+        m.hours = Some("17:00-17:00".into());
         m.days = vec!["funday".into()];
         m.out_of_office = vec!["2026-13-01".into()];
         assert_eq!(check_member(&m).len(), 4);
