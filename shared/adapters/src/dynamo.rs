@@ -130,6 +130,27 @@ async fn get_item(client: &Client, table: &str, pk: String) -> Result<Option<Ite
     Ok(out.item)
 }
 
+/// Atomically adds one to the counter at `pk` (created at 0) and returns the new value.
+async fn increment(client: &Client, table: &str, pk: String) -> Result<u64, Error> {
+    let out = client
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.clone()))
+        .update_expression("ADD #n :one")
+        .expression_attribute_names("#n", "value")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    out.attributes
+        .as_ref()
+        .and_then(|a| a.get("value"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Error::Corrupt(format!("counter `{pk}` has no number")))
+}
+
 /// What a transaction's outcome means for a capture.
 enum Transaction {
     Done,
@@ -631,26 +652,7 @@ impl DynamoCounters {
 #[async_trait]
 impl PoolCounters for DynamoCounters {
     async fn next(&self, pool: &str) -> Result<u64, Error> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("counter#pool#{pool}")))
-            .update_expression("ADD #n :one")
-            .expression_attribute_names("#n", "value")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let after: u64 = out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get("value"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| Error::Corrupt(format!("counter for pool `{pool}` has no number")))?;
-        Ok(after - 1)
+        Ok(increment(&self.client, &self.table, format!("counter#pool#{pool}")).await? - 1)
     }
 
     async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error> {
@@ -719,19 +721,8 @@ impl DynamoRulesets {
 #[async_trait]
 impl RulesetStore for DynamoRulesets {
     async fn save(&self, ruleset: &Ruleset, now: Timestamp) -> Result<u32, Error> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S("counter#rulesets".into()))
-            .update_expression("ADD #n :one")
-            .expression_attribute_names("#n", "value")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let version = out.attributes.as_ref().map(|a| Self::number(a, "value")).transpose()?.unwrap_or(1);
+        let version = u32::try_from(increment(&self.client, &self.table, "counter#rulesets".into()).await?)
+            .map_err(|_| Error::Corrupt("the ruleset version counter overflowed".into()))?;
         let document = serde_json::to_string(ruleset).map_err(|e| Error::Corrupt(e.to_string()))?;
         self.client
             .put_item()

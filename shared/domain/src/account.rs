@@ -24,17 +24,9 @@ pub struct Account {
 }
 
 impl Account {
-    /// What a matched lead carries.
+    /// What a matched lead carries: the account itself.
     pub fn as_match(&self) -> AccountMatch {
-        AccountMatch {
-            account_id: self.account_id.clone(),
-            name: self.name.clone(),
-            domain: self.domain.clone(),
-            owner: self.owner.clone(),
-            segment: self.segment.clone(),
-            tier: self.tier.clone(),
-            open_deal: self.open_deal,
-        }
+        self.clone()
     }
 }
 

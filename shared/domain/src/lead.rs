@@ -260,21 +260,8 @@ pub struct Touchpoint {
     pub consent: Option<Consent>,
 }
 
-/// A matched account, carried on the lead as routing context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountMatch {
-    pub account_id: String,
-    pub name: String,
-    pub domain: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<crate::Owner>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tier: Option<String>,
-    #[serde(default)]
-    pub open_deal: bool,
-}
+/// A matched account, carried on the lead as routing context: the account record as imported.
+pub type AccountMatch = crate::Account;
 
 /// A lead as Baton stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
