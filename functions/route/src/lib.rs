@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::{Clock, EventPublisher, LeadStore, PoolCounters, Recorded, RulesetStore};
-use baton_domain::rules::{Disposition, engine, pool};
+use baton_domain::rules::{Disposition, Member, engine, pool};
 use baton_domain::{Lead, LeadEvent, LeadStatus, RouteRequest, Ruleset};
 
 /// Route's environment.
@@ -175,29 +175,45 @@ impl Route {
                 None => 0,
             };
             let now = self.clock.now();
-            // A capped member must also win one of today's slots (an atomic, conditional count);
-            // when someone else took the last one, they are skipped as full and the turn moves on.
-            let mut full: Vec<String> = Vec::new();
-            let decision = loop {
-                let at_cap = |m: &baton_domain::rules::Member| if full.contains(&m.id) { u32::MAX } else { 0 };
-                let decision = plan.clone().decide(&lead, version, pointer, &at_cap, now);
-                // Only a member the pool chose takes a slot; a fallback owner never does. Each
-                // failed claim marks one more member full, so this ends within the pool's size.
-                let capped = plan.chosen_member(&decision).and_then(|m| m.max_new_per_day.map(|max| (m, max)));
-                match capped {
-                    Some((m, max))
-                        if !full.contains(&m.id)
-                            && !self.counters.claim_daily(&m.id, pool::local_day(m, now), max).await? =>
-                    {
-                        full.push(m.id.clone());
+            // A capped member must also win one of today's slots (an atomic, conditional count),
+            // and the store takes one of their open-lead slots with the decision. When someone
+            // else took the last one, the member is skipped as full and the turn moves on; each
+            // retry marks one more member full, so this ends within the pool's size (then the
+            // fallback, who takes no slot, gets the lead).
+            let mut full: Vec<(String, String)> = Vec::new();
+            loop {
+                let reason = |m: &Member| full.iter().find(|(id, _)| *id == m.id).map(|(_, r)| r.clone());
+                let decision = plan.clone().decide(&lead, version, pointer, &reason, now);
+                let chosen = plan.chosen_member(&decision);
+                let mut claimed = None;
+                if let Some(m) = chosen
+                    && let Some(max) = m.max_new_per_day
+                {
+                    let day = pool::local_day(m, now);
+                    if !self.counters.claim_daily(&m.id, day, max).await? {
+                        full.push((m.id.clone(), format!("at daily capacity ({max})")));
+                        continue;
                     }
-                    _ => break decision,
+                    claimed = Some((m.id.clone(), day));
                 }
-            };
-            match self.store.record_decision(&id, &decision).await? {
-                Recorded::Applied(lead) => Routed::Assigned(lead),
-                Recorded::AlreadyDecided(lead) => Routed::Replayed(lead),
-                Recorded::Missing => return Err(RouteError::UnknownLead(id.to_string())),
+                let recorded = self.store.record_decision(&id, &decision).await;
+                if !matches!(recorded, Ok(Recorded::Applied(_)))
+                    && let Some((member, day)) = &claimed
+                {
+                    // The lead did not go to the member after all: give the day's slot back.
+                    if let Err(e) = self.counters.release_daily(member, *day).await {
+                        tracing::warn!(member = %member, error = %e, "could not give back a daily slot");
+                    }
+                }
+                match recorded? {
+                    Recorded::Applied(lead) => break Routed::Assigned(lead),
+                    Recorded::AlreadyDecided(lead) => break Routed::Replayed(lead),
+                    Recorded::Missing => return Err(RouteError::UnknownLead(id.to_string())),
+                    Recorded::AtCapacity => {
+                        let max = decision.max_open.unwrap_or_default();
+                        full.push((decision.owner.id.clone(), format!("at open-lead capacity ({max})")));
+                    }
+                }
             }
         };
         let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;

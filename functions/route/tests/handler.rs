@@ -164,7 +164,9 @@ async fn a_touched_lead_is_not_announced_again() {
     let w = world().await;
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     w.route.route_message(&body).await.unwrap();
-    w.store.record_touch(&LeadId::parse(FIRST).unwrap(), chrono::Utc::now()).await.unwrap().unwrap();
+    let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "U1", "api");
+    let touched = w.store.record_touch(&LeadId::parse(FIRST).unwrap(), &touch).await.unwrap();
+    assert!(matches!(touched, baton_domain::Touched::First(_)));
     let Routed::Replayed(lead) = w.route.route_message(&body).await.unwrap() else { panic!("a replay") };
     assert_eq!(lead.status, LeadStatus::Touched);
     assert_eq!(w.publisher.published().len(), 1, "only the first assignment was announced");
@@ -363,4 +365,154 @@ async fn a_capped_member_who_is_also_the_pools_fallback_never_loops_and_takes_no
     let d = a.decision.unwrap();
     assert_eq!(d.owner.id, "lead", "the pool's fallback catches the overflow");
     assert!(d.rule.contains("nobody available"), "{}", d.rule);
+}
+
+fn two_capped_reps(cap: &str) -> Ruleset {
+    Ruleset::parse_toml(&format!(
+        r#"
+        name = "capped"
+        fallback = {{ id = "manager", name = "Team manager" }}
+        [scoring]
+        hot_at = 60
+        warm_at = 30
+        criteria = []
+        [[routing]]
+        name = "everyone"
+        pool = "team"
+        [pools.team]
+        members = [ {{ id = "a", name = "A", {cap} }}, {{ id = "b", name = "B", {cap} }} ]
+        "#
+    ))
+    .unwrap()
+}
+
+async fn route_new(route: &Route, store: &dyn LeadStore, n: usize) -> Result<Routed, RouteError> {
+    let l = lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"p{n}@corp.example"}}"#));
+    store.insert(&l).await.unwrap();
+    route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await
+}
+
+fn owner_of(routed: &Routed) -> (String, Vec<String>) {
+    let Routed::Assigned(lead) = routed else { panic!("not assigned: {routed:?}") };
+    let d = lead.decision.as_ref().unwrap();
+    (d.owner.id.clone(), d.skipped.iter().map(|s| s.reason.clone()).collect())
+}
+
+#[tokio::test]
+async fn an_open_lead_cap_holds_until_the_first_touch_frees_a_slot() {
+    let store = Arc::new(MemoryLeadStore::new());
+    let route = Route::new(
+        store.clone(),
+        Arc::new(MemoryPublisher::new()),
+        two_capped_reps("max_open = 1"),
+        1,
+        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap())),
+    );
+    let first = route_new(&route, store.as_ref(), 0).await.unwrap();
+    assert_eq!(owner_of(&first).0, "a");
+    assert_eq!(owner_of(&route_new(&route, store.as_ref(), 1).await.unwrap()).0, "b");
+    let overflow = owner_of(&route_new(&route, store.as_ref(), 2).await.unwrap());
+    assert_eq!(overflow.0, "manager", "both reps hold their one open lead: the fallback takes it");
+    assert_eq!(overflow.1, ["at open-lead capacity (1)", "at open-lead capacity (1)"]);
+
+    // A touches their lead: their slot is free again, and the next lead goes to them.
+    let Routed::Assigned(a_lead) = first else { unreachable!() };
+    let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "a", "api");
+    assert!(matches!(store.record_touch(&a_lead.id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
+    let next = owner_of(&route_new(&route, store.as_ref(), 3).await.unwrap());
+    assert_eq!(next, ("a".to_owned(), vec!["at open-lead capacity (1)".to_owned()]), "b is still full, a is free");
+}
+
+/// A store whose `record_decision` fails while `failing` is set; everything else is the memory store.
+struct FailingDecisions {
+    inner: MemoryLeadStore,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl LeadStore for FailingDecisions {
+    async fn capture(
+        &self,
+        lead: &Lead,
+        idem: Option<&baton_adapters::Idempotency>,
+    ) -> Result<baton_adapters::Captured, baton_adapters::Error> {
+        self.inner.capture(lead, idem).await
+    }
+    async fn insert(&self, lead: &Lead) -> Result<(), baton_adapters::Error> {
+        self.inner.insert(lead).await
+    }
+    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, baton_adapters::Error> {
+        self.inner.get(id).await
+    }
+    async fn record_decision(
+        &self,
+        id: &LeadId,
+        d: &baton_domain::Decision,
+    ) -> Result<baton_adapters::Recorded, baton_adapters::Error> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(baton_adapters::Error::Unavailable { service: "test", detail: "the store went away".into() });
+        }
+        self.inner.record_decision(id, d).await
+    }
+    async fn overdue(
+        &self,
+        kind: baton_domain::WaitKind,
+        now: baton_domain::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Lead>, baton_adapters::Error> {
+        self.inner.overdue(kind, now, limit).await
+    }
+    async fn record_escalation(
+        &self,
+        id: &LeadId,
+        now: baton_domain::Timestamp,
+    ) -> Result<Option<Lead>, baton_adapters::Error> {
+        self.inner.record_escalation(id, now).await
+    }
+    async fn record_touch(
+        &self,
+        id: &LeadId,
+        touch: &baton_domain::Touch,
+    ) -> Result<baton_domain::Touched, baton_adapters::Error> {
+        self.inner.record_touch(id, touch).await
+    }
+    async fn open_count(&self, owner: &str) -> Result<u32, baton_adapters::Error> {
+        self.inner.open_count(owner).await
+    }
+    async fn claim_delivery(
+        &self,
+        key: &baton_adapters::DeliveryKey,
+        now: baton_domain::Timestamp,
+    ) -> Result<bool, baton_adapters::Error> {
+        self.inner.claim_delivery(key, now).await
+    }
+    async fn release_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
+        self.inner.release_delivery(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_daily_slot_is_given_back_when_the_decision_cannot_be_recorded() {
+    let store = Arc::new(FailingDecisions { inner: MemoryLeadStore::new(), failing: true.into() });
+    let counters = Arc::new(baton_adapters::memory::MemoryCounters::new());
+    let route = Route::new(
+        store.clone(),
+        Arc::new(MemoryPublisher::new()),
+        two_capped_reps("max_new_per_day = 1"),
+        1,
+        counters.clone(),
+        Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap())),
+    );
+    let err = route_new(&route, store.as_ref(), 0).await.expect_err("the store is failing");
+    assert!(matches!(err, RouteError::Adapter(ref e) if e.is_retryable()), "{err:?}");
+    store.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Both reps still have their one slot today: two leads go to them, not to the manager. (The
+    // failed attempt's round-robin turn is spent; turns only set the order, so it costs nobody a lead.)
+    let mut owners = [
+        owner_of(&route_new(&route, store.as_ref(), 1).await.unwrap()).0,
+        owner_of(&route_new(&route, store.as_ref(), 2).await.unwrap()).0,
+    ];
+    owners.sort();
+    assert_eq!(owners, ["a", "b"], "a failed recording kept a slot taken");
 }

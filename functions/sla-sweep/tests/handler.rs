@@ -93,7 +93,8 @@ async fn an_untouched_lead_past_its_due_time_is_escalated_once() {
 async fn a_touched_lead_is_never_escalated() {
     let w = world();
     let (id, _) = assigned(&w).await;
-    w.store.record_touch(&id, t0()).await.unwrap().unwrap();
+    let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, t0(), "U1", "api");
+    assert!(matches!(w.store.record_touch(&id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
     w.clock.advance(chrono::Duration::days(2));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default());
     assert!(w.publisher.published().is_empty());

@@ -6,8 +6,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use baton_domain::{Decision, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, Timestamp, WaitKind, decide, sla};
+use baton_domain::{
+    Decision, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, Timestamp, Touch, TouchKind, Touched, WaitKind,
+    decide, sla,
+};
 use chrono::TimeZone;
+use futures::future::join_all;
 
 use crate::ports::{
     AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, RulesetStore, WorkQueue,
@@ -33,6 +37,10 @@ fn uuid_like() -> String {
 
 fn decision_for(lead: &Lead, at: Timestamp) -> Decision {
     decide(lead, &Ruleset::default_ruleset(), at)
+}
+
+fn touch(kind: TouchKind, at: Timestamp) -> Touch {
+    Touch { kind, at, by: "U-test".into(), via: "api".into(), note: None }
 }
 
 fn ids(leads: &[Lead]) -> Vec<&LeadId> {
@@ -106,14 +114,22 @@ pub async fn lead_store(store: &dyn LeadStore) {
     store.insert(&b).await.unwrap();
     let b_decision = decision_for(&b, t1);
     assert!(matches!(store.record_decision(&b.id, &b_decision).await.unwrap(), Recorded::Applied(_)));
-    let touched = store.record_touch(&b.id, t1).await.unwrap().expect("an assigned lead can be touched");
+    let Touched::First(touched) = store.record_touch(&b.id, &touch(TouchKind::Accepted, t1)).await.unwrap() else {
+        panic!("an assigned lead's first touch must count as the first")
+    };
     assert_eq!((touched.status, touched.touched_at), (LeadStatus::Touched, Some(t1)));
-    assert_eq!(store.record_touch(&b.id, t1).await.unwrap(), None, "a lead was touched twice");
+    let Touched::Again(again) = store.record_touch(&b.id, &touch(TouchKind::Called, far)).await.unwrap() else {
+        panic!("a second touch must be kept as activity")
+    };
+    assert_eq!((again.touched_at, again.touches.len()), (Some(t1), 2), "a later touch moved the first touch");
+    assert_eq!(store.get(&b.id).await.unwrap().as_ref(), Some(&again), "the touches read back");
     assert_eq!(store.record_escalation(&b.id, far).await.unwrap(), None, "a touched lead escalated");
     assert!(store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty());
     let captured = new_lead(t0, "US");
     store.insert(&captured).await.unwrap();
-    assert_eq!(store.record_touch(&captured.id, t1).await.unwrap(), None, "an unassigned lead was touched");
+    let refused = store.record_touch(&captured.id, &touch(TouchKind::Called, t1)).await.unwrap();
+    assert_eq!(refused, Touched::NotOpen(captured.clone()), "an unassigned lead was touched");
+    assert_eq!(store.record_touch(&LeadId::generate(), &touch(TouchKind::Called, t1)).await.unwrap(), Touched::Missing);
 
     // Overdue leads come earliest first, and `limit` bounds the answer.
     let mut later: Vec<Lead> = (1..=4).map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR")).collect();
@@ -141,12 +157,60 @@ pub async fn lead_store(store: &dyn LeadStore) {
         .count();
     assert_eq!(applied, 1, "concurrent decisions: exactly one must apply");
 
+    // Concurrent touches: exactly one is the first.
+    let call = touch(TouchKind::Called, t1);
+    let firsts = join_all((0..4).map(|_| store.record_touch(&c.id, &call)))
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Touched::First(_))))
+        .count();
+    assert_eq!(firsts, 1, "concurrent touches: exactly one must be the first");
+
     // Delivery claims: first wins, a release lets a retry claim again.
     let key = DeliveryKey::new(&a.id, baton_domain::EventType::Assigned, "slack");
     assert!(store.claim_delivery(&key, t1).await.unwrap(), "the first claim wins");
     assert!(!store.claim_delivery(&key, t1).await.unwrap(), "a second claim must lose");
     store.release_delivery(&key).await.unwrap();
     assert!(store.claim_delivery(&key, t1).await.unwrap(), "a released claim can be taken again");
+}
+
+/// Checks the open-lead cap of [`LeadStore::record_decision`] and [`LeadStore::record_touch`]:
+/// concurrent routers never give an owner more than `max_open` open leads, and the first touch
+/// frees a slot. `store` must be empty.
+pub async fn open_caps(store: &dyn LeadStore) {
+    let t0 = base();
+    let owner = format!("rep-{}", uuid_like());
+    let leads: Vec<Lead> = (0..6).map(|_| new_lead(t0, "US")).collect();
+    let mut decisions = Vec::new();
+    for lead in &leads {
+        store.insert(lead).await.unwrap();
+        let mut d = decision_for(lead, t0);
+        d.owner = baton_domain::Owner::new(owner.clone(), "Capped Rep");
+        d.max_open = Some(2);
+        decisions.push(d);
+    }
+    let results = join_all(leads.iter().zip(&decisions).map(|(l, d)| store.record_decision(&l.id, d))).await;
+    let applied: Vec<&LeadId> = results
+        .iter()
+        .zip(&leads)
+        .filter_map(|(r, l)| matches!(r, Ok(Recorded::Applied(_))).then_some(&l.id))
+        .collect();
+    assert_eq!(applied.len(), 2, "concurrent routers gave an owner more than max_open leads: {results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Recorded::Applied(_) | Recorded::AtCapacity))),
+        "a capped decision must be applied or at capacity: {results:?}"
+    );
+    assert_eq!(store.open_count(&owner).await.unwrap(), 2);
+    let refused = leads.iter().find(|l| !applied.contains(&&l.id)).unwrap();
+    assert_eq!(store.get(&refused.id).await.unwrap().unwrap().status, LeadStatus::Captured, "a refused decision wrote");
+
+    // The first touch frees a slot; a later touch does not free another.
+    store.record_touch(applied[0], &touch(TouchKind::Accepted, t0)).await.unwrap();
+    store.record_touch(applied[0], &touch(TouchKind::Called, t0)).await.unwrap();
+    assert_eq!(store.open_count(&owner).await.unwrap(), 1, "the first touch must free exactly one slot");
+    let i = leads.iter().position(|l| l.id == refused.id).unwrap();
+    assert!(matches!(store.record_decision(&refused.id, &decisions[i]).await.unwrap(), Recorded::Applied(_)));
+    assert_eq!(store.open_count(&owner).await.unwrap(), 2);
 }
 
 fn person(email: &str, at: Timestamp, json_extra: &str) -> Lead {
@@ -302,6 +366,15 @@ pub async fn counters(counters: &dyn PoolCounters) {
     assert!(!counters.claim_daily(&member, day, 3).await.unwrap(), "a full day stays full");
     assert!(counters.claim_daily(&member, day.succ_opt().unwrap(), 3).await.unwrap(), "the next day starts empty");
     assert!(counters.claim_daily(&member, day, 4).await.unwrap(), "a raised cap frees a slot");
+
+    // A released slot can be claimed again; releases never go below zero.
+    counters.release_daily(&member, day).await.unwrap();
+    assert!(counters.claim_daily(&member, day, 4).await.unwrap(), "a released slot must be claimable");
+    let fresh = format!("rep-{}", uuid_like());
+    counters.release_daily(&fresh, day).await.unwrap();
+    counters.release_daily(&fresh, day).await.unwrap();
+    assert!(counters.claim_daily(&fresh, day, 1).await.unwrap());
+    assert!(!counters.claim_daily(&fresh, day, 1).await.unwrap(), "releasing an empty day went below zero");
 }
 
 /// Checks a [`RulesetStore`]. `store` must be empty.

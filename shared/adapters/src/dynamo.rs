@@ -3,6 +3,7 @@
 //! One table, string partition key `pk`:
 //! - leads at `lead#<id>`, mapped to and from [`Lead`] by `serde_dynamo`;
 //! - delivery claims at `delivery#<key>`;
+//! - each owner's count of open leads (for `max_open` caps) at `counter#open#<owner id>`;
 //! - identities at `identity#<email:…|phone:…>` → the person's lead id (deduplication);
 //! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
 //!   `expires_at` (epoch seconds) for the table's TTL.
@@ -22,9 +23,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
-use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Ruleset, Timestamp, WaitKind};
+use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Ruleset, Timestamp, Touch, Touched, WaitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -154,8 +155,35 @@ async fn increment(client: &Client, table: &str, pk: String) -> Result<u64, Erro
 /// What a transaction's outcome means for a capture.
 enum Transaction {
     Done,
-    /// A condition failed: someone else wrote first; read again and retry.
-    LostRace,
+    /// A condition failed: someone else wrote first; read again and retry. One flag per item:
+    /// whether that item's condition failed.
+    LostRace(Vec<bool>),
+}
+
+/// An atomic `ADD` of `delta` to the counter at `pk`, if `condition` (on `#n`, the count) holds.
+fn counter_add(
+    table: &str,
+    pk: String,
+    delta: i64,
+    condition: Option<(&str, u32)>,
+) -> Result<TransactWriteItem, Error> {
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk))
+        .update_expression("ADD #n :delta")
+        .expression_attribute_names("#n", "value")
+        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+    if let Some((condition, max)) = condition {
+        update = update
+            .condition_expression(condition)
+            .expression_attribute_values(":max", AttributeValue::N(max.to_string()));
+    }
+    let update = update.build().map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn open_key(owner: &str) -> String {
+    format!("counter#open#{owner}")
 }
 
 fn value<T: Serialize>(v: T) -> Result<AttributeValue, Error> {
@@ -238,7 +266,7 @@ impl DynamoLeadStore {
                 // transactions on the same items). Anything else (validation, size) is permanent.
                 let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
                 if codes.iter().all(|code| matches!(*code, "None" | "ConditionalCheckFailed" | "TransactionConflict")) {
-                    Ok(Transaction::LostRace)
+                    Ok(Transaction::LostRace(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect()))
                 } else {
                     Err(Error::Rejected {
                         service: SERVICE,
@@ -247,6 +275,47 @@ impl DynamoLeadStore {
                 }
             }
         }
+    }
+
+    /// Writes `lead` as the revision after `revision`, only if nothing changed it since.
+    fn revised(&self, lead: &Lead, revision: u64) -> Result<TransactWriteItem, Error> {
+        put(
+            &self.table,
+            to_item_at(lead, revision + 1)?,
+            "revision = :rev",
+            vec![(":rev", AttributeValue::N(revision.to_string()))],
+        )
+    }
+
+    /// Records a decision whose owner has a cap on open leads: the lead and the owner's open
+    /// count change in one transaction, and only while the count is below `max`.
+    async fn record_capped_decision(&self, id: &LeadId, decision: &Decision, max: u32) -> Result<Recorded, Error> {
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(Recorded::Missing) };
+            let (lead, revision) = from_item_with_revision(item)?;
+            if lead.status != LeadStatus::Captured {
+                return Ok(Recorded::AlreadyDecided(lead));
+            }
+            let next = lead.assigned(decision.clone());
+            let items = vec![
+                self.revised(&next, revision)?,
+                counter_add(
+                    &self.table,
+                    open_key(&decision.owner.id),
+                    1,
+                    Some(("attribute_not_exists(#n) OR #n < :max", max)),
+                )?,
+            ];
+            match self.transact(items).await? {
+                Transaction::Done => return Ok(Recorded::Applied(next)),
+                Transaction::LostRace(failed) if failed.get(1) == Some(&true) => return Ok(Recorded::AtCapacity),
+                Transaction::LostRace(_) => continue,
+            }
+        }
+        Err(Error::unavailable(SERVICE, "too much contention recording the decision; retry"))
     }
 
     fn idempotency_put(&self, idem: &Idempotency, lead: &LeadId, now: Timestamp) -> Result<TransactWriteItem, Error> {
@@ -369,7 +438,7 @@ impl LeadStore for DynamoLeadStore {
             }
             match self.transact(items).await? {
                 Transaction::Done => return Ok(outcome),
-                Transaction::LostRace => continue,
+                Transaction::LostRace(_) => continue,
             }
         }
         Err(Error::unavailable(SERVICE, "too much contention capturing the same person; retry"))
@@ -407,6 +476,9 @@ impl LeadStore for DynamoLeadStore {
     }
 
     async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
+        if let Some(max) = decision.max_open.filter(|_| decision.status() == LeadStatus::Assigned) {
+            return self.record_capped_decision(id, decision, max).await;
+        }
         // The lead's next state comes from the decision; only an assigned lead waits (for its first touch).
         let next = decision.status();
         let (update, mut values) = if next == LeadStatus::Assigned {
@@ -484,19 +556,30 @@ impl LeadStore for DynamoLeadStore {
         .await
     }
 
-    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
-        self.conditional_update(
-            id,
-            "SET #status = :touched, touched_at = :now REMOVE wait_kind, wait_due_at",
-            "#status IN (:assigned, :escalated)",
-            vec![
-                (":touched", status(LeadStatus::Touched)),
-                (":assigned", status(LeadStatus::Assigned)),
-                (":escalated", status(LeadStatus::Escalated)),
-                (":now", value(now)?),
-            ],
-        )
-        .await
+    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error> {
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(Touched::Missing) };
+            let (lead, revision) = from_item_with_revision(item)?;
+            let slot = lead.decision.as_ref().filter(|d| d.max_open.is_some()).map(|d| d.owner.id.clone());
+            let outcome = lead.touch(touch.clone());
+            let (Touched::First(next) | Touched::Again(next)) = &outcome else { return Ok(outcome) };
+            let mut items = vec![self.revised(next, revision)?];
+            if let (Touched::First(_), Some(owner)) = (&outcome, slot) {
+                items.push(counter_add(&self.table, open_key(&owner), -1, None)?);
+            }
+            if let Transaction::Done = self.transact(items).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(Error::unavailable(SERVICE, "too much contention touching the same lead; retry"))
+    }
+
+    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
+        let Some(item) = self.get_raw(open_key(owner)).await? else { return Ok(0) };
+        Ok(item.get("value").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u32)
     }
 
     async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error> {
@@ -677,6 +760,26 @@ impl PoolCounters for DynamoCounters {
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn release_daily(&self, member: &str, day: chrono::NaiveDate) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("counter#daily#{member}#{day}")))
+            .update_expression("ADD #n :minus")
+            .condition_expression("#n > :zero")
+            .expression_attribute_names("#n", "value")
+            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
             Err(e) => Err(sdk_error(e)),
         }
     }

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use baton_domain::{Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Ruleset, Timestamp, WaitKind};
+use baton_domain::{
+    Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Ruleset, Timestamp, Touch, Touched, WaitKind,
+};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
@@ -28,6 +30,8 @@ pub struct MemoryLeadStore {
     /// identity → lead, and idempotency key → (lead, fingerprint); guarded by `leads`' lock order.
     keys: Mutex<Keys>,
     deliveries: Mutex<HashSet<DeliveryKey>>,
+    /// owner → open leads held against their cap; taken after `leads`.
+    open: Mutex<HashMap<String, u32>>,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +123,14 @@ impl LeadStore for MemoryLeadStore {
         if lead.status != LeadStatus::Captured {
             return Ok(Recorded::AlreadyDecided(lead.clone()));
         }
+        if let Some(max) = decision.max_open.filter(|_| decision.status() == LeadStatus::Assigned) {
+            let mut open = lock(&self.open);
+            let held = open.entry(decision.owner.id.clone()).or_insert(0);
+            if *held >= max {
+                return Ok(Recorded::AtCapacity);
+            }
+            *held += 1;
+        }
         *lead = lead.clone().assigned(decision.clone());
         Ok(Recorded::Applied(lead.clone()))
     }
@@ -147,16 +159,25 @@ impl LeadStore for MemoryLeadStore {
         }
     }
 
-    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
+    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error> {
         let mut leads = lock(&self.leads);
         let Some(lead) = leads.get_mut(id) else {
-            return Ok(None);
+            return Ok(Touched::Missing);
         };
-        if !matches!(lead.status, LeadStatus::Assigned | LeadStatus::Escalated) {
-            return Ok(None);
+        let outcome = lead.clone().touch(touch.clone());
+        if let Touched::First(l) | Touched::Again(l) = &outcome {
+            if let (Touched::First(_), Some(d)) = (&outcome, lead.decision.as_ref().filter(|d| d.max_open.is_some())) {
+                let mut open = lock(&self.open);
+                let held = open.entry(d.owner.id.clone()).or_insert(0);
+                *held = held.saturating_sub(1);
+            }
+            *lead = l.clone();
         }
-        *lead = lead.clone().touched(now);
-        Ok(Some(lead.clone()))
+        Ok(outcome)
+    }
+
+    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
+        Ok(lock(&self.open).get(owner).copied().unwrap_or(0))
     }
 
     async fn claim_delivery(&self, key: &DeliveryKey, _now: Timestamp) -> Result<bool, Error> {
@@ -252,6 +273,13 @@ impl PoolCounters for MemoryCounters {
         }
         *taken += 1;
         Ok(true)
+    }
+
+    async fn release_daily(&self, member: &str, day: chrono::NaiveDate) -> Result<(), Error> {
+        if let Some(taken) = lock(&self.daily).get_mut(&(member.to_owned(), day)) {
+            *taken = taken.saturating_sub(1);
+        }
+        Ok(())
     }
 }
 
@@ -512,7 +540,10 @@ impl LeadStore for Outage {
     async fn record_escalation(&self, _: &LeadId, _: Timestamp) -> Result<Option<Lead>, Error> {
         Err(self.error())
     }
-    async fn record_touch(&self, _: &LeadId, _: Timestamp) -> Result<Option<Lead>, Error> {
+    async fn record_touch(&self, _: &LeadId, _: &Touch) -> Result<Touched, Error> {
+        Err(self.error())
+    }
+    async fn open_count(&self, _: &str) -> Result<u32, Error> {
         Err(self.error())
     }
     async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp) -> Result<bool, Error> {
@@ -561,6 +592,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_store_keeps_the_lead_store_contract() {
         contract::lead_store(&MemoryLeadStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_open_cap_contract() {
+        contract::open_caps(&MemoryLeadStore::new()).await;
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use baton_domain::{Account, Decision, EventType, Lead, LeadEvent, LeadId, Ruleset, Timestamp, WaitKind};
+use baton_domain::{
+    Account, Decision, EventType, Lead, LeadEvent, LeadId, Ruleset, Timestamp, Touch, Touched, WaitKind,
+};
 
 use crate::Error;
 
@@ -15,6 +17,9 @@ pub enum Recorded {
     Applied(Lead),
     /// The lead already had a decision (a replay, or a concurrent router won); the lead as stored.
     AlreadyDecided(Lead),
+    /// The decision's owner already has their `max_open` open leads (another router took the
+    /// last slot); nothing was written. Decide again with that owner full.
+    AtCapacity,
     /// No lead has this id.
     Missing,
 }
@@ -80,6 +85,9 @@ pub trait LeadStore: Send + Sync {
 
     /// Records `decision` and marks the lead assigned, only if it is still captured.
     /// A replay is not an error: it answers [`Recorded::AlreadyDecided`] and changes nothing.
+    /// With [`Decision::max_open`], the owner's open-lead count goes up by one in the same
+    /// atomic write, unless it is at the cap ([`Recorded::AtCapacity`], nothing written):
+    /// concurrent routers never give an owner more than `max_open` open leads.
     async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error>;
 
     /// Up to `limit` leads whose `kind` wait was due at or before `now`, earliest first,
@@ -90,9 +98,13 @@ pub trait LeadStore: Send + Sync {
     /// Returns the updated lead, or `None` if it was no longer waiting (touched, escalated or not yet due).
     async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error>;
 
-    /// Records the owner's first touch at `now`, which stops the SLA clock.
-    /// Returns the updated lead, or `None` if it is not assigned or escalated (or already touched).
-    async fn record_touch(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error>;
+    /// Records `touch` ([`Lead::touch`]): the first stops the SLA clock and, with the same
+    /// atomic write, frees the owner's open-lead slot when the decision took one; later ones
+    /// are kept as activity. Concurrent touches never both count as the first.
+    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error>;
+
+    /// How many open leads (assigned, not yet touched) `owner` holds against their `max_open` cap.
+    async fn open_count(&self, owner: &str) -> Result<u32, Error>;
 
     /// Claims the right to send the delivery `key`. `true` for the first claim, `false` for every later one.
     async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error>;
@@ -146,6 +158,10 @@ pub trait PoolCounters: Send + Sync {
     /// Takes one of `member`'s `max` new-lead slots for `day` (their local date). `false` when
     /// all are taken: concurrent callers never take more than `max` between them.
     async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error>;
+
+    /// Gives back a slot [`PoolCounters::claim_daily`] took, when the lead did not go to the
+    /// member after all (the decision could not be recorded). Never goes below zero.
+    async fn release_daily(&self, member: &str, day: chrono::NaiveDate) -> Result<(), Error>;
 }
 
 /// A message taken from a [`WorkQueue`].

@@ -32,6 +32,12 @@ async fn the_dynamodb_store_keeps_the_lead_store_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_store_keeps_the_open_cap_contract() {
+    let (store, _, _) = store().await;
+    contract::open_caps(&store).await;
+}
+
+#[tokio::test]
 async fn the_dynamodb_store_keeps_the_capture_contract() {
     let (store, _, _) = store().await;
     contract::capture(&store).await;
@@ -81,7 +87,8 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
     store.record_decision(&lead.id, &decision).await.unwrap();
     assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "first_touch");
-    store.record_touch(&lead.id, chrono::Utc::now()).await.unwrap().unwrap();
+    let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "U1", "api");
+    assert!(matches!(store.record_touch(&lead.id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
     let item = raw(lead.id.clone()).await;
     assert!(
         !item.contains_key("wait_kind") && !item.contains_key("wait_due_at"),

@@ -105,7 +105,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             for lead in &leads {
                 pointer += 1;
-                let decision = engine::plan(&ruleset, lead).decide(lead, 1, pointer, &|_| 0, now);
+                let decision = engine::plan(&ruleset, lead).decide(lead, 1, pointer, &|_| None, now);
                 black_box(decision);
             }
         })

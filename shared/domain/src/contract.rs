@@ -500,6 +500,7 @@ impl LeadSubmission {
             previous_decisions: Vec::new(),
             touched_at: None,
             escalated_at: None,
+            touches: Vec::new(),
         })
     }
 }

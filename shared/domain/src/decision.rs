@@ -47,12 +47,17 @@ pub struct Decision {
     /// The ruleset and version that decided, such as `default v3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<String>,
+    /// The owner's cap on open leads when this lead counts against it (a pool member with
+    /// `max_open`): the store takes one of the owner's open slots with the decision and gives it
+    /// back at the first touch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
 }
 
 /// Qualifies and assigns a lead at `now` by `ruleset`, taking the first slot of any pool (for
 /// callers without a shared round-robin pointer, such as tests and simulations).
 pub fn decide(lead: &Lead, ruleset: &Ruleset, now: Timestamp) -> Decision {
-    crate::rules::engine::plan(ruleset, lead).decide(lead, 0, 0, &|_| 0, now)
+    crate::rules::engine::plan(ruleset, lead).decide(lead, 0, 0, &|_| None, now)
 }
 
 impl Decision {
@@ -78,13 +83,6 @@ impl Lead {
     pub fn escalated(mut self, now: Timestamp) -> Lead {
         self.status = LeadStatus::Escalated;
         self.escalated_at = Some(now);
-        self
-    }
-
-    /// The lead marked as touched by its owner at `now`; the SLA clock stops.
-    pub fn touched(mut self, now: Timestamp) -> Lead {
-        self.status = LeadStatus::Touched;
-        self.touched_at = Some(now);
         self
     }
 }

@@ -332,6 +332,9 @@ pub struct Lead {
     pub touched_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_at: Option<Timestamp>,
+    /// What the owner did with the lead, oldest first (at most [`crate::touch::MAX_TOUCHES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touches: Vec<crate::touch::Touch>,
 }
 
 impl Lead {

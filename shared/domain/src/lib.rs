@@ -25,6 +25,7 @@ pub mod normalize;
 pub mod rules;
 pub mod score;
 pub mod sla;
+pub mod touch;
 
 pub use account::Account;
 pub use assign::Owner;
@@ -35,6 +36,7 @@ pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatu
 pub use rules::Ruleset;
 pub use score::{Priority, Score, ScoreReason};
 pub use sla::{Awaiting, WaitKind};
+pub use touch::{Touch, TouchKind, Touched};
 
 /// Instants are always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

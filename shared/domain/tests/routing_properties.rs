@@ -1,7 +1,7 @@
 //! Invariants of routing by a ruleset: every lead gets an owner, whatever the lead, the pool
 //! pointer and the members' availability; and the same inputs always give the same decision.
 
-use baton_domain::rules::engine;
+use baton_domain::rules::{Member, Pool, Strategy as Turns, engine, pool};
 use baton_domain::{LeadId, LeadSubmission, Ruleset};
 use chrono::TimeZone;
 use proptest::prelude::*;
@@ -63,7 +63,7 @@ proptest! {
         }
         let now = chrono::Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap();
         let lead = LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), now).unwrap();
-        let count = |_: &baton_domain::rules::Member| if daily_full { 5 } else { 0 };
+        let count = |m: &baton_domain::rules::Member| pool::daily_full(m, if daily_full { 5 } else { 0 });
         let first = engine::plan(&ruleset, &lead).decide(&lead, 1, pointer, &count, now);
         prop_assert!(!first.owner.id.is_empty() && !first.owner.name.is_empty(), "owned: {first:?}");
         prop_assert!(!first.rule.is_empty());
@@ -79,7 +79,7 @@ proptest! {
         let slots = baton_domain::rules::pool::slots(pool).len() as u64;
         let mut counts = std::collections::HashMap::new();
         for p in start..start.saturating_add(slots) {
-            let (m, _) = baton_domain::rules::pool::choose(pool, p, now, &|_| 0);
+            let (m, _) = pool::choose(pool, p, now, &|_| None);
             *counts.entry(m.unwrap().id.clone()).or_insert(0u32) += 1;
         }
         if start.checked_add(slots).is_some() {
@@ -87,6 +87,42 @@ proptest! {
             for m in &pool.members {
                 prop_assert_eq!(counts.get(&m.id).copied().unwrap_or(0), m.weight);
             }
+        }
+    }
+
+    #[test]
+    fn members_who_are_away_leave_the_turns_to_be_shared_evenly(
+        start in 0u64..1_000_000,
+        away in proptest::collection::vec(any::<bool>(), 2..8),
+        weighted in any::<bool>(),
+    ) {
+        let members: Vec<Member> = away
+            .iter()
+            .enumerate()
+            .map(|(i, &paused)| {
+                let mut m: Member = toml::from_str(&format!("id = \"m{i}\"\nname = \"M{i}\"\nweight = {}", i % 3 + 1)).unwrap();
+                m.paused = paused;
+                m
+            })
+            .collect();
+        let p = Pool { strategy: if weighted { Turns::Weighted } else { Turns::RoundRobin }, members, fallback: None };
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let present: Vec<&Member> = p.members.iter().filter(|m| !m.paused).collect();
+        let cycle: u64 = present.iter().map(|m| if weighted { u64::from(m.weight) } else { 1 }).sum();
+        let mut counts = std::collections::HashMap::new();
+        for n in start..start + cycle {
+            match pool::choose(&p, n, now, &|_| None) {
+                (Some(m), skipped) => {
+                    prop_assert_eq!(skipped.len(), p.members.len() - present.len());
+                    *counts.entry(m.id.clone()).or_insert(0u64) += 1;
+                }
+                (None, _) => prop_assert!(present.is_empty()),
+            }
+        }
+        // Over one cycle of the present members' turns, each gets exactly its share; nobody
+        // gets an absent member's turns on top.
+        for m in &present {
+            prop_assert_eq!(counts.get(&m.id).copied().unwrap_or(0), if weighted { u64::from(m.weight) } else { 1 });
         }
     }
 }

@@ -136,19 +136,20 @@ impl Plan<'_> {
         }
     }
 
-    /// The decision, given the pool's round-robin `pointer` (ignored without a pool) and each
-    /// member's count of new leads today. Never ownerless: an empty or unavailable pool falls
+    /// The decision, given the pool's round-robin `pointer` (ignored without a pool) and which
+    /// members are at capacity (`full` gives the reason, such as `at daily capacity (5)`). Never ownerless: an empty or unavailable pool falls
     /// back to the pool's fallback, then the ruleset's.
     pub fn decide(
         self,
         lead: &Lead,
         version: u32,
         pointer: u64,
-        new_today: &dyn Fn(&Member) -> u32,
+        full: &dyn Fn(&Member) -> Option<String>,
         now: Timestamp,
     ) -> Decision {
         let ruleset = self.ruleset;
         let mut suppression = None;
+        let mut max_open = None;
         let (owner, rule, pool_name, skipped, disposition): (Owner, String, Option<String>, Vec<Skip>, _) =
             match self.target {
                 Target::Owner { owner, rule } => (owner, rule, None, vec![], None),
@@ -164,8 +165,9 @@ impl Plan<'_> {
                     };
                     (owner, rule, None, vec![], Some(disposition))
                 }
-                Target::Pool { name, pool, rule } => match pool::choose(pool, pointer, now, new_today) {
+                Target::Pool { name, pool, rule } => match pool::choose(pool, pointer, now, full) {
                     (Some(member), skipped) => {
+                        max_open = member.max_open;
                         (Owner::new(member.id.clone(), member.name.clone()), rule, Some(name.to_owned()), skipped, None)
                     }
                     (None, skipped) => {
@@ -196,6 +198,7 @@ impl Plan<'_> {
             disposition,
             suppression,
             ruleset: Some(format!("{} v{version}", ruleset.name)),
+            max_open,
         }
     }
 }
@@ -217,7 +220,7 @@ mod tests {
     fn decide(json: &str, pointer: u64) -> Decision {
         let r = Ruleset::default_ruleset();
         let l = lead(json);
-        plan(&r, &l).decide(&l, 1, pointer, &|_| 0, now())
+        plan(&r, &l).decide(&l, 1, pointer, &|_| None, now())
     }
 
     #[test]
@@ -270,7 +273,7 @@ mod tests {
             }
             .as_match(),
         );
-        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| None, now());
         assert_eq!((d.owner.id.as_str(), d.rule.as_str()), ("rep-jonas", "account owner"));
     }
 
@@ -301,11 +304,11 @@ mod tests {
             open_deal: true,
         };
         l.account = Some(account.as_match());
-        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| None, now());
         assert_eq!((d.owner.id.as_str(), d.suppression.as_deref()), ("rep-jonas", Some("open deal")));
         account.open_deal = false;
         l.account = Some(account.as_match());
-        let d = plan(&r, &l).decide(&l, 1, 0, &|_| 0, now());
+        let d = plan(&r, &l).decide(&l, 1, 0, &|_| None, now());
         assert_eq!((d.rule.as_str(), d.suppression), ("account owner", None));
     }
 
@@ -316,7 +319,7 @@ mod tests {
             m.paused = true;
         }
         let l = lead(r#"{"email":"a@corp.example","country":"DE"}"#);
-        let d = plan(&r, &l).decide(&l, 3, 0, &|_| 0, now());
+        let d = plan(&r, &l).decide(&l, 3, 0, &|_| None, now());
         assert_eq!(d.owner.id, "queue-inbound");
         assert_eq!(d.skipped, [Skip { member: "rep-jonas".into(), reason: "paused".into() }]);
         assert!(d.rule.contains("nobody available"));

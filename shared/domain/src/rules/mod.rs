@@ -237,6 +237,10 @@ pub struct Member {
     /// At most this many new leads per day (in the member's time zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_new_per_day: Option<u32>,
+    /// At most this many open leads (assigned and not yet touched) at once; the first touch
+    /// frees a slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
     /// IANA time zone for working hours, days off and the daily cap, such as `Europe/Berlin`.
     #[serde(default = "utc")]
     pub timezone: String,

@@ -149,38 +149,45 @@ pub fn slots(pool: &Pool) -> Vec<usize> {
     }
 }
 
-/// Picks the member for slot `pointer`: the first available member under their daily cap, going
-/// round from that slot. `new_today` gives a member's count of new leads today. Returns the member
-/// (or `None` when nobody can take the lead) and everyone passed over, with the reason.
+/// Picks the member for slot `pointer`. Members unavailable at `now` leave the turn order, so
+/// the others share their turns evenly (nobody inherits an absent member's turns); from the
+/// pointer's slot among the rest, the first member not `full` (at a capacity cap: the reason)
+/// is chosen. Returns the member (or `None` when nobody can take the lead) and everyone passed
+/// over, with the reason.
 pub fn choose<'p>(
     pool: &'p Pool,
     pointer: u64,
     now: Timestamp,
-    new_today: &dyn Fn(&Member) -> u32,
+    full: &dyn Fn(&Member) -> Option<String>,
 ) -> (Option<&'p Member>, Vec<Skip>) {
-    let slots = slots(pool);
-    let mut skipped: Vec<Skip> = Vec::new();
-    if slots.is_empty() {
+    let away: Vec<Option<String>> = pool.members.iter().map(|m| unavailable(m, now)).collect();
+    let mut skipped: Vec<Skip> = pool
+        .members
+        .iter()
+        .zip(&away)
+        .filter_map(|(m, reason)| reason.clone().map(|reason| Skip { member: m.id.clone(), reason }))
+        .collect();
+    let turns: Vec<usize> = slots(pool).into_iter().filter(|&i| away[i].is_none()).collect();
+    if turns.is_empty() {
         return (None, skipped);
     }
-    let start = (pointer % slots.len() as u64) as usize;
-    for offset in 0..slots.len() {
-        let member = &pool.members[slots[(start + offset) % slots.len()]];
+    let start = (pointer % turns.len() as u64) as usize;
+    for offset in 0..turns.len() {
+        let member = &pool.members[turns[(start + offset) % turns.len()]];
         if skipped.iter().any(|s| s.member == member.id) {
             continue;
         }
-        let reason = unavailable(member, now).or_else(|| {
-            member
-                .max_new_per_day
-                .filter(|max| new_today(member) >= *max)
-                .map(|max| format!("at daily capacity ({max})"))
-        });
-        match reason {
+        match full(member) {
             None => return (Some(member), skipped),
             Some(reason) => skipped.push(Skip { member: member.id.clone(), reason }),
         }
     }
     (None, skipped)
+}
+
+/// The reason a member with `count` new leads today is full, if their daily cap is reached.
+pub fn daily_full(m: &Member, count: u32) -> Option<String> {
+    m.max_new_per_day.filter(|max| count >= *max).map(|max| format!("at daily capacity ({max})"))
 }
 
 #[cfg(test)]
@@ -194,6 +201,7 @@ mod tests {
             name: id.to_uppercase(),
             weight: 1,
             max_new_per_day: None,
+            max_open: None,
             timezone: "UTC".into(),
             hours: None,
             days: vec![],
@@ -213,7 +221,8 @@ mod tests {
     #[test]
     fn round_robin_takes_members_in_turn() {
         let p = pool(vec![member("a"), member("b"), member("c")], Strategy::RoundRobin);
-        let picks: Vec<&str> = (0..6).map(|n| choose(&p, n, monday_10_utc(), &|_| 0).0.unwrap().id.as_str()).collect();
+        let picks: Vec<&str> =
+            (0..6).map(|n| choose(&p, n, monday_10_utc(), &|_| None).0.unwrap().id.as_str()).collect();
         assert_eq!(picks, ["a", "b", "c", "a", "b", "c"]);
     }
 
@@ -237,7 +246,7 @@ mod tests {
         let mut full = member("full");
         full.max_new_per_day = Some(3);
         let p = pool(vec![paused, away, asleep, full, member("free")], Strategy::RoundRobin);
-        let (chosen, skipped) = choose(&p, 0, monday_10_utc(), &|m| if m.id == "full" { 3 } else { 0 });
+        let (chosen, skipped) = choose(&p, 0, monday_10_utc(), &|m| daily_full(m, if m.id == "full" { 3 } else { 0 }));
         assert_eq!(chosen.unwrap().id, "free");
         let reasons: Vec<(&str, &str)> = skipped.iter().map(|s| (s.member.as_str(), s.reason.as_str())).collect();
         assert_eq!(
@@ -256,7 +265,7 @@ mod tests {
         let mut weekend = member("weekend");
         weekend.days = vec!["sat".into(), "sun".into()];
         let p = pool(vec![weekend], Strategy::RoundRobin);
-        let (chosen, skipped) = choose(&p, 7, monday_10_utc(), &|_| 0);
+        let (chosen, skipped) = choose(&p, 7, monday_10_utc(), &|_| None);
         assert!(chosen.is_none());
         assert_eq!(skipped[0].reason, "not a working day (mon in UTC)");
     }
