@@ -1,5 +1,7 @@
 //! End to end through the local runner on moto: HTTP → capture → DynamoDB + SQS → route → SNS →
-//! notify → a real HTTP post to a local Slack receiver; and the SLA sweep on the sparse index.
+//! notify → real HTTP posts to a local Slack stand-in and a webhook subscriber (which verifies
+//! signatures independently); a signed button press through the interactivity route marking the
+//! first touch; and the SLA sweep on the sparse index.
 //! Needs `BATON_TEST_AWS_ENDPOINT` (set by `infra/scripts/test.sh`); fails loudly without it.
 
 use std::time::Duration;
@@ -63,10 +65,13 @@ async fn submitted_leads_are_stored_owned_and_announced_once_each() {
     let invalid = submit(&http, &running.url, serde_json::json!({ "first_name": "No contact" })).await;
     assert_eq!(invalid.status(), 400);
 
-    eventually("one Slack message per lead", WAIT, || async { (slack.messages().len() >= ids.len()).then_some(()) })
-        .await;
+    // Each lead: one message for its owner, one summary line for the team channel.
+    eventually("two Slack messages per lead", WAIT, || async {
+        (slack.messages().len() >= 2 * ids.len()).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await; // room for any duplicate to arrive
-    assert_eq!(slack.messages().len(), ids.len(), "exactly one message per lead");
+    assert_eq!(slack.messages().len(), 2 * ids.len(), "exactly one owner message and one summary per lead");
     for id in &ids {
         let lead = running.store.get(id).await.unwrap().expect("stored in DynamoDB");
         assert_eq!(lead.status, LeadStatus::Assigned);
@@ -366,4 +371,116 @@ async fn concurrent_routers_share_pool_turns_fairly_on_dynamodb() {
         per_owner,
         std::collections::BTreeMap::from([("rep-avery".to_owned(), 16), ("rep-riley".to_owned(), 8)])
     );
+}
+
+const SUBSCRIBER_SECRET: &str = "whsec_ZTJlLXN1YnNjcmliZXItc2lnbmluZy1rZXktMDEyMzQ1";
+
+/// Signs a request body as Slack does (`v0=` HMAC-SHA256 of `v0:{ts}:{body}`), written here from
+/// Slack's documentation rather than taken from Baton.
+fn slack_signature(secret: &str, ts: i64, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn a_rep_presses_log_call_in_slack_and_subscribers_get_signed_events_once() {
+    let slack = SlackReceiver::start().await;
+    let subscriber = baton_e2e::WebhookSubscriber::start(SUBSCRIBER_SECRET).await;
+    baton_e2e::init_logs();
+    let running = start(Options {
+        backend: Backend::Aws { endpoint: Some(test_endpoint()) },
+        listen: "127.0.0.1:0".parse().unwrap(),
+        slack_api_url: Some(slack.api_url.clone()),
+        slack_response_prefix: Some(slack.base.clone()),
+        webhook_subscribers: Some(format!(
+            r#"[{{"id":"crm","url":"{}","secret":"{SUBSCRIBER_SECRET}"}}]"#,
+            subscriber.url
+        )),
+        prefix: unique_name("e2e"),
+        sweep_every: Duration::from_secs(60),
+        visibility_timeout: Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await
+    .expect("the local runner starts on moto");
+    let http = reqwest::Client::new();
+
+    let response = submit(
+        &http,
+        &running.url,
+        serde_json::json!({
+            "email": "ada@analytical.example", "phone": "+49 30 1234567", "first_name": "Ada", "last_name": "Lovelace",
+            "job_title": "VP Engineering", "country": "DE", "source": { "form_type": "demo_request" },
+        }),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let id: String = response.json::<serde_json::Value>().await.unwrap()["lead_id"].as_str().unwrap().to_owned();
+
+    // The owner (Jonas, in Europe/Berlin) gets a direct message with buttons.
+    let message = eventually("the owner's message", WAIT, || async {
+        slack.messages().into_iter().find(|m| m["channel"] == "U0JONAS001" && m.to_string().contains(&id))
+    })
+    .await;
+    let button = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["text"]["text"] == "Log call")
+        .expect("a Log call button");
+    assert_eq!(button["value"], id.as_str());
+
+    // Jonas presses it: Slack posts a signed form to the interactivity route.
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": { "id": "U0JONAS001", "username": "jonas" },
+        "response_url": format!("{}/response/1", slack.base),
+        "actions": [ { "type": "button", "action_id": button["action_id"], "value": button["value"] } ],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    let ts = chrono::Utc::now().timestamp();
+    let pressed = http
+        .post(format!("{}/slack/actions", running.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", slack_signature(baton_local::DEMO_SLACK_SIGNING_SECRET, ts, &body))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), 200);
+    let forged = http
+        .post(format!("{}/slack/actions", running.url))
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", slack_signature("not-the-secret", ts, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+
+    // The first touch is recorded in DynamoDB and the SLA clock stopped.
+    let lead = running.store.get(&LeadId::parse(&id).unwrap()).await.unwrap().unwrap();
+    assert_eq!(lead.status, LeadStatus::Touched);
+    assert!(lead.touched_at.is_some() && lead.awaiting().is_none());
+    assert_eq!(lead.touches.len(), 1, "the forged press recorded nothing");
+    // The message now says who acted.
+    let update = eventually("the message update", WAIT, || async { slack.updates().into_iter().next() }).await;
+    assert!(update.to_string().contains("<@U0JONAS001> logged a call"), "{update}");
+
+    // The subscriber verified and got lead.assigned and lead.touched, once each.
+    eventually("the touched event", WAIT, || async { subscriber.about("lead.touched", &id).into_iter().next() }).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // room for any duplicate to arrive
+    assert_eq!(subscriber.about("lead.assigned", &id).len(), 1);
+    assert_eq!(subscriber.about("lead.touched", &id).len(), 1);
+    assert_eq!(subscriber.refused(), 0, "every delivery verified");
+    assert_eq!(
+        slack.messages().iter().filter(|m| m["channel"] == "U0JONAS001" && m.to_string().contains(&id)).count(),
+        1,
+        "one message for the owner"
+    );
+    running.stop().await;
 }

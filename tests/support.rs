@@ -1,4 +1,6 @@
-//! Helpers for the end-to-end tests: a local HTTP receiver standing in for Slack, and polling.
+//! Helpers for the end-to-end tests: local HTTP receivers standing in for Slack and for a webhook
+//! subscriber (which verifies signatures with the Standard Webhooks reference library, not with
+//! Baton's own code), and polling.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -9,42 +11,132 @@ use axum::extract::State;
 
 type Messages = Arc<Mutex<Vec<serde_json::Value>>>;
 
-/// A local HTTP server that accepts Slack incoming-webhook posts and keeps them.
-pub struct SlackReceiver {
-    /// The webhook URL to configure.
-    pub url: String,
+#[derive(Clone, Default)]
+struct Inbox {
     messages: Messages,
+    updates: Messages,
+}
+
+/// A local HTTP server standing in for Slack: an incoming webhook (`url`), the Web API's
+/// `chat.postMessage` (`api_url`) and the `response_url`s of button presses (`base`/response/…).
+pub struct SlackReceiver {
+    /// The incoming-webhook URL.
+    pub url: String,
+    /// The Web API base URL.
+    pub api_url: String,
+    /// The server's base URL (response URLs live under it).
+    pub base: String,
+    inbox: Inbox,
 }
 
 impl SlackReceiver {
     /// Starts a receiver on a free loopback port.
     pub async fn start() -> Self {
-        let messages: Messages = Arc::default();
+        let inbox = Inbox::default();
+        let keep = |State(i): State<Inbox>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+            i.messages.lock().unwrap().push(body);
+            "ok"
+        };
         let app = Router::new()
+            .route("/services/T0LOCAL/B0LOCAL/test", axum::routing::post(keep))
             .route(
-                "/services/T0LOCAL/B0LOCAL/test",
+                "/api/chat.postMessage",
                 axum::routing::post(
-                    |State(m): State<Messages>, axum::Json(body): axum::Json<serde_json::Value>| async move {
-                        m.lock().unwrap().push(body);
+                    |State(i): State<Inbox>,
+                     headers: axum::http::HeaderMap,
+                     axum::Json(body): axum::Json<serde_json::Value>| async move {
+                        if headers.get("authorization").is_none() {
+                            return axum::Json(serde_json::json!({ "ok": false, "error": "not_authed" }));
+                        }
+                        i.messages.lock().unwrap().push(body);
+                        axum::Json(serde_json::json!({ "ok": true, "ts": "1795511700.000100" }))
+                    },
+                ),
+            )
+            .route(
+                "/response/{id}",
+                axum::routing::post(
+                    |State(i): State<Inbox>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+                        i.updates.lock().unwrap().push(body);
                         "ok"
                     },
                 ),
             )
-            .with_state(messages.clone());
+            .with_state(inbox.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack receiver");
-        let url = format!("http://{}/services/T0LOCAL/B0LOCAL/test", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("Slack receiver") });
-        Self { url, messages }
+        Self { url: format!("{base}/services/T0LOCAL/B0LOCAL/test"), api_url: format!("{base}/api"), base, inbox }
     }
 
     /// Every message received so far.
     pub fn messages(&self) -> Vec<serde_json::Value> {
-        self.messages.lock().unwrap().clone()
+        self.inbox.messages.lock().unwrap().clone()
+    }
+
+    /// Every message update received through response URLs so far.
+    pub fn updates(&self) -> Vec<serde_json::Value> {
+        self.inbox.updates.lock().unwrap().clone()
     }
 
     /// The messages that mention `needle` anywhere.
     pub fn mentioning(&self, needle: &str) -> Vec<serde_json::Value> {
         self.messages().into_iter().filter(|m| m.to_string().contains(needle)).collect()
+    }
+}
+
+/// A webhook subscriber that verifies each delivery's signature with the `standardwebhooks`
+/// crate (the Standard Webhooks project's own library) and keeps the verified events; deliveries
+/// that fail verification are answered 401 and counted.
+pub struct WebhookSubscriber {
+    pub url: String,
+    events: Messages,
+    refused: Arc<Mutex<u32>>,
+}
+
+impl WebhookSubscriber {
+    /// Starts a subscriber on a free loopback port, verifying with `secret` (`whsec_…`).
+    pub async fn start(secret: &str) -> Self {
+        let verifier = Arc::new(standardwebhooks::Webhook::new(secret).expect("a valid whsec_ secret"));
+        let events: Messages = Arc::default();
+        let refused: Arc<Mutex<u32>> = Arc::default();
+        let (e, r) = (events.clone(), refused.clone());
+        let app = Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (verifier, events, refused) = (verifier.clone(), e.clone(), r.clone());
+                async move {
+                    // The library checks the signature (its own HMAC) and the timestamp's age.
+                    if verifier.verify(&body, &headers).is_err() {
+                        *refused.lock().unwrap() += 1;
+                        return axum::http::StatusCode::UNAUTHORIZED;
+                    }
+                    let mut event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    event["webhook-id"] = headers["webhook-id"].to_str().unwrap_or_default().into();
+                    events.lock().unwrap().push(event);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the webhook subscriber");
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("webhook subscriber") });
+        Self { url, events, refused }
+    }
+
+    /// Every verified event so far, with its `webhook-id` header added.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Verified events of `event_type` about `lead_id`.
+    pub fn about(&self, event_type: &str, lead_id: &str) -> Vec<serde_json::Value> {
+        self.events().into_iter().filter(|e| e["type"] == event_type && e["data"]["lead"]["id"] == lead_id).collect()
+    }
+
+    /// How many deliveries failed verification.
+    pub fn refused(&self) -> u32 {
+        *self.refused.lock().unwrap()
     }
 }
 

@@ -18,6 +18,9 @@ echo "==> cfn-lint template.yaml"
 echo "==> openapi-spec-validator infra/api/openapi.json"
 "$BATON_VENV/bin/openapi-spec-validator" infra/api/openapi.json
 
+echo "==> openapi-spec-validator infra/api/admin.openapi.json"
+"$BATON_VENV/bin/openapi-spec-validator" infra/api/admin.openapi.json
+
 echo "==> the default ruleset against its JSON Schema"
 "$BATON_VENV/bin/python" - <<'PY'
 import json, tomllib, jsonschema

@@ -10,6 +10,8 @@
 //! | `POST /admin/rulesets` | validate and save a ruleset (TOML, or JSON with `Content-Type: application/json`) as the next version |
 //! | `GET /admin/rulesets/{version}` | one version, as JSON |
 //! | `POST /admin/rulesets/{version}/activate` | make it the active version (rolling back is activating an older one) |
+//! | `GET /admin/leads/{id}/task` | the owner's first-action task: action, due time, open / overdue / done |
+//! | `POST /admin/leads/{id}/touches` | record what the owner did (`{"kind": "called", "by": "…"}`); the first touch completes the task and stops the SLA clock |
 //!
 //! # Layout
 //! Everything is in this file: [`Admin`] (the handler) and [`Config`].
@@ -17,8 +19,8 @@
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{Clock, LeadStore, RulesetStore};
-use baton_domain::{FieldError, LeadId, Ruleset};
+use baton_adapters::{Clock, EventPublisher, LeadStore, RulesetStore};
+use baton_domain::{FieldError, LeadId, Ruleset, Touch, TouchKind, Touched};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -31,6 +33,8 @@ pub struct Config {
     pub table_name: String,
     /// `ADMIN_TOKEN_SHA256`: hex SHA-256 digests of the accepted bearer tokens, comma-separated.
     pub token_digests: Vec<String>,
+    /// `TOPIC_ARN`: where `lead.touched` is published for touches recorded through the API.
+    pub topic_arn: String,
 }
 
 impl Config {
@@ -38,7 +42,7 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let digests = parse_digests(&required("ADMIN_TOKEN_SHA256")?)
             .map_err(|reason| ConfigError::Invalid { name: "ADMIN_TOKEN_SHA256", reason })?;
-        Ok(Self { table_name: required("TABLE_NAME")?, token_digests: digests })
+        Ok(Self { table_name: required("TABLE_NAME")?, token_digests: digests, topic_arn: required("TOPIC_ARN")? })
     }
 }
 
@@ -86,6 +90,17 @@ pub struct Admin {
     rulesets: Arc<dyn RulesetStore>,
     token_digests: Arc<Vec<String>>,
     clock: Arc<dyn Clock>,
+    events: Option<Arc<dyn EventPublisher>>,
+}
+
+/// The body of `POST /admin/leads/{id}/touches`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TouchRequest {
+    kind: TouchKind,
+    by: String,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 impl Admin {
@@ -95,7 +110,14 @@ impl Admin {
         token_digests: Vec<String>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { leads, rulesets, token_digests: Arc::new(token_digests), clock }
+        Self { leads, rulesets, token_digests: Arc::new(token_digests), clock, events: None }
+    }
+
+    /// Publishes `lead.touched` for touches recorded through the API (without it, touches are
+    /// recorded but not announced).
+    pub fn with_events(mut self, events: Arc<dyn EventPublisher>) -> Self {
+        self.events = Some(events);
+        self
     }
 
     fn authorized(&self, request: &Request) -> bool {
@@ -129,6 +151,8 @@ impl Admin {
         let method = request.method().clone();
         let result = match (method, parts.as_slice()) {
             (Method::GET, ["admin", "leads", id]) => self.lead(id).await,
+            (Method::GET, ["admin", "leads", id, "task"]) => self.task(id).await,
+            (Method::POST, ["admin", "leads", id, "touches"]) => self.touch(id, &request).await,
             (Method::GET, ["admin", "rulesets"]) => self.list().await,
             (Method::POST, ["admin", "rulesets"]) => self.upload(&request).await,
             (Method::GET, ["admin", "rulesets", version]) => self.version(version).await,
@@ -150,6 +174,63 @@ impl Admin {
         Ok(match self.leads.get(&id).await? {
             Some(lead) => respond(StatusCode::OK, serde_json::to_value(&lead).unwrap_or_default()),
             None => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
+        })
+    }
+
+    async fn task(&self, id: &str) -> Result<Response<Body>, baton_adapters::Error> {
+        let Ok(id) = LeadId::parse(id) else {
+            return Ok(problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{id}` is not a lead id"), &[]));
+        };
+        Ok(match self.leads.get(&id).await? {
+            None => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
+            Some(lead) => match lead.task(self.clock.now()) {
+                Some(task) => respond(StatusCode::OK, serde_json::to_value(&task).unwrap_or_default()),
+                None => problem(
+                    StatusCode::NOT_FOUND,
+                    "no_task",
+                    &format!("lead {id} has no task: it is {} (not assigned to a rep)", lead.status.as_str()),
+                    &[],
+                ),
+            },
+        })
+    }
+
+    async fn touch(&self, id: &str, request: &Request) -> Result<Response<Body>, baton_adapters::Error> {
+        let Ok(id) = LeadId::parse(id) else {
+            return Ok(problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{id}` is not a lead id"), &[]));
+        };
+        let deserializer = &mut serde_json::Deserializer::from_slice(request.body().as_ref());
+        let body: TouchRequest = match serde_path_to_error::deserialize(deserializer) {
+            Ok(b) => b,
+            Err(e) => {
+                let field = e.path().to_string();
+                let error = FieldError {
+                    field: if field == "." { "body".into() } else { field },
+                    message: e.inner().to_string(),
+                };
+                return Ok(problem(StatusCode::BAD_REQUEST, "bad_touch", "the touch was not recorded", &[error]));
+            }
+        };
+        if body.by.trim().is_empty() {
+            let error = FieldError { field: "by".into(), message: "who acted must not be blank".into() };
+            return Ok(problem(StatusCode::BAD_REQUEST, "bad_touch", "the touch was not recorded", &[error]));
+        }
+        let mut touch = Touch::new(body.kind, self.clock.now(), body.by.trim(), "api");
+        touch.note = body.note.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(1000).collect());
+        let outcome = match &self.events {
+            Some(events) => baton_actions::record_touch(self.leads.as_ref(), events.as_ref(), &id, touch).await?,
+            None => self.leads.record_touch(&id, &touch).await?,
+        };
+        Ok(match outcome {
+            Touched::First(lead) => respond(StatusCode::CREATED, json!({ "first": true, "lead": lead })),
+            Touched::Again(lead) => respond(StatusCode::CREATED, json!({ "first": false, "lead": lead })),
+            Touched::NotOpen(lead) => problem(
+                StatusCode::CONFLICT,
+                "not_open",
+                &format!("lead {id} is {}: touches are recorded only while it is with a rep", lead.status.as_str()),
+                &[],
+            ),
+            Touched::Missing => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
         })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use baton_adapters::config::init_tracing;
 use baton_adapters::dynamo::{DynamoLeadStore, DynamoRulesets};
+use baton_adapters::sns::SnsPublisher;
 use baton_adapters::{SystemClock, provision};
 use baton_admin::{Admin, Config};
 use lambda_http::{Error, Request, run, service_fn};
@@ -20,7 +21,8 @@ async fn main() -> Result<(), Error> {
         Arc::new(DynamoRulesets::new(dynamo, config.table_name)),
         config.token_digests,
         Arc::new(SystemClock),
-    );
+    )
+    .with_events(Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)));
     run(service_fn(|request: Request| {
         let admin = admin.clone();
         async move { Ok::<_, Infallible>(admin.handle(request).await) }

@@ -138,3 +138,67 @@ fn token_digests_are_checked_when_configured() {
     assert!(parse_digests("plain-token").unwrap_err().contains("not a hex SHA-256"));
     assert!(parse_digests(" , ").is_err());
 }
+
+async fn assigned_lead(leads: &MemoryLeadStore) -> LeadId {
+    let t0 = chrono::Utc::now() - chrono::Duration::days(2);
+    let lead = LeadSubmission { email: Some("task@corp.example".into()), ..Default::default() }
+        .into_lead(LeadId::generate(), t0)
+        .unwrap();
+    leads.insert(&lead).await.unwrap();
+    leads.record_decision(&lead.id, &decide(&lead, &Ruleset::default_ruleset(), t0)).await.unwrap();
+    lead.id
+}
+
+#[tokio::test]
+async fn a_task_is_read_and_completed_through_the_api() {
+    let (admin, leads) = admin();
+    let id = assigned_lead(&leads).await;
+    let path = format!("/admin/leads/{id}/task");
+    let task = admin.handle(request("GET", &path, Some(TOKEN), "application/json", "")).await;
+    assert_eq!(task.status(), 200);
+    let task = body(&task);
+    assert_eq!((task["status"].as_str(), task["action"].as_str()), (Some("overdue"), Some("email")), "{task}");
+
+    let touches = format!("/admin/leads/{id}/touches");
+    let done = admin
+        .handle(request("POST", &touches, Some(TOKEN), "application/json", r#"{"kind":"emailed","by":"crm-sync"}"#))
+        .await;
+    assert_eq!(done.status(), 201);
+    assert_eq!(body(&done)["first"], true);
+    let task = body(&admin.handle(request("GET", &path, Some(TOKEN), "application/json", "")).await);
+    assert_eq!((task["status"].as_str(), task["done"]["by"].as_str()), (Some("done"), Some("crm-sync")), "{task}");
+    let again = admin
+        .handle(request(
+            "POST",
+            &touches,
+            Some(TOKEN),
+            "application/json",
+            r#"{"kind":"meeting_booked","by":"crm-sync"}"#,
+        ))
+        .await;
+    assert_eq!((again.status().as_u16(), body(&again)["first"].as_bool()), (201, Some(false)));
+}
+
+#[tokio::test]
+async fn bad_touches_are_explained_and_closed_leads_refuse_them() {
+    let (admin, leads) = admin();
+    let id = assigned_lead(&leads).await;
+    let touches = format!("/admin/leads/{id}/touches");
+    for (payload, field) in [
+        (r#"{"kind":"danced","by":"x"}"#, "kind"),
+        (r#"{"kind":"called"}"#, "body"),
+        (r#"{"kind":"called","by":"  "}"#, "by"),
+        (r#"{"kind":"called","by":"x","colour":"red"}"#, "colour"),
+    ] {
+        let r = admin.handle(request("POST", &touches, Some(TOKEN), "application/json", payload)).await;
+        assert_eq!(r.status(), 400, "{payload}");
+        assert_eq!(body(&r)["errors"][0]["field"], field, "{payload}: {}", body(&r));
+    }
+    let closed = r#"{"kind":"not_a_fit","by":"x"}"#;
+    assert_eq!(admin.handle(request("POST", &touches, Some(TOKEN), "application/json", closed)).await.status(), 201);
+    let late =
+        admin.handle(request("POST", &touches, Some(TOKEN), "application/json", r#"{"kind":"called","by":"x"}"#)).await;
+    assert_eq!((late.status().as_u16(), body(&late)["error"].as_str()), (409, Some("not_open")));
+    let missing = format!("/admin/leads/{}/task", LeadId::generate());
+    assert_eq!(admin.handle(request("GET", &missing, Some(TOKEN), "application/json", "")).await.status(), 404);
+}

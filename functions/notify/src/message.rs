@@ -1,17 +1,23 @@
 //! Slack messages (Block Kit) for lead events: who the lead is, why it scored as it did, the
-//! first action and its due time. Due times use Slack's date token, which each reader sees in
-//! their own time zone, with a UTC fallback.
+//! first action from the playbook and its due time in the owner's time zone, and buttons to
+//! record what the owner did. Team channels get a one-line summary; a button press replaces the
+//! message with one that says who acted.
+//!
+//! Every function returns a `chat.postMessage` body; the caller sets `channel`.
 
-use baton_domain::{Lead, LeadEvent, Priority, Timestamp};
+use baton_domain::{Decision, FirstAction, Lead, LeadEvent, Priority, Timestamp, TouchKind};
+use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 /// Slack's limit for a header block's text.
 const HEADER_MAX: usize = 150;
 /// Slack's limit for a section's text.
 const SECTION_MAX: usize = 3000;
+/// The prefix of every button's `action_id`; the rest is the touch kind (`baton_touch_called`).
+pub const ACTION_PREFIX: &str = "baton_touch_";
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
@@ -24,9 +30,18 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// A time every reader sees in their own time zone (UTC in the fallback text).
-fn slack_time(at: Timestamp) -> String {
-    format!("<!date^{}^{{date_short_pretty}} at {{time}}|{}>", at.timestamp(), at.format("%Y-%m-%d %H:%M UTC"))
+/// A time every reader sees in their own time zone, with the owner's local time as the
+/// fallback text (UTC when their zone is unknown).
+fn slack_time(at: Timestamp, timezone: Option<&str>) -> String {
+    format!("<!date^{}^{{date_short_pretty}} at {{time}}|{}>", at.timestamp(), owner_time(at, timezone))
+}
+
+/// `at` in the owner's time zone, such as `Tue 24 Nov 04:15 EST`.
+pub fn owner_time(at: Timestamp, timezone: Option<&str>) -> String {
+    match timezone.and_then(|tz| tz.parse::<Tz>().ok()) {
+        Some(tz) => at.with_timezone(&tz).format("%a %d %b %H:%M %Z").to_string(),
+        None => at.format("%a %d %b %H:%M UTC").to_string(),
+    }
 }
 
 fn priority_badge(p: Priority) -> &'static str {
@@ -37,19 +52,30 @@ fn priority_badge(p: Priority) -> &'static str {
     }
 }
 
+/// How to address the owner: a mention for a Slack user, else their name in bold.
+fn mention(d: &Decision) -> String {
+    match d.owner.slack.as_deref() {
+        Some(id) if id.starts_with('U') || id.starts_with('W') => format!("<@{id}>"),
+        _ => format!("*{}*", escape(&d.owner.name)),
+    }
+}
+
 fn field(label: &str, value: Option<&str>) -> Option<Value> {
     value
         .filter(|v| !v.is_empty())
         .map(|v| json!({ "type": "mrkdwn", "text": format!("*{label}*\n{}", escape(&truncate(v, 500))) }))
 }
 
+fn source_line(lead: &Lead) -> String {
+    [lead.source.form_type.as_deref(), lead.source.utm_source.as_deref(), lead.source.utm_campaign.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn context_fields(lead: &Lead) -> Vec<Value> {
-    let source =
-        [lead.source.form_type.as_deref(), lead.source.utm_source.as_deref(), lead.source.utm_campaign.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · ");
+    let source = source_line(lead);
     [
         field("Company", lead.company.as_deref()),
         field(
@@ -74,21 +100,73 @@ fn context_fields(lead: &Lead) -> Vec<Value> {
     .collect()
 }
 
-/// The message for an event, or `None` for events no rep is told about (nurture). The `text`
-/// is the notification preview and the fallback for clients that cannot show blocks.
+/// The owner message for an event, or `None` for events no rep is told about (nurture,
+/// touches, delivery failures).
 pub fn render(event: &LeadEvent) -> Option<Value> {
     match event {
         LeadEvent::Assigned { lead } => Some(assigned(lead)),
         LeadEvent::Escalated { lead } => Some(escalated(lead)),
-        LeadEvent::Nurture { .. } => None,
+        LeadEvent::Nurture { .. } | LeadEvent::Touched { .. } | LeadEvent::NotificationFailed { .. } => None,
     }
 }
 
-fn assigned(lead: &Lead) -> Value {
-    let name = lead.display_name();
-    let Some(d) = &lead.decision else {
-        return json!({ "text": format!("Lead {} was assigned, but its decision is missing", lead.id) });
+/// The first-action line: what to do, to whom, by when (in the owner's time zone), and how.
+fn first_action(lead: &Lead, d: &Decision) -> String {
+    let name = escape(&lead.display_name());
+    let tz = d.owner.timezone.as_deref();
+    let how = match d.first_action {
+        FirstAction::Call => lead.phone.as_ref().map(|p| format!(" at {}", p.as_str())).unwrap_or_default(),
+        FirstAction::Email => lead.email.as_ref().map(|e| format!(" at {}", e.as_str())).unwrap_or_default(),
+        FirstAction::SendMeetingLink => d
+            .owner
+            .meeting_link
+            .as_deref()
+            .map(|link| format!(" — your link: <{link}|{}>", escape(link)))
+            .unwrap_or_default(),
     };
+    let mut text = format!(
+        "*First action:* {} {name}{how} — due {}",
+        d.first_action.label(),
+        slack_time(d.first_touch_due_at, tz)
+    );
+    if let Some(g) = &d.guidance {
+        text.push_str(&format!("\n_{}_", escape(g)));
+    }
+    text
+}
+
+/// The buttons that record a touch; each carries the lead id as its value.
+fn buttons(lead: &Lead) -> Value {
+    let elements: Vec<Value> = TouchKind::ALL
+        .iter()
+        .map(|k| {
+            let mut b = json!({
+                "type": "button",
+                "action_id": format!("{ACTION_PREFIX}{}", k.as_str()),
+                "text": { "type": "plain_text", "text": k.label() },
+                "value": lead.id.to_string(),
+            });
+            match k {
+                TouchKind::Accepted => b["style"] = "primary".into(),
+                TouchKind::NotAFit => {
+                    b["style"] = "danger".into();
+                    b["confirm"] = json!({
+                        "title": { "type": "plain_text", "text": "Not a fit?" },
+                        "text": { "type": "plain_text", "text": "The lead will be disqualified and leave your queue." },
+                        "confirm": { "type": "plain_text", "text": "Not a fit" },
+                        "deny": { "type": "plain_text", "text": "Keep it" },
+                    });
+                }
+                _ => {}
+            }
+            b
+        })
+        .collect();
+    json!({ "type": "actions", "block_id": "baton_touch", "elements": elements })
+}
+
+fn assigned_blocks(lead: &Lead, d: &Decision) -> Vec<Value> {
+    let name = lead.display_name();
     let priority = d.score.priority;
     let reasons = d
         .score
@@ -97,17 +175,11 @@ fn assigned(lead: &Lead) -> Value {
         .map(|r| format!("• {:+} {}", r.points, escape(&r.reason)))
         .collect::<Vec<_>>()
         .join("\n");
-    let action = format!(
-        "*First action:* {} {} — due {}",
-        d.first_action.label(),
-        escape(&name),
-        slack_time(d.first_touch_due_at)
-    );
     let mut blocks = vec![
         json!({ "type": "header", "text": { "type": "plain_text", "text": truncate(&format!("{} lead: {name}", priority_badge(priority)), HEADER_MAX) } }),
-        json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("Assigned to *{}*", escape(&d.owner.name)) }, "fields": context_fields(lead) }),
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("Assigned to {}", mention(d)) }, "fields": context_fields(lead) }),
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Why {} ({} points)*\n{reasons}", priority.as_str(), d.score.points), SECTION_MAX) } }),
-        json!({ "type": "section", "text": { "type": "mrkdwn", "text": action } }),
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } }),
     ];
     if let Some(suppression) = &d.suppression {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*Kept with you:* {} — no new owner was assigned; coordinate before reaching out.", escape(suppression)) } }));
@@ -115,30 +187,131 @@ fn assigned(lead: &Lead) -> Value {
     if let Some(message) = &lead.message {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Message*\n>{}", escape(message).replace('\n', "\n>")), SECTION_MAX) } }));
     }
+    blocks
+}
+
+fn footer(lead: &Lead, d: &Decision) -> Value {
     let pool = d.pool.as_deref().map(|p| format!(" · pool `{}`", escape(p))).unwrap_or_default();
+    let play = d.play.as_deref().map(|p| format!(" · play `{}`", escape(p))).unwrap_or_default();
     let ruleset = d.ruleset.as_deref().map(|r| format!(" · ruleset `{}`", escape(r))).unwrap_or_default();
-    blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}`{pool}{ruleset} · Baton", lead.id, escape(&d.rule)) } ] }));
+    json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}`{pool}{play}{ruleset} · Baton", lead.id, escape(&d.rule)) } ] })
+}
+
+fn assigned(lead: &Lead) -> Value {
+    let Some(d) = &lead.decision else {
+        return json!({ "text": format!("Lead {} was assigned, but its decision is missing", lead.id) });
+    };
+    let mut blocks = assigned_blocks(lead, d);
+    blocks.push(buttons(lead));
+    blocks.push(footer(lead, d));
     json!({
-        "text": format!("{} lead for {}: {} — {} by {}", priority_badge(priority), d.owner.name, name, d.first_action.label(), d.first_touch_due_at.format("%Y-%m-%d %H:%M UTC")),
+        "text": format!(
+            "{} lead for {}: {} — {} by {}",
+            priority_badge(d.score.priority),
+            d.owner.name,
+            lead.display_name(),
+            d.first_action.label(),
+            owner_time(d.first_touch_due_at, d.owner.timezone.as_deref())
+        ),
+        "blocks": blocks,
+    })
+}
+
+/// The owner message after someone pressed a button: the same context, the buttons replaced by
+/// what was done, by whom and when (`replace_original` for the `response_url`).
+pub fn after_touch(lead: &Lead) -> Value {
+    let Some(d) = &lead.decision else {
+        return json!({ "replace_original": true, "text": format!("Lead {} has no decision", lead.id) });
+    };
+    let mut blocks = assigned_blocks(lead, d);
+    let tz = d.owner.timezone.as_deref();
+    let lines: Vec<String> = lead
+        .touches
+        .iter()
+        .map(|t| {
+            let who = if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) };
+            format!("✅ {who} {} · {}", t.kind.past(), slack_time(t.at, tz))
+        })
+        .collect();
+    let latest = lead.touches.last();
+    blocks.push(
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&lines.join("\n"), SECTION_MAX) } }),
+    );
+    if lead.status != baton_domain::LeadStatus::Disqualified {
+        // Still open for more activity (a call after accepting, a meeting after a call).
+        blocks.push(buttons(lead));
+    }
+    blocks.push(footer(lead, d));
+    json!({
+        "replace_original": true,
+        "text": match latest {
+            Some(t) => format!("{}: {} {}", lead.display_name(), t.by, t.kind.past()),
+            None => format!("{}: no activity yet", lead.display_name()),
+        },
         "blocks": blocks,
     })
 }
 
 fn escalated(lead: &Lead) -> Value {
     let name = lead.display_name();
-    let (owner, due) = lead
-        .decision
-        .as_ref()
-        .map(|d| (d.owner.name.as_str(), slack_time(d.first_touch_due_at)))
-        .unwrap_or(("nobody", "an unknown time".to_owned()));
-    let text = format!("⏰ SLA breach: {name} has not been touched by {owner}");
+    let Some(d) = &lead.decision else {
+        return json!({ "text": format!("⏰ SLA breach: lead {} has no decision", lead.id) });
+    };
+    let due = slack_time(d.first_touch_due_at, d.owner.timezone.as_deref());
     json!({
-        "text": text,
+        "text": format!("⏰ SLA breach: {name} has not been touched by {}", d.owner.name),
         "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": format!("⏰ *SLA breach:* {} was due for a first touch by *{}* at {due} and has not been touched.", escape(&name), escape(owner)) }, "fields": context_fields(lead) },
+            { "type": "section", "text": { "type": "mrkdwn", "text": format!("⏰ *SLA breach:* {} was due for a first touch by {} at {due} and has not been touched.", escape(&name), mention(d)) }, "fields": context_fields(lead) },
+            { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } },
+            buttons(lead),
             { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · escalated by Baton's SLA sweep", lead.id) } ] },
         ],
     })
+}
+
+/// The one-line summary for the team channel, for assignments and escalations.
+pub fn summary(event: &LeadEvent) -> Option<Value> {
+    let lead = event.lead();
+    let d = lead.decision.as_ref()?;
+    let name = escape(&lead.display_name());
+    let company = lead.company.as_deref().map(|c| format!(" ({})", escape(c))).unwrap_or_default();
+    let text = match event {
+        LeadEvent::Assigned { .. } => format!(
+            "{} {name}{company} → {} · {} by {} · {} points · rule `{}`",
+            priority_badge(d.score.priority),
+            mention(d),
+            d.first_action.label(),
+            slack_time(d.first_touch_due_at, None),
+            d.score.points,
+            escape(&d.rule)
+        ),
+        LeadEvent::Escalated { .. } => format!(
+            "⏰ SLA breach: {name}{company} — {} has not touched it (due {})",
+            mention(d),
+            slack_time(d.first_touch_due_at, None)
+        ),
+        _ => return None,
+    };
+    Some(json!({
+        "text": format!("{} → {}", lead.display_name(), d.owner.name),
+        "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } } ],
+    }))
+}
+
+/// The alert for a notification that could not be delivered, for the team channel.
+pub fn alert(event: &LeadEvent) -> Option<Value> {
+    let LeadEvent::NotificationFailed { lead, failure } = event else { return None };
+    let text = format!(
+        "⚠️ *Notification not delivered:* `{}` about {} on `{}` failed: {}. The event is in the dead-letter queue for redrive once fixed.",
+        escape(&failure.event),
+        escape(&lead.display_name()),
+        escape(&failure.channel),
+        escape(&truncate(&failure.error, 500))
+    );
+    Some(json!({
+        "text": format!("Notification not delivered: {} on {}", failure.event, failure.channel),
+        "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": text } } ],
+    }))
 }
 
 #[cfg(test)]
@@ -158,8 +331,13 @@ mod tests {
     }
 
     #[test]
-    fn a_slack_time_has_a_utc_fallback() {
+    fn a_slack_time_falls_back_to_the_owners_local_time() {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:15:00Z").unwrap().to_utc();
-        assert_eq!(slack_time(at), "<!date^1795511700^{date_short_pretty} at {time}|2026-11-24 09:15 UTC>");
+        assert_eq!(
+            slack_time(at, Some("America/New_York")),
+            "<!date^1795511700^{date_short_pretty} at {time}|Tue 24 Nov 04:15 EST>"
+        );
+        assert_eq!(owner_time(at, None), "Tue 24 Nov 09:15 UTC");
+        assert_eq!(owner_time(at, Some("Not/AZone")), "Tue 24 Nov 09:15 UTC");
     }
 }

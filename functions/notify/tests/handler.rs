@@ -1,20 +1,29 @@
-//! The notify handler, driven by a real SNS event.
+//! The notify handler, driven by real SNS events: every channel exactly once, retries within
+//! the deadline, permanent failures recorded and announced.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::sns::SnsEvent;
-use baton_adapters::Error;
-use baton_adapters::memory::{ManualClock, MemoryLeadStore, RecordingNotifier};
-use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, decide};
+use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, RecordingNotifier, RecordingWebhooks};
+use baton_adapters::retry::Backoff;
+use baton_adapters::webhook::parse_subscribers;
+use baton_adapters::{Error, LeadStore};
+use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, Touch, TouchKind, decide};
 use baton_notify::{Delivery, Notify, NotifyError};
 use chrono::TimeZone;
 
 const SNS: &str = include_str!("fixtures/sns-event.json");
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn sns(message: &str) -> SnsEvent {
     let mut v: serde_json::Value = serde_json::from_str(SNS).unwrap();
     v["Records"][0]["Sns"]["Message"] = message.into();
     serde_json::from_value(v).expect("a valid SNS event")
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(30)
 }
 
 fn assigned_lead() -> Lead {
@@ -32,98 +41,200 @@ fn assigned_lead() -> Lead {
 }
 
 struct World {
+    store: Arc<MemoryLeadStore>,
     slack: Arc<RecordingNotifier>,
+    webhooks: Arc<RecordingWebhooks>,
+    alerts: Arc<MemoryPublisher>,
     notify: Notify,
 }
 
-fn world() -> World {
+async fn world(lead: &Lead) -> World {
+    let store = Arc::new(MemoryLeadStore::new());
+    let mut stored = lead.clone();
+    stored.status = baton_domain::LeadStatus::Captured;
+    stored.decision = None;
+    store.insert(&stored).await.unwrap();
+    store.record_decision(&lead.id, lead.decision.as_ref().unwrap()).await.unwrap();
     let slack = Arc::new(RecordingNotifier::new());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    World { notify: Notify::new(Arc::new(MemoryLeadStore::new()), slack.clone(), clock), slack }
+    let webhooks = Arc::new(RecordingWebhooks::new());
+    let alerts = Arc::new(MemoryPublisher::new());
+    let subscribers = parse_subscribers(&format!(
+        r#"[{{"id":"crm","url":"https://crm.example/hooks","secret":"{SECRET}"}},
+            {{"id":"bi","url":"https://bi.example/hooks","secret":"{SECRET}","events":["lead.touched"]}}]"#
+    ))
+    .unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 2).unwrap()));
+    let notify = Notify::new(store.clone(), slack.clone(), clock)
+        .with_webhooks(webhooks.clone(), subscribers)
+        .with_alerts(alerts.clone())
+        .with_backoff(Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(20) });
+    World { store, slack, webhooks, alerts, notify }
+}
+
+fn sent(channels: &[&str]) -> Vec<Delivery> {
+    channels.iter().map(|c| Delivery::Sent((*c).to_owned())).collect()
 }
 
 #[tokio::test]
-async fn an_assignment_reaches_slack_with_context_reasons_and_first_action() {
-    let w = world();
-    let event = LeadEvent::Assigned { lead: assigned_lead() };
-    assert_eq!(w.notify.handle(sns(&event.to_json())).await.unwrap(), [Delivery::Sent]);
+async fn an_assignment_reaches_the_owner_the_team_and_subscribers() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let event = LeadEvent::Assigned { lead: lead.clone() };
+    let done = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    assert_eq!(done, sent(&["slack:U0JONAS001", "slack:C0SALESTEAM", "webhook:crm"]));
 
     let posted = w.slack.posted();
-    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0]["channel"], "U0JONAS001", "the owner gets it directly");
     let text = posted[0].to_string();
-    assert!(
-        posted[0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("🔥 Hot lead for Jonas Weber: Ada Lovelace — Call by 2026-11-24 09:15 UTC"),
-        "{}",
-        posted[0]["text"]
-    );
     for expected in [
-        "Assigned to *Jonas Weber*",
+        "Assigned to <@U0JONAS001>",
         "+40 asked for a demo",
-        "*First action:* Call Ada Lovelace",
+        "*First action:* Call Ada Lovelace at +442079460958",
+        "Tue 24 Nov 10:15 CET", // the due time in the owner's zone (Europe/Berlin)
         "Analytical &lt;Engines&gt;",
-        "launch",
+        "baton_touch_accepted",
+        "baton_touch_not_a_fit",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in {text}");
     }
+    assert_eq!(posted[1]["channel"], "C0SALESTEAM");
+    assert!(posted[1].to_string().contains("→ <@U0JONAS001>"), "{}", posted[1]);
+
+    let hooks = w.webhooks.sent();
+    let (subscriber, id, body) = &hooks[0];
+    assert_eq!((subscriber.as_str(), hooks.len()), ("crm", 1), "bi only wants touches");
+    assert!(id.starts_with("msg_"));
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["type"], "lead.assigned");
+    assert_eq!(body["data"]["lead"]["id"], lead.id.to_string());
 }
 
 #[tokio::test]
-async fn the_same_event_delivered_three_times_sends_one_message() {
-    let w = world();
-    let json = LeadEvent::Assigned { lead: assigned_lead() }.to_json();
+async fn the_same_event_delivered_three_times_sends_one_message_per_channel() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let json = LeadEvent::Assigned { lead }.to_json();
     let mut results = Vec::new();
     for _ in 0..3 {
-        results.extend(w.notify.handle(sns(&json)).await.unwrap());
+        results.extend(w.notify.handle(sns(&json), deadline()).await.unwrap());
     }
-    assert_eq!(results, [Delivery::Sent, Delivery::Duplicate, Delivery::Duplicate]);
-    assert_eq!(w.slack.posted().len(), 1);
+    let sent = results.iter().filter(|d| matches!(d, Delivery::Sent(_))).count();
+    let duplicates = results.iter().filter(|d| matches!(d, Delivery::Duplicate(_))).count();
+    assert_eq!((sent, duplicates), (3, 6));
+    assert_eq!(w.slack.posted().len(), 2, "one owner message and one team summary");
+    assert_eq!(w.webhooks.sent().len(), 1);
 }
 
 #[tokio::test]
-async fn a_failed_send_is_an_error_and_the_retry_sends() {
-    let w = world();
-    let json = LeadEvent::Assigned { lead: assigned_lead() }.to_json();
-    w.slack.fail_next(Error::Unavailable { service: "Slack", detail: "HTTP 503".into() });
-    let err = w.notify.handle(sns(&json)).await.unwrap_err();
-    assert!(matches!(&err, NotifyError::Adapter { source, .. } if source.is_retryable()), "{err:?}");
-    assert!(w.slack.posted().is_empty());
-    assert_eq!(w.notify.handle(sns(&json)).await.unwrap(), [Delivery::Sent], "the claim was released for the retry");
-    assert_eq!(w.slack.posted().len(), 1);
-}
-
-#[tokio::test]
-async fn an_escalation_is_a_separate_message_about_the_breach() {
-    let w = world();
+async fn a_429_is_retried_after_the_wait_slack_asked_for() {
     let lead = assigned_lead();
-    w.notify.handle(sns(&LeadEvent::Assigned { lead: lead.clone() }.to_json())).await.unwrap();
-    let escalated = lead.escalated(chrono::Utc::now());
+    let w = world(&lead).await;
+    w.slack.fail_next(Error::Throttled { service: "Slack", retry_after: Duration::from_millis(300) });
+    w.slack.fail_next(Error::Unavailable { service: "Slack", detail: "HTTP 503".into() });
+    let started = Instant::now();
+    let done = w.notify.handle(sns(&LeadEvent::Assigned { lead }.to_json()), deadline()).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300), "Retry-After was not honoured");
+    assert_eq!(done.len(), 3);
+    assert_eq!(w.slack.posted().len(), 2, "each message sent once, after the retries");
+}
+
+#[tokio::test]
+async fn a_channel_still_failing_at_the_deadline_fails_the_event_and_only_it_is_retried() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let json = LeadEvent::Assigned { lead }.to_json();
+    // Slack asks for a minute; the invocation has seconds left: give up at once on that channel.
+    w.slack.fail_next(Error::Throttled { service: "Slack", retry_after: Duration::from_secs(60) });
+    let err = w.notify.handle(sns(&json), Instant::now() + Duration::from_secs(5)).await.unwrap_err();
+    let NotifyError::Undelivered { failed } = &err else { panic!("{err:?}") };
+    assert_eq!(failed.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["slack:U0JONAS001"]);
+    assert_eq!((w.slack.posted().len(), w.webhooks.sent().len()), (1, 1), "the other channels were served");
+    assert!(w.alerts.published().is_empty(), "a transient failure is not announced as permanent");
+
+    let retry = w.notify.handle(sns(&json), deadline()).await.unwrap();
     assert_eq!(
-        w.notify.handle(sns(&LeadEvent::Escalated { lead: escalated }.to_json())).await.unwrap(),
-        [Delivery::Sent]
+        retry,
+        [
+            Delivery::Sent("slack:U0JONAS001".into()),
+            Delivery::Duplicate("slack:C0SALESTEAM".into()),
+            Delivery::Duplicate("webhook:crm".into())
+        ]
     );
+    assert_eq!(w.slack.posted().len(), 2);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_recorded_on_the_lead_and_announced() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    w.webhooks.fail_next(Error::Rejected { service: "webhook", detail: "crm answered HTTP 410 Gone".into() });
+    let event = LeadEvent::Assigned { lead: lead.clone() };
+    let err = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap_err();
+    assert!(matches!(&err, NotifyError::Undelivered { failed } if failed[0].0 == "webhook:crm"), "{err:?}");
+    assert_eq!(w.slack.posted().len(), 2, "Slack was still served");
+
+    let stored = w.store.get(&lead.id).await.unwrap().unwrap();
+    assert_eq!(stored.notification_failures.len(), 1);
+    assert_eq!(stored.notification_failures[0].channel, "webhook:crm");
+    assert!(stored.notification_failures[0].error.contains("410"));
+    let alerts = w.alerts.published();
+    assert!(matches!(&alerts[..], [LeadEvent::NotificationFailed { failure, .. }] if failure.event == "lead.assigned"));
+
+    // The alert itself goes to the team channel and to subscribers who want it.
+    let done = w.notify.handle(sns(&alerts[0].to_json()), deadline()).await.unwrap();
+    assert_eq!(done, sent(&["slack:C0SALESTEAM", "webhook:crm"]));
+    let alert = w.slack.posted().last().unwrap().to_string();
+    assert!(alert.contains("Notification not delivered") && alert.contains("webhook:crm"), "{alert}");
+}
+
+#[tokio::test]
+async fn an_escalation_reaches_the_owner_and_the_team_again() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    w.notify.handle(sns(&LeadEvent::Assigned { lead: lead.clone() }.to_json()), deadline()).await.unwrap();
+    let escalated = lead.escalated(chrono::Utc::now());
+    let done = w.notify.handle(sns(&LeadEvent::Escalated { lead: escalated }.to_json()), deadline()).await.unwrap();
+    assert_eq!(done, sent(&["slack:U0JONAS001", "slack:C0SALESTEAM", "webhook:crm"]));
     let posted = w.slack.posted();
-    assert_eq!(posted.len(), 2);
-    assert_eq!(posted[1]["text"], "⏰ SLA breach: Ada Lovelace has not been touched by Jonas Weber");
+    assert_eq!(posted[2]["text"], "⏰ SLA breach: Ada Lovelace has not been touched by Jonas Weber");
+    assert!(posted[3].to_string().contains("SLA breach"), "{}", posted[3]);
+}
+
+#[tokio::test]
+async fn touches_and_nurture_go_to_subscribers_only() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let touch = Touch::new(TouchKind::Called, chrono::Utc::now(), "U0JONAS001", "slack");
+    let touched = LeadEvent::Touched { lead: lead.clone(), touch };
+    assert_eq!(
+        w.notify.handle(sns(&touched.to_json()), deadline()).await.unwrap(),
+        sent(&["webhook:crm", "webhook:bi"])
+    );
+    let nurture = LeadEvent::Nurture { lead };
+    assert_eq!(w.notify.handle(sns(&nurture.to_json()), deadline()).await.unwrap(), sent(&["webhook:crm"]));
+    assert!(w.slack.posted().is_empty(), "no rep is told about touches or nurture");
+}
+
+#[tokio::test]
+async fn email_goes_to_owners_with_an_address_when_switched_on() {
+    let mut lead = assigned_lead();
+    lead.decision.as_mut().unwrap().owner.email = Some("jonas@baton.example".into());
+    let w = world(&lead).await;
+    let email = Arc::new(RecordingNotifier::new());
+    let notify = w.notify.clone().with_email(email.clone());
+    let done = notify.handle(sns(&LeadEvent::Assigned { lead }.to_json()), deadline()).await.unwrap();
+    assert!(done.contains(&Delivery::Sent("email:jonas@baton.example".into())), "{done:?}");
+    assert_eq!(email.posted()[0]["channel"], "jonas@baton.example");
 }
 
 #[tokio::test]
 async fn a_message_that_is_not_a_lead_event_is_refused_by_id() {
-    let w = world();
-    let err = w.notify.handle(sns(r#"{"type":"lead.unknown"}"#)).await.unwrap_err();
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let err = w.notify.handle(sns(r#"{"type":"lead.unknown"}"#), deadline()).await.unwrap_err();
     assert!(
         matches!(&err, NotifyError::Malformed { message_id, .. } if message_id == "95df01b4-ee98-5cb9-9903-4c221d41eb5e"),
         "{err:?}"
     );
-    assert!(w.slack.posted().is_empty());
-}
-
-#[tokio::test]
-async fn a_nurture_event_tells_no_rep() {
-    let w = world();
-    let event = LeadEvent::Nurture { lead: assigned_lead() };
-    assert_eq!(w.notify.handle(sns(&event.to_json())).await.unwrap(), [Delivery::NotForChat]);
     assert!(w.slack.posted().is_empty());
 }

@@ -490,6 +490,13 @@ impl LeadStore for FailingDecisions {
     async fn release_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
         self.inner.release_delivery(key).await
     }
+    async fn record_notification_failure(
+        &self,
+        id: &LeadId,
+        failure: &baton_domain::NotificationFailure,
+    ) -> Result<Option<Lead>, baton_adapters::Error> {
+        self.inner.record_notification_failure(id, failure).await
+    }
 }
 
 #[tokio::test]

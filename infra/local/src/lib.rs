@@ -13,13 +13,17 @@
 //! installing. With an endpoint (moto, LocalStack, or none-but-`AWS_*` for real AWS via
 //! [`Backend::Aws`]), the table, queues and topic are created if absent.
 //!
-//! With no Slack webhook configured, messages go to a built-in receiver at `/_local/slack`
-//! that prints them, so the whole journey is visible in the runner's output.
+//! With no Slack configured, messages go to a built-in stand-in for Slack's Web API at
+//! `/_local/slack/api` that prints them, so the whole journey is visible in the runner's output;
+//! `/_local/slack/press` plays a rep pressing one of a message's buttons (a signed request to
+//! `/slack/actions`, as Slack sends it). Webhook events go to a built-in subscriber at
+//! `/_local/webhook` that checks their signature and prints them, unless subscribers are given.
 //!
 //! # Layout
 //! - this file: [`Options`], [`start`], [`Running`].
 //! - [`events`]: turning HTTP requests and queue messages into the Lambda event JSON AWS sends.
 
+pub mod admin_client;
 pub mod events;
 
 use std::net::SocketAddr;
@@ -31,13 +35,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use baton_actions::Actions;
 use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoRulesets};
 use baton_adapters::memory::{
     MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue, MemoryRulesets,
 };
-use baton_adapters::slack::{SlackWebhook, WebhookUrl};
+use baton_adapters::slack::{Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
+use baton_adapters::webhook::HttpWebhooks;
 use baton_adapters::{
     AccountDirectory, EventPublisher, LeadStore, PoolCounters, RulesetStore, SystemClock, WorkQueue, provision,
 };
@@ -67,8 +73,17 @@ pub struct Options {
     pub backend: Backend,
     /// Listen address; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Slack incoming webhook; `None` uses the built-in printing receiver.
+    /// Slack incoming webhook (every message to its channel).
     pub slack_webhook_url: Option<String>,
+    /// Slack Web API base URL (`chat.postMessage` with a bot token); with neither this nor a
+    /// webhook, the built-in printing stand-in at `/_local/slack/api`.
+    pub slack_api_url: Option<String>,
+    /// Slack's signing secret for interactivity requests ([`DEMO_SLACK_SIGNING_SECRET`] by default).
+    pub slack_signing_secret: String,
+    /// Message updates are sent only to `response_url`s under this prefix (default: the built-in stand-in).
+    pub slack_response_prefix: Option<String>,
+    /// Webhook subscribers (the `WEBHOOK_SUBSCRIBERS` JSON); `None`: the built-in printing subscriber.
+    pub webhook_subscribers: Option<String>,
     /// Prefix of the table, queue and topic names (lets several runs share one moto).
     pub prefix: String,
     /// How often the SLA sweep runs.
@@ -84,6 +99,12 @@ pub struct Options {
     /// The bearer token the admin API accepts ([`DEMO_ADMIN_TOKEN`] by default).
     pub admin_token: String,
 }
+
+/// Slack's signing secret unless told otherwise (the built-in stand-in signs with it).
+pub const DEMO_SLACK_SIGNING_SECRET: &str = "local-slack-signing-secret";
+
+/// The built-in webhook subscriber's signing secret.
+pub const DEMO_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtMTIzNDU2Nzg5MA==";
 
 /// The admin API's token unless told otherwise.
 pub const DEMO_ADMIN_TOKEN: &str = "local-admin-token";
@@ -104,6 +125,10 @@ impl Default for Options {
             backend: Backend::InProcess,
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             slack_webhook_url: None,
+            slack_api_url: None,
+            slack_signing_secret: DEMO_SLACK_SIGNING_SECRET.to_owned(),
+            slack_response_prefix: None,
+            webhook_subscribers: None,
             prefix: "baton".into(),
             sweep_every: Duration::from_secs(30),
             visibility_timeout: Duration::from_secs(30),
@@ -155,6 +180,8 @@ pub enum StartError {
     Provision(#[from] baton_adapters::Error),
     #[error("SLACK_WEBHOOK_URL is invalid: {0}")]
     Slack(String),
+    #[error("WEBHOOK_SUBSCRIBERS is invalid: {0}")]
+    Webhooks(String),
     #[error("CAPTURE_KEYS is invalid: {0}")]
     Keys(String),
     #[error("the accounts file is invalid: {0}")]
@@ -270,37 +297,71 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     })?;
     accounts.put_accounts(&imported).await?;
 
-    let webhook = WebhookUrl::parse(options.slack_webhook_url.as_deref().unwrap_or(&format!("{url}/_local/slack")))
-        .map_err(StartError::Slack)?;
+    let target = match (&options.slack_webhook_url, &options.slack_api_url) {
+        (Some(webhook), _) => SlackTarget::Webhook(WebhookUrl::parse(webhook).map_err(StartError::Slack)?),
+        (None, api) => SlackTarget::Api {
+            api: api.clone().unwrap_or_else(|| format!("{url}/_local/slack/api")),
+            token: "xoxb-local".into(),
+        },
+    };
+    let prefix = options.slack_response_prefix.clone().unwrap_or_else(|| format!("{url}/_local/slack/"));
+    let slack = Arc::new(Slack::new(target, prefix));
+    let subscribers =
+        baton_adapters::webhook::parse_subscribers(&options.webhook_subscribers.clone().unwrap_or_else(|| {
+            format!(r#"[{{"id":"local","url":"{url}/_local/webhook","secret":"{DEMO_WEBHOOK_SECRET}"}}]"#)
+        }))
+        .map_err(StartError::Webhooks)?;
+    let signing_secret = secrecy::SecretString::from(options.slack_signing_secret.clone());
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
     let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
     // Versions saved and activated through the admin API (or `baton-local rules` on AWS/moto)
     // apply here too; until one is active, `options.ruleset` decides.
     let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone())
         .with_ruleset_store(rulesets.clone(), Duration::from_secs(2));
-    let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone());
-    let notify = Notify::new(store.clone(), Arc::new(SlackWebhook::new(webhook)), clock.clone());
+    let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone())
+        .with_events(publisher.clone());
+    let notify = Notify::new(store.clone(), slack.clone(), clock.clone())
+        .with_webhooks(Arc::new(HttpWebhooks::new()), subscribers)
+        .with_alerts(publisher.clone());
+    let actions = Actions::new(store.clone(), publisher.clone(), slack, signing_secret.clone(), clock.clone());
     let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    tasks.spawn(serve(listener, Handlers { capture, admin }, stopped.clone()));
+    let local = LocalSlack { url: url.clone(), signing_secret, http: reqwest::Client::new() };
+    tasks.spawn(serve(listener, Handlers { capture, admin, actions, local }, stopped.clone()));
     tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
     tasks.spawn(feed_notify(feed, notify, stopped.clone()));
     tasks.spawn(tick_sweep(sweep, options.sweep_every, stopped));
     Ok(Running { url, store, queue, aws, stop, tasks })
 }
 
-/// The HTTP handlers: capture for `/leads`, admin for `/admin/…` (as two APIs in AWS).
+/// The HTTP handlers: capture for `/leads`, admin for `/admin/…`, actions for
+/// `/slack/actions` (three APIs in AWS), and the local stand-ins for Slack and a subscriber.
 #[derive(Clone)]
 struct Handlers {
     capture: Capture,
     admin: Admin,
+    actions: Actions,
+    local: LocalSlack,
+}
+
+/// What the stand-in for Slack needs to play a rep pressing a button.
+#[derive(Clone)]
+struct LocalSlack {
+    url: String,
+    signing_secret: secrecy::SecretString,
+    http: reqwest::Client,
 }
 
 async fn serve(listener: tokio::net::TcpListener, handlers: Handlers, mut stopped: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/_local/slack", axum::routing::post(print_slack_message))
+        .route("/_local/slack/api/chat.postMessage", axum::routing::post(local_post_message))
+        .route("/_local/slack/response/{id}", axum::routing::post(print_slack_message))
+        .route("/_local/slack/press", axum::routing::post(local_press).get(local_press))
+        .route("/_local/webhook", axum::routing::post(local_webhook))
+        .route("/slack/actions", axum::routing::post(to_actions))
         .route("/admin/{*rest}", axum::routing::any(to_admin))
         .fallback(to_capture)
         .with_state(handlers);
@@ -317,6 +378,85 @@ async fn to_admin(State(h): State<Handlers>, request: axum::extract::Request) ->
         Ok(request) => from_lambda(h.admin.handle(request).await),
         Err(refusal) => refusal,
     }
+}
+
+async fn to_actions(State(h): State<Handlers>, request: axum::extract::Request) -> axum::response::Response {
+    match to_lambda(request).await {
+        Ok(request) => from_lambda(h.actions.handle(request).await),
+        Err(refusal) => refusal,
+    }
+}
+
+/// The stand-in for `chat.postMessage`: prints the message and answers as Slack does.
+async fn local_post_message(body: Bytes) -> axum::Json<serde_json::Value> {
+    let message: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let channel = message["channel"].as_str().unwrap_or("(default channel)");
+    tracing::info!(target: "slack", "to {channel}: {}", message["text"].as_str().unwrap_or_default());
+    axum::Json(
+        serde_json::json!({ "ok": true, "channel": channel, "ts": format!("{}.000100", chrono::Utc::now().timestamp()) }),
+    )
+}
+
+/// Which button to press: `?lead=<id>&action=called&user=U0AVERY001`.
+#[derive(serde::Deserialize)]
+struct Press {
+    lead: String,
+    action: String,
+    #[serde(default = "local_user")]
+    user: String,
+}
+
+fn local_user() -> String {
+    "U0LOCAL001".into()
+}
+
+/// Plays Slack delivering a button press: a signed `block_actions` request to `/slack/actions`,
+/// whose message update comes back to this stand-in.
+async fn local_press(State(h): State<Handlers>, uri: axum::http::Uri) -> axum::response::Response {
+    let press: Press = match serde_urlencoded::from_str(uri.query().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("use ?lead=<id>&action=called[&user=U…]: {e}")).into_response();
+        }
+    };
+    let local = &h.local;
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": { "id": press.user },
+        "response_url": format!("{}/_local/slack/response/{}", local.url, press.lead),
+        "actions": [ { "type": "button", "action_id": format!("{}{}", baton_notify::message::ACTION_PREFIX, press.action), "value": press.lead } ],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap_or_default();
+    let ts = chrono::Utc::now().timestamp();
+    let signature = baton_actions::signature::sign(&local.signing_secret, ts, body.as_bytes());
+    let sent = local
+        .http
+        .post(format!("{}/slack/actions", local.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) => (r.status(), r.text().await.unwrap_or_default()).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+/// The built-in webhook subscriber: checks the signature, then prints the event.
+async fn local_webhook(headers: axum::http::HeaderMap, body: String) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let key = baton_adapters::webhook::SigningKey::parse(DEMO_WEBHOOK_SECRET).expect("the demo secret is valid");
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or_default();
+    let expected = baton_adapters::webhook::sign(&key, &header("webhook-id"), timestamp, &body);
+    if !header("webhook-signature").split(' ').any(|s| s == expected) {
+        tracing::warn!(target: "webhook", "refused a webhook with a bad signature");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    tracing::info!(target: "webhook", "{} for lead {} (signature verified)", event["type"].as_str().unwrap_or("?"), event["data"]["lead"]["id"].as_str().unwrap_or("?"));
+    StatusCode::NO_CONTENT
 }
 
 async fn to_capture(State(h): State<Handlers>, request: axum::extract::Request) -> axum::response::Response {
@@ -385,7 +525,7 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
             };
             // Lambda retries a failed asynchronous invocation twice; do the same.
             for attempt in 1..=3 {
-                match notify.handle(events::sns_in_process(&event)).await {
+                match notify.handle(events::sns_in_process(&event), std::time::Instant::now() + NOTIFY_TIMEOUT).await {
                     Ok(_) => break,
                     Err(e) if attempt < 3 => {
                         tracing::warn!(error = %e, attempt, "notify failed; retrying");
@@ -418,7 +558,7 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
                         continue;
                     }
                 };
-                match notify.handle(event).await {
+                match notify.handle(event, std::time::Instant::now() + NOTIFY_TIMEOUT).await {
                     Ok(_) => {
                         if let Err(e) = queue.delete(&message.receipt).await {
                             tracing::warn!(error = %e, "cannot delete a delivered event; its redelivery will be skipped as a duplicate");
@@ -432,6 +572,9 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
         },
     }
 }
+
+/// The time each notify invocation has, as the function's timeout in the template.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 async fn tick_sweep(sweep: Sweep, every: Duration, mut stopped: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(every);

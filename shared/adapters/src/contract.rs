@@ -167,11 +167,29 @@ pub async fn lead_store(store: &dyn LeadStore) {
     assert_eq!(firsts, 1, "concurrent touches: exactly one must be the first");
 
     // Delivery claims: first wins, a release lets a retry claim again.
-    let key = DeliveryKey::new(&a.id, baton_domain::EventType::Assigned, "slack");
+    let assigned = baton_domain::LeadEvent::Assigned { lead: a.clone() };
+    let key = DeliveryKey::new(&assigned, "slack");
     assert!(store.claim_delivery(&key, t1).await.unwrap(), "the first claim wins");
     assert!(!store.claim_delivery(&key, t1).await.unwrap(), "a second claim must lose");
     store.release_delivery(&key).await.unwrap();
     assert!(store.claim_delivery(&key, t1).await.unwrap(), "a released claim can be taken again");
+
+    // Notification failures: one per event and channel, the latest kept.
+    let failure = |error: &str| baton_domain::NotificationFailure {
+        event: "lead.assigned".into(),
+        channel: "webhook:crm".into(),
+        error: error.into(),
+        at: t1,
+    };
+    store.record_notification_failure(&a.id, &failure("410 Gone")).await.unwrap().expect("the lead exists");
+    let lead = store.record_notification_failure(&a.id, &failure("404 Not Found")).await.unwrap().unwrap();
+    assert_eq!(
+        lead.notification_failures,
+        [failure("404 Not Found")],
+        "a repeated failure must replace the earlier one"
+    );
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().notification_failures.len(), 1);
+    assert_eq!(store.record_notification_failure(&LeadId::generate(), &failure("x")).await.unwrap(), None);
 }
 
 /// Checks the open-lead cap of [`LeadStore::record_decision`] and [`LeadStore::record_touch`]:

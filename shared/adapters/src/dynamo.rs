@@ -25,7 +25,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
-use baton_domain::{Account, Decision, Lead, LeadId, LeadStatus, Ruleset, Timestamp, Touch, Touched, WaitKind};
+use baton_domain::{
+    Account, Decision, Lead, LeadId, LeadStatus, NotificationFailure, Ruleset, Timestamp, Touch, Touched, WaitKind,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -577,6 +579,25 @@ impl LeadStore for DynamoLeadStore {
         Err(Error::unavailable(SERVICE, "too much contention touching the same lead; retry"))
     }
 
+    async fn record_notification_failure(
+        &self,
+        id: &LeadId,
+        failure: &NotificationFailure,
+    ) -> Result<Option<Lead>, Error> {
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(None) };
+            let (lead, revision) = from_item_with_revision(item)?;
+            let next = lead.with_notification_failure(failure.clone());
+            if let Transaction::Done = self.transact(vec![self.revised(&next, revision)?]).await? {
+                return Ok(Some(next));
+            }
+        }
+        Err(Error::unavailable(SERVICE, "too much contention recording a notification failure; retry"))
+    }
+
     async fn open_count(&self, owner: &str) -> Result<u32, Error> {
         let Some(item) = self.get_raw(open_key(owner)).await? else { return Ok(0) };
         Ok(item.get("value").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u32)
@@ -852,9 +873,41 @@ impl RulesetStore for DynamoRulesets {
             None => return Ok(Vec::new()),
         };
         let active = self.get("ruleset#active".into()).await?.map(|i| Self::number(&i, "version")).transpose()?;
-        let mut out = Vec::new();
+        // BatchGetItem reads at most 100 keys a call. Keys it leaves unprocessed (throttling, or
+        // its 16 MB response cap) are asked for again after a short backoff.
+        const BATCH: u32 = 100;
+        const ATTEMPTS: usize = 8;
+        let key = |version: u32| format!("ruleset#v{version}");
+        let mut found: HashMap<String, Item> = HashMap::new();
+        for first in (1..=latest).step_by(BATCH as usize) {
+            let last = first.saturating_add(BATCH - 1).min(latest);
+            let keys = (first..=last).map(|v| HashMap::from([("pk".to_owned(), AttributeValue::S(key(v)))])).collect();
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+            let mut pending = HashMap::from([(self.table.clone(), request)]);
+            for attempt in 1..=ATTEMPTS {
+                let out =
+                    self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
+                for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
+                    found.insert(string_attr(&item, "pk")?, item);
+                }
+                pending = out.unprocessed_keys.unwrap_or_default();
+                pending.retain(|_, k| !k.keys.is_empty());
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == ATTEMPTS {
+                    return Err(Error::unavailable(SERVICE, "ruleset versions left unprocessed after retries"));
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
         for version in 1..=latest {
-            if let Some(item) = self.get(format!("ruleset#v{version}")).await? {
+            if let Some(item) = found.remove(&key(version)) {
                 let (ruleset, saved_at) = Self::version_item(item)?;
                 out.push(RulesetVersion { version, name: ruleset.name, saved_at, active: active == Some(version) });
             }

@@ -10,7 +10,12 @@
 //! - [`dynamo`]: [`ports::LeadStore`] on DynamoDB (item mapping by `serde_dynamo`, conditional writes, a sparse due-time index).
 //! - [`sqs`]: [`ports::WorkQueue`] on SQS.
 //! - [`sns`]: [`ports::EventPublisher`] on SNS, with the event type as a message attribute.
-//! - [`slack`]: [`ports::ChatNotifier`] posting to a Slack incoming webhook over HTTPS.
+//! - [`ses`]: [`ports::ChatNotifier`] as email through SES v2 (Slack mrkdwn rendered as plain text and HTML).
+//! - [`secrets`]: secrets from SSM Parameter Store (`{NAME}_PARAM`) or, locally, plain environment variables.
+//! - [`slack`]: [`ports::ChatNotifier`] on Slack (`chat.postMessage` with a bot token, or an incoming webhook), and message updates through `response_url`.
+//! - [`webhook`]: [`ports::WebhookSender`] posting Standard Webhooks-signed events to subscribers.
+//! - [`metrics`]: CloudWatch metrics as embedded-metric-format log lines.
+//! - [`retry`]: retries within a deadline (`Retry-After`, exponential backoff with jitter).
 //! - [`memory`]: in-process twins of every port, for tests and the zero-install local mode.
 //! - [`provision`]: AWS SDK configuration and idempotent creation of the table, queues and topic.
 //! - [`contract`]: the behaviour every [`ports::LeadStore`] and [`ports::WorkQueue`] must show.
@@ -20,14 +25,19 @@ pub mod contract;
 pub mod dynamo;
 pub mod error;
 pub mod memory;
+pub mod metrics;
 pub mod ports;
 pub mod provision;
+pub mod retry;
+pub mod secrets;
+pub mod ses;
 pub mod slack;
 pub mod sns;
 pub mod sqs;
+pub mod webhook;
 
 pub use error::Error;
 pub use ports::{
     AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
-    QueueMessage, Recorded, RulesetStore, RulesetVersion, SystemClock, WorkQueue,
+    QueueMessage, Recorded, RulesetStore, RulesetVersion, SystemClock, WebhookSender, WorkQueue,
 };

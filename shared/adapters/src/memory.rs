@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use baton_domain::{
-    Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, Ruleset, Timestamp, Touch, Touched, WaitKind,
+    Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, NotificationFailure, Ruleset, Timestamp, Touch, Touched,
+    WaitKind,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -187,6 +188,18 @@ impl LeadStore for MemoryLeadStore {
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
         lock(&self.deliveries).remove(key);
         Ok(())
+    }
+
+    async fn record_notification_failure(
+        &self,
+        id: &LeadId,
+        failure: &NotificationFailure,
+    ) -> Result<Option<Lead>, Error> {
+        let mut leads = lock(&self.leads);
+        Ok(leads.get_mut(id).map(|lead| {
+            *lead = lead.clone().with_notification_failure(failure.clone());
+            lead.clone()
+        }))
     }
 }
 
@@ -454,10 +467,45 @@ impl EventPublisher for MemoryPublisher {
     }
 }
 
+/// A [`WebhookSender`] that records what it sends (subscriber id, message id, body), for tests.
+#[derive(Debug, Default)]
+pub struct RecordingWebhooks {
+    sent: Mutex<Vec<(String, String, String)>>,
+    failures: Mutex<VecDeque<Error>>,
+}
+
+impl RecordingWebhooks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next call to `send` fail with `error` (queued: call again for more failures).
+    pub fn fail_next(&self, error: Error) {
+        lock(&self.failures).push_back(error);
+    }
+
+    /// Every message sent successfully: (subscriber id, message id, body).
+    pub fn sent(&self) -> Vec<(String, String, String)> {
+        lock(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookSender for RecordingWebhooks {
+    async fn send(&self, subscriber: &crate::webhook::Subscriber, id: &str, body: &str) -> Result<(), Error> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.sent).push((subscriber.id.clone(), id.to_owned(), body.to_owned()));
+        Ok(())
+    }
+}
+
 /// A [`ChatNotifier`] that records messages; it can be told to fail the next sends.
 #[derive(Debug, Default)]
 pub struct RecordingNotifier {
     posted: Mutex<Vec<serde_json::Value>>,
+    responses: Mutex<Vec<(String, serde_json::Value)>>,
     failures: Mutex<VecDeque<Error>>,
 }
 
@@ -475,6 +523,11 @@ impl RecordingNotifier {
     pub fn posted(&self) -> Vec<serde_json::Value> {
         lock(&self.posted).clone()
     }
+
+    /// Every message replaced through a response URL: (URL, message).
+    pub fn responses(&self) -> Vec<(String, serde_json::Value)> {
+        lock(&self.responses).clone()
+    }
 }
 
 #[async_trait]
@@ -484,6 +537,14 @@ impl ChatNotifier for RecordingNotifier {
             return Err(error);
         }
         lock(&self.posted).push(message.clone());
+        Ok(())
+    }
+
+    async fn respond(&self, response_url: &str, message: &serde_json::Value) -> Result<(), Error> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.responses).push((response_url.to_owned(), message.clone()));
         Ok(())
     }
 }
@@ -550,6 +611,9 @@ impl LeadStore for Outage {
         Err(self.error())
     }
     async fn release_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {
+        Err(self.error())
+    }
+    async fn record_notification_failure(&self, _: &LeadId, _: &NotificationFailure) -> Result<Option<Lead>, Error> {
         Err(self.error())
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use baton_domain::{
-    Account, Decision, EventType, Lead, LeadEvent, LeadId, Ruleset, Timestamp, Touch, Touched, WaitKind,
+    Account, Decision, Lead, LeadEvent, LeadId, NotificationFailure, Ruleset, Timestamp, Touch, Touched, WaitKind,
 };
 
 use crate::Error;
@@ -51,9 +51,9 @@ pub struct Idempotency {
 pub struct DeliveryKey(String);
 
 impl DeliveryKey {
-    /// The key for delivering `event` about `lead` on `channel` (such as `slack`).
-    pub fn new(lead: &LeadId, event: EventType, channel: &str) -> Self {
-        Self(format!("{lead}#{}#{channel}", event.as_str()))
+    /// The key for delivering `event` on `channel` (such as `slack:U0AVERY001` or `webhook:crm`).
+    pub fn new(event: &LeadEvent, channel: &str) -> Self {
+        Self(format!("{}#{}#{channel}", event.lead_id(), event.occurrence()))
     }
 
     /// The key as text.
@@ -111,6 +111,14 @@ pub trait LeadStore: Send + Sync {
 
     /// Gives up a claim after a failed send, so a redelivered event can try again.
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
+
+    /// Records on the lead that a notification could not be delivered, replacing an earlier
+    /// failure of the same event on the same channel. The lead as now stored, or `None` if missing.
+    async fn record_notification_failure(
+        &self,
+        id: &LeadId,
+        failure: &NotificationFailure,
+    ) -> Result<Option<Lead>, Error>;
 }
 
 /// The accounts leads are matched to.
@@ -193,12 +201,29 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, event: &LeadEvent) -> Result<(), Error>;
 }
 
-/// Posts a chat message (a Slack incoming-webhook payload).
+/// Posts chat messages (Slack, or email behind the same port).
 #[async_trait]
 pub trait ChatNotifier: Send + Sync {
-    /// Sends the message. [`Error::Unavailable`] when a retry may succeed (429, 5xx, network),
-    /// [`Error::Rejected`] when it will not (4xx).
+    /// Sends the message, a Slack `chat.postMessage` body (`channel`, `text`, `blocks`).
+    /// [`Error::Throttled`] on a 429 (wait as asked), [`Error::Unavailable`] when a retry may
+    /// succeed (5xx, network), [`Error::Rejected`] when it will not (4xx, unknown channel).
     async fn post(&self, message: &serde_json::Value) -> Result<(), Error>;
+
+    /// Replaces an interactive message through the `response_url` of a button press. Channels
+    /// without interactive messages refuse it.
+    async fn respond(&self, response_url: &str, message: &serde_json::Value) -> Result<(), Error> {
+        let _ = (response_url, message);
+        Err(Error::Rejected { service: "chat", detail: "this channel has no interactive messages".into() })
+    }
+}
+
+/// Delivers events to outbound webhook subscribers.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// POSTs `body` to `subscriber`, signed, as message `id` (the same id on every retry of the
+    /// same event). Errors are classified like [`ChatNotifier::post`]'s, with
+    /// [`Error::Throttled`] for a 429.
+    async fn send(&self, subscriber: &crate::webhook::Subscriber, id: &str, body: &str) -> Result<(), Error>;
 }
 
 /// The current time, injectable so tests control the SLA clock.

@@ -79,7 +79,7 @@ fn account(row: Row, at: &str, errors: &mut Vec<FieldError>) -> Option<Account> 
         }
     };
     let owner = match (blank(row.owner_id), blank(row.owner_name)) {
-        (Some(id), name) => Some(Owner { name: name.unwrap_or_else(|| id.clone()), id }),
+        (Some(id), name) => Some(Owner::new(id.clone(), name.unwrap_or(id))),
         (None, Some(_)) => {
             fail("owner_id", "is required when owner_name is given".into());
             None

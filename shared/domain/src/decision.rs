@@ -5,19 +5,31 @@ use serde::{Deserialize, Serialize};
 use crate::{Lead, LeadStatus, Owner, Ruleset, Score, Timestamp};
 
 /// What the owner should do first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FirstAction {
     Call,
     Email,
+    /// Send the owner's booking link so the lead picks a time.
+    SendMeetingLink,
 }
 
 impl FirstAction {
-    /// An imperative label for messages ("Call", "Email").
+    /// An imperative label for messages ("Call", "Email", "Send a meeting link to").
     pub fn label(self) -> &'static str {
         match self {
             Self::Call => "Call",
             Self::Email => "Email",
+            Self::SendMeetingLink => "Send a meeting link to",
+        }
+    }
+
+    /// The wire name, such as `send_meeting_link`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Email => "email",
+            Self::SendMeetingLink => "send_meeting_link",
         }
     }
 }
@@ -52,6 +64,15 @@ pub struct Decision {
     /// back at the first touch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_open: Option<u32>,
+    /// The playbook play that chose the first action (absent: the built-in choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub play: Option<String>,
+    /// The play's advice for the first action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
+    /// The ruleset's team channel, where a summary of the assignment (and any escalation) goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_channel: Option<String>,
 }
 
 /// Qualifies and assigns a lead at `now` by `ruleset`, taking the first slot of any pool (for
@@ -114,6 +135,19 @@ mod tests {
     fn a_lead_with_only_an_email_is_emailed_first() {
         let d = decide(&lead(r#"{"email":"a@corp.example"}"#), &Ruleset::default_ruleset(), chrono::Utc::now());
         assert_eq!(d.first_action, FirstAction::Email);
+    }
+
+    #[test]
+    fn a_hot_lead_without_a_phone_gets_the_owners_meeting_link() {
+        let l = lead(
+            r#"{"email":"vp@acme.io","company":"Acme","job_title":"VP Sales","country":"US",
+                "source":{"form_type":"demo_request"}}"#,
+        );
+        let d = decide(&l, &Ruleset::default_ruleset(), chrono::Utc::now());
+        assert_eq!((d.score.priority, d.first_action), (Priority::Hot, FirstAction::SendMeetingLink));
+        assert_eq!(d.play.as_deref(), Some("hot, no phone"));
+        assert!(d.guidance.is_some(), "the play's advice travels with the decision");
+        assert!(d.owner.meeting_link.is_some(), "the owner's booking page travels with the decision");
     }
 
     #[test]

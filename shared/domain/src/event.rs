@@ -11,6 +11,8 @@ pub enum EventType {
     Assigned,
     Escalated,
     Nurture,
+    Touched,
+    NotificationFailed,
 }
 
 impl EventType {
@@ -20,7 +22,18 @@ impl EventType {
             Self::Assigned => "lead.assigned",
             Self::Escalated => "lead.escalated",
             Self::Nurture => "lead.nurture",
+            Self::Touched => "lead.touched",
+            Self::NotificationFailed => "lead.notification_failed",
         }
+    }
+
+    /// Every event type.
+    pub const ALL: [EventType; 5] =
+        [Self::Assigned, Self::Escalated, Self::Nurture, Self::Touched, Self::NotificationFailed];
+
+    /// The type with this wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
     }
 }
 
@@ -38,6 +51,24 @@ pub enum LeadEvent {
     /// (an SNS filter policy on `event_type = lead.nurture`).
     #[serde(rename = "lead.nurture")]
     Nurture { lead: Lead },
+    /// The owner (or someone for them) did something with the lead; `touch` says what.
+    #[serde(rename = "lead.touched")]
+    Touched { lead: Lead, touch: crate::Touch },
+    /// A notification about the lead could not be delivered and will not be retried as is
+    /// (a refused channel, a removed webhook): someone must look at it.
+    #[serde(rename = "lead.notification_failed")]
+    NotificationFailed { lead: Lead, failure: NotificationFailure },
+}
+
+/// A notification that could not be delivered: recorded on the lead and announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationFailure {
+    /// The event that was not delivered, such as `lead.assigned`.
+    pub event: String,
+    /// The channel, such as `slack:U0AVERY001` or `webhook:crm`.
+    pub channel: String,
+    pub error: String,
+    pub at: crate::Timestamp,
 }
 
 impl LeadEvent {
@@ -47,13 +78,31 @@ impl LeadEvent {
             Self::Assigned { .. } => EventType::Assigned,
             Self::Escalated { .. } => EventType::Escalated,
             Self::Nurture { .. } => EventType::Nurture,
+            Self::Touched { .. } => EventType::Touched,
+            Self::NotificationFailed { .. } => EventType::NotificationFailed,
+        }
+    }
+
+    /// Identifies this occurrence of the event, the same on every redelivery: the type, and for
+    /// events that can happen more than once to a lead, which one (`lead.touched@<time>`).
+    pub fn occurrence(&self) -> String {
+        match self {
+            Self::Touched { touch, .. } => format!("{}@{}", self.event_type().as_str(), touch.at.timestamp_millis()),
+            Self::NotificationFailed { failure, .. } => {
+                format!("{}@{}#{}", self.event_type().as_str(), failure.event, failure.channel)
+            }
+            _ => self.event_type().as_str().to_owned(),
         }
     }
 
     /// The lead the event is about.
     pub fn lead(&self) -> &Lead {
         match self {
-            Self::Assigned { lead } | Self::Escalated { lead } | Self::Nurture { lead } => lead,
+            Self::Assigned { lead }
+            | Self::Escalated { lead }
+            | Self::Nurture { lead }
+            | Self::Touched { lead, .. }
+            | Self::NotificationFailed { lead, .. } => lead,
         }
     }
 

@@ -180,6 +180,21 @@ pub enum LeadStatus {
     Disqualified,
 }
 
+impl LeadStatus {
+    /// The stored name, such as `assigned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Captured => "captured",
+            Self::Assigned => "assigned",
+            Self::Escalated => "escalated",
+            Self::Touched => "touched",
+            Self::Spam => "spam",
+            Self::Nurture => "nurture",
+            Self::Disqualified => "disqualified",
+        }
+    }
+}
+
 /// Where a lead came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
@@ -335,6 +350,9 @@ pub struct Lead {
     /// What the owner did with the lead, oldest first (at most [`crate::touch::MAX_TOUCHES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub touches: Vec<crate::touch::Touch>,
+    /// Notifications that could not be delivered (one per event and channel), for someone to fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notification_failures: Vec<crate::NotificationFailure>,
 }
 
 impl Lead {

@@ -31,12 +31,12 @@ pub use account::Account;
 pub use assign::Owner;
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
-pub use event::{EventType, LeadEvent};
+pub use event::{EventType, LeadEvent, NotificationFailure};
 pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
 pub use rules::Ruleset;
 pub use score::{Priority, Score, ScoreReason};
 pub use sla::{Awaiting, WaitKind};
-pub use touch::{Touch, TouchKind, Touched};
+pub use touch::{Task, TaskStatus, Touch, TouchKind, Touched};
 
 /// Instants are always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -98,6 +98,64 @@ pub enum Touched {
     Missing,
 }
 
+impl Lead {
+    /// The lead with `failure` recorded, replacing an earlier failure of the same event and channel.
+    pub fn with_notification_failure(mut self, failure: crate::NotificationFailure) -> Lead {
+        self.notification_failures.retain(|f| (&f.event, &f.channel) != (&failure.event, &failure.channel));
+        self.notification_failures.push(failure);
+        self
+    }
+}
+
+/// Where the owner's first-action task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Not done, not yet due.
+    Open,
+    /// Not done, past its due time.
+    Overdue,
+    /// Done: the lead had its first touch.
+    Done,
+}
+
+/// The first-action task every assignment creates: what to do, by when, and whether it is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub lead_id: crate::LeadId,
+    pub owner: crate::Owner,
+    pub action: crate::FirstAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
+    pub due_at: Timestamp,
+    pub status: TaskStatus,
+    /// The first touch, which completed the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<Touch>,
+}
+
+impl Lead {
+    /// The lead's first-action task at `now`, if it was assigned to a rep.
+    pub fn task(&self, now: Timestamp) -> Option<Task> {
+        let d = self.decision.as_ref().filter(|d| d.disposition.is_none())?;
+        let done = self.touched_at.and_then(|at| self.touches.iter().find(|t| t.at == at).cloned());
+        let status = match (&done, self.touched_at) {
+            (_, Some(_)) => TaskStatus::Done,
+            (None, None) if now > d.first_touch_due_at => TaskStatus::Overdue,
+            _ => TaskStatus::Open,
+        };
+        Some(Task {
+            lead_id: self.id.clone(),
+            owner: d.owner.clone(),
+            action: d.first_action,
+            guidance: d.guidance.clone(),
+            due_at: d.first_touch_due_at,
+            status,
+            done,
+        })
+    }
+}
+
 /// The most touches kept on a lead (the oldest are dropped first); the first is always kept
 /// in `touched_at`.
 pub const MAX_TOUCHES: usize = 50;
@@ -164,6 +222,17 @@ mod tests {
         let Touched::First(lead) = assigned().touch(touch(TouchKind::NotAFit)) else { panic!("not a first touch") };
         assert_eq!(lead.status, LeadStatus::Disqualified);
         assert!(matches!(lead.touch(touch(TouchKind::Called)), Touched::NotOpen(_)));
+    }
+
+    #[test]
+    fn the_task_is_open_then_overdue_then_done_by_the_first_touch() {
+        let lead = assigned();
+        let due = lead.decision.as_ref().unwrap().first_touch_due_at;
+        assert_eq!(lead.task(due).unwrap().status, TaskStatus::Open);
+        assert_eq!(lead.task(due + chrono::Duration::seconds(1)).unwrap().status, TaskStatus::Overdue);
+        let Touched::First(done) = lead.touch(touch(TouchKind::MeetingBooked)) else { panic!("first") };
+        let task = done.task(due + chrono::Duration::hours(1)).unwrap();
+        assert_eq!((task.status, task.done.map(|t| t.kind)), (TaskStatus::Done, Some(TouchKind::MeetingBooked)));
     }
 
     #[test]

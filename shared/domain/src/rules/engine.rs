@@ -152,10 +152,10 @@ impl Plan<'_> {
         let mut max_open = None;
         let (owner, rule, pool_name, skipped, disposition): (Owner, String, Option<String>, Vec<Skip>, _) =
             match self.target {
-                Target::Owner { owner, rule } => (owner, rule, None, vec![], None),
+                Target::Owner { owner, rule } => (ruleset.with_contacts(owner), rule, None, vec![], None),
                 Target::Suppressed { owner, rule } => {
                     suppression = Some(rule.clone());
-                    (owner, format!("suppressed: {rule}"), None, vec![], None)
+                    (ruleset.with_contacts(owner), format!("suppressed: {rule}"), None, vec![], None)
                 }
                 Target::Fallback => (ruleset.fallback.clone(), FALLBACK_RULE.to_owned(), None, vec![], None),
                 Target::Disposition { disposition, rule } => {
@@ -168,7 +168,7 @@ impl Plan<'_> {
                 Target::Pool { name, pool, rule } => match pool::choose(pool, pointer, now, full) {
                     (Some(member), skipped) => {
                         max_open = member.max_open;
-                        (Owner::new(member.id.clone(), member.name.clone()), rule, Some(name.to_owned()), skipped, None)
+                        (member.owner(), rule, Some(name.to_owned()), skipped, None)
                     }
                     (None, skipped) => {
                         let owner = pool.fallback.clone().unwrap_or_else(|| ruleset.fallback.clone());
@@ -182,8 +182,10 @@ impl Plan<'_> {
                     }
                 },
             };
-        let first_action = match (&lead.phone, &lead.email, self.score.priority) {
-            (Some(_), _, Priority::Hot) | (Some(_), None, _) => FirstAction::Call,
+        let play = ruleset.playbook.iter().find(|p| p.when.matches(lead, Some(self.score.priority)));
+        let first_action = match (play, &lead.phone, &lead.email, self.score.priority) {
+            (Some(play), ..) => play.action,
+            (None, Some(_), _, Priority::Hot) | (None, Some(_), None, _) => FirstAction::Call,
             _ => FirstAction::Email,
         };
         Decision {
@@ -199,6 +201,9 @@ impl Plan<'_> {
             suppression,
             ruleset: Some(format!("{} v{version}", ruleset.name)),
             max_open,
+            play: play.map(|p| p.name.clone()),
+            guidance: play.and_then(|p| p.guidance.clone()),
+            team_channel: ruleset.team_channel.clone(),
         }
     }
 }

@@ -53,6 +53,13 @@ pub struct Ruleset {
     pub fallback: Owner,
     #[serde(default)]
     pub sla: SlaTargets,
+    /// The first action for the owner, by priority, segment and what is known about the lead:
+    /// the first play that matches (none: call a hot lead or one with only a phone, else email).
+    #[serde(default)]
+    pub playbook: Vec<Play>,
+    /// Where Slack summaries of every assignment and escalation go (a channel id, `C…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_channel: Option<String>,
     /// Routing rules by country, built on first use (routing reads only the rules that can match).
     #[serde(skip)]
     #[schemars(skip)]
@@ -178,6 +185,19 @@ pub struct Disqualifier {
     pub then: Disposition,
 }
 
+/// One play of the playbook: when it matches, the owner's first action is `action`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Play {
+    pub name: String,
+    #[serde(default)]
+    pub when: When,
+    pub action: crate::FirstAction,
+    /// A line of advice shown with the action, such as `mention the pricing page they read`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
+}
+
 /// "Don't multiply, coordinate": for example an open deal, an active sequence, or a recent contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -255,6 +275,29 @@ pub struct Member {
     pub out_of_office: Vec<String>,
     #[serde(default)]
     pub paused: bool,
+    /// Their Slack user id (`U…`): messages mention them and go to them directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<String>,
+    /// Their booking page, for a "send a meeting link" first action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_link: Option<String>,
+    /// Their email address, for email notifications (when switched on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl Member {
+    /// The member as a lead's owner.
+    pub fn owner(&self) -> Owner {
+        Owner {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slack: self.slack.clone(),
+            timezone: Some(self.timezone.clone()),
+            meeting_link: self.meeting_link.clone(),
+            email: self.email.clone(),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -348,6 +391,20 @@ impl Ruleset {
     /// The default ruleset.
     pub fn default_ruleset() -> Self {
         Self::parse_toml(DEFAULT_TOML).expect("the default ruleset is valid (tested)")
+    }
+
+    /// `owner` with the contact details (Slack id, time zone, booking page, email) the ruleset
+    /// knows for a pool member of the same id, where the owner lacks them: an account owner
+    /// imported from a CRM is reached the same way as in their pool.
+    pub fn with_contacts(&self, mut owner: Owner) -> Owner {
+        if let Some(m) = self.pools.values().flat_map(|p| &p.members).find(|m| m.id == owner.id) {
+            let known = m.owner();
+            owner.slack = owner.slack.or(known.slack);
+            owner.timezone = owner.timezone.or(known.timezone);
+            owner.meeting_link = owner.meeting_link.or(known.meeting_link);
+            owner.email = owner.email.or(known.email);
+        }
+        owner
     }
 
     /// Every problem that makes the ruleset unusable, by field path.
@@ -451,6 +508,20 @@ impl Ruleset {
             }
             if !self.routing.iter().any(|r| r.pool.as_deref() == Some(name)) {
                 err(at, "no routing rule sends leads to this pool".into());
+            }
+        }
+        for (i, play) in self.playbook.iter().enumerate() {
+            if let Err(e) = play.when.validate() {
+                err(format!("playbook[{i}].when"), e);
+            }
+            if let Some((j, earlier)) = self.playbook[..i].iter().enumerate().find(|(_, e)| e.when.is_empty()) {
+                err(
+                    format!("playbook[{i}]"),
+                    format!(
+                        "`{}` is unreachable: `{}` (playbook[{j}]) matches every lead first",
+                        play.name, earlier.name
+                    ),
+                );
             }
         }
         for (field, text) in [("sla.hot", &self.sla.hot), ("sla.warm", &self.sla.warm), ("sla.cold", &self.sla.cold)] {

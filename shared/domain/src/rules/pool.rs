@@ -207,6 +207,9 @@ mod tests {
             days: vec![],
             out_of_office: vec![],
             paused: false,
+            slack: None,
+            meeting_link: None,
+            email: None,
         }
     }
 

@@ -1,0 +1,192 @@
+//! Actions: Slack's interactivity requests (a rep pressed "Accept", "Log call", "Log email",
+//! "Meeting booked" or "Not a fit" on a lead's message) → a touch recorded on the lead, which
+//! stops the SLA clock; `lead.touched` published for subscribers; the message replaced to show
+//! who did what.
+//!
+//! Every request must carry Slack's signature ([`signature`]); anything else is a 401 and
+//! changes nothing. Slack wants an answer within 3 s, so the handler does one store write, one
+//! publish and one message update, and answers 200 even when the lead is no longer open (the
+//! rep is told so in an ephemeral reply).
+//!
+//! # Layout
+//! - this file: [`Actions`] (the handler), [`record_touch`] (shared with the admin API), [`Config`].
+//! - [`signature`]: Slack's v0 request signature.
+
+pub mod signature;
+
+use std::sync::Arc;
+
+use baton_adapters::config::{ConfigError, required};
+use baton_adapters::{ChatNotifier, Clock, EventPublisher, LeadStore};
+use baton_domain::{LeadEvent, LeadId, Touch, TouchKind, Touched};
+use baton_notify::message;
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Actions' environment (the signing secret is read separately, from SSM or the environment).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the leads table.
+    pub table_name: String,
+    /// `TOPIC_ARN`: where `lead.touched` is published.
+    pub topic_arn: String,
+}
+
+impl Config {
+    /// Reads the configuration; fails naming the first missing variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self { table_name: required("TABLE_NAME")?, topic_arn: required("TOPIC_ARN")? })
+    }
+}
+
+/// Records `touch` on lead `id` and, when it was recorded, publishes `lead.touched`. The touch
+/// is stored first: if publishing fails, the error says so and the touch stands (the SLA clock
+/// is stopped either way).
+pub async fn record_touch(
+    store: &dyn LeadStore,
+    publisher: &dyn EventPublisher,
+    id: &LeadId,
+    touch: Touch,
+) -> Result<Touched, baton_adapters::Error> {
+    let outcome = store.record_touch(id, &touch).await?;
+    if let Touched::First(lead) | Touched::Again(lead) = &outcome {
+        tracing::info!(lead_id = %id, kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first = matches!(outcome, Touched::First(_)), "touch recorded");
+        publisher.publish(&LeadEvent::Touched { lead: lead.clone(), touch }).await?;
+    }
+    Ok(outcome)
+}
+
+/// The parts of Slack's `block_actions` payload Baton uses.
+#[derive(Debug, Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    user: User,
+    #[serde(default)]
+    response_url: Option<String>,
+    #[serde(default)]
+    actions: Vec<Action>,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Action {
+    action_id: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Form {
+    payload: String,
+}
+
+/// The actions handler and what it needs.
+#[derive(Clone)]
+pub struct Actions {
+    store: Arc<dyn LeadStore>,
+    publisher: Arc<dyn EventPublisher>,
+    slack: Arc<dyn ChatNotifier>,
+    signing_secret: Arc<SecretString>,
+    clock: Arc<dyn Clock>,
+}
+
+fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body.to_string()))
+        .expect("a response built from valid parts")
+}
+
+fn problem(status: StatusCode, error: &str, message: &str) -> Response<Body> {
+    respond(status, json!({ "error": error, "message": message }))
+}
+
+impl Actions {
+    pub fn new(
+        store: Arc<dyn LeadStore>,
+        publisher: Arc<dyn EventPublisher>,
+        slack: Arc<dyn ChatNotifier>,
+        signing_secret: SecretString,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, publisher, slack, signing_secret: Arc::new(signing_secret), clock }
+    }
+
+    /// Answers one request. Never fails: every outcome is an HTTP response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        if request.method() != Method::POST || request.uri().path().trim_end_matches('/') != "/slack/actions" {
+            return problem(StatusCode::NOT_FOUND, "not_found", "Slack interactivity is POST /slack/actions");
+        }
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let body = request.body().as_ref();
+        if let Err(refused) = signature::verify(
+            &self.signing_secret,
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            body,
+            self.clock.now().timestamp(),
+        ) {
+            tracing::warn!(reason = %refused, "refused an unsigned or stale interactivity request");
+            return problem(StatusCode::UNAUTHORIZED, "bad_signature", &refused.to_string());
+        }
+        let payload = match serde_urlencoded::from_bytes::<Form>(body)
+            .map_err(|e| format!("the body is not a form with a `payload` field: {e}"))
+            .and_then(|f| {
+                serde_json::from_str::<Payload>(&f.payload)
+                    .map_err(|e| format!("`payload` is not a Slack payload: {e}"))
+            }) {
+            Ok(p) => p,
+            Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_payload", &message),
+        };
+        if payload.kind != "block_actions" {
+            // Other interaction types (shortcuts, view submissions) are not Baton's.
+            return respond(StatusCode::OK, json!({}));
+        }
+        let Some((kind, lead_id)) = payload.actions.iter().find_map(|a| {
+            let kind = TouchKind::parse(a.action_id.strip_prefix(message::ACTION_PREFIX)?)?;
+            Some((kind, a.value.as_deref()?))
+        }) else {
+            return problem(StatusCode::BAD_REQUEST, "unknown_action", "no Baton button in `actions`");
+        };
+        let Ok(id) = LeadId::parse(lead_id) else {
+            return problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{lead_id}` is not a lead id"));
+        };
+        let touch = Touch::new(kind, self.clock.now(), payload.user.id.clone(), "slack");
+        let reply = match record_touch(self.store.as_ref(), self.publisher.as_ref(), &id, touch).await {
+            Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&lead),
+            Ok(Touched::NotOpen(lead)) => json!({
+                "response_type": "ephemeral",
+                "replace_original": false,
+                "text": format!("{} is no longer open for touches (it is {}); nothing was recorded.", lead.display_name(), lead.status.as_str()),
+            }),
+            Ok(Touched::Missing) => json!({
+                "response_type": "ephemeral",
+                "replace_original": false,
+                "text": format!("Lead {id} does not exist; nothing was recorded."),
+            }),
+            Err(e) => {
+                tracing::error!(lead_id = %id, error = %e, "could not record the touch");
+                json!({
+                    "response_type": "ephemeral",
+                    "replace_original": false,
+                    "text": "Baton could not record that just now; please press the button again.",
+                })
+            }
+        };
+        if let Some(url) = &payload.response_url
+            && let Err(e) = self.slack.respond(url, &reply).await
+        {
+            tracing::warn!(lead_id = %id, error = %e, "could not update the Slack message");
+        }
+        respond(StatusCode::OK, json!({}))
+    }
+}
