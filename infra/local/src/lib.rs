@@ -78,6 +78,8 @@ pub struct Options {
     /// Slack Web API base URL (`chat.postMessage` with a bot token); with neither this nor a
     /// webhook, the built-in printing stand-in at `/_local/slack/api`.
     pub slack_api_url: Option<String>,
+    /// The bot token for `slack_api_url` (the stand-ins take any).
+    pub slack_bot_token: Option<String>,
     /// Slack's signing secret for interactivity requests ([`DEMO_SLACK_SIGNING_SECRET`] by default).
     pub slack_signing_secret: String,
     /// Message updates are sent only to `response_url`s under this prefix (default: the built-in stand-in).
@@ -126,6 +128,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             slack_webhook_url: None,
             slack_api_url: None,
+            slack_bot_token: None,
             slack_signing_secret: DEMO_SLACK_SIGNING_SECRET.to_owned(),
             slack_response_prefix: None,
             webhook_subscribers: None,
@@ -301,10 +304,14 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         (Some(webhook), _) => SlackTarget::Webhook(WebhookUrl::parse(webhook).map_err(StartError::Slack)?),
         (None, api) => SlackTarget::Api {
             api: api.clone().unwrap_or_else(|| format!("{url}/_local/slack/api")),
-            token: "xoxb-local".into(),
+            token: options.slack_bot_token.clone().unwrap_or_else(|| "xoxb-local".into()).into(),
         },
     };
-    let prefix = options.slack_response_prefix.clone().unwrap_or_else(|| format!("{url}/_local/slack/"));
+    let prefix = options.slack_response_prefix.clone().unwrap_or_else(|| match &options.slack_api_url {
+        // A real Slack workspace: only Slack's own response URLs.
+        Some(_) => "https://hooks.slack.com/".into(),
+        None => format!("{url}/_local/slack/"),
+    });
     let slack = Arc::new(Slack::new(target, prefix));
     let subscribers =
         baton_adapters::webhook::parse_subscribers(&options.webhook_subscribers.clone().unwrap_or_else(|| {

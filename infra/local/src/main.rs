@@ -254,8 +254,22 @@ struct Args {
     #[arg(long)]
     aws: bool,
     /// Slack incoming webhook for notifications (default: print them here).
-    #[arg(long, env = "SLACK_WEBHOOK_URL", hide_env_values = true)]
+    #[arg(long, env = "SLACK_WEBHOOK_URL", hide_env_values = true, conflicts_with = "slack_api_url")]
     slack_webhook_url: Option<String>,
+    /// Slack Web API base URL for chat.postMessage (such as https://slack.com/api), with --slack-bot-token.
+    #[arg(long, env = "SLACK_API_URL", requires = "slack_bot_token")]
+    slack_api_url: Option<String>,
+    /// The Slack app's bot token (xoxb-…), for --slack-api-url.
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true)]
+    slack_bot_token: Option<String>,
+    /// The Slack app's signing secret, which button presses at /slack/actions must be signed with
+    /// (default: the local stand-in's).
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true)]
+    slack_signing_secret: Option<String>,
+    /// Webhook subscribers as JSON: [{"id":"crm","url":"https://…","secret":"whsec_…","events":["lead.assigned"]}]
+    /// (default: a built-in subscriber at /_local/webhook that checks signatures and prints events).
+    #[arg(long, env = "WEBHOOK_SUBSCRIBERS", hide_env_values = true)]
+    webhooks: Option<String>,
     /// Prefix for the table, queue and topic names.
     #[arg(long, env = "BATON_PREFIX", default_value = "baton")]
     prefix: String,
@@ -366,6 +380,12 @@ async fn main() -> ExitCode {
         backend,
         listen: SocketAddr::new(args.host, args.port),
         slack_webhook_url: args.slack_webhook_url,
+        slack_api_url: args.slack_api_url,
+        slack_bot_token: args.slack_bot_token,
+        slack_signing_secret: args
+            .slack_signing_secret
+            .unwrap_or_else(|| baton_local::DEMO_SLACK_SIGNING_SECRET.to_owned()),
+        webhook_subscribers: args.webhooks,
         prefix: args.prefix,
         sweep_every: Duration::from_secs(args.sweep_seconds.max(1)),
         capture_keys: args.capture_keys.unwrap_or_else(|| baton_local::DEMO_KEYS.to_owned()),
@@ -379,7 +399,7 @@ async fn main() -> ExitCode {
         }
     };
     println!(
-        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' -H 'x-baton-key: pk_local_demo' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message. Ctrl-C stops.\n",
+        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' -H 'x-baton-key: pk_local_demo' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message and a signed webhook.\nPress a button as the rep would (marks the first touch, stops the SLA clock):\n\n  curl -s -X POST '{url}/_local/slack/press?lead=<lead_id>&action=called'\n\nThe task: curl -s {url}/admin/leads/<lead_id>/task -H 'authorization: Bearer local-admin-token'\nCtrl-C stops.\n",
         url = running.url
     );
     let _ = tokio::signal::ctrl_c().await;

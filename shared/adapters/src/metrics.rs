@@ -14,7 +14,8 @@ pub fn emf_line(metric: &str, dimension: (&str, &str), value: f64, at: chrono::D
             "Timestamp": at.timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [[name]],
+                // By the dimension, and in total (what alarms watch).
+                "Dimensions": [[name], []],
                 "Metrics": [{ "Name": metric, "Unit": "Count" }],
             }],
         },
@@ -40,7 +41,7 @@ mod tests {
             serde_json::from_str(&emf_line("NotificationFailures", ("Channel", "slack"), 1.0, at)).unwrap();
         assert_eq!(line["_aws"]["Timestamp"], 1_795_511_700_000i64);
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Baton");
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Channel");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Channel"], []]));
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "NotificationFailures");
         assert_eq!((line["Channel"].as_str(), line["NotificationFailures"].as_f64()), (Some("slack"), Some(1.0)));
     }
