@@ -115,8 +115,19 @@ fn first_action(lead: &Lead, d: &Decision) -> String {
     let name = escape(&lead.display_name());
     let tz = d.owner.timezone.as_deref();
     let how = match d.first_action {
-        FirstAction::Call => lead.phone.as_ref().map(|p| format!(" at {}", p.as_str())).unwrap_or_default(),
-        FirstAction::Email => lead.email.as_ref().map(|e| format!(" at {}", e.as_str())).unwrap_or_default(),
+        // The number or address, unless the lead's name is already it.
+        FirstAction::Call => lead
+            .phone
+            .as_ref()
+            .filter(|p| p.as_str() != lead.display_name())
+            .map(|p| format!(" at {}", escape(p.as_str())))
+            .unwrap_or_default(),
+        FirstAction::Email => lead
+            .email
+            .as_ref()
+            .filter(|e| e.as_str() != lead.display_name())
+            .map(|e| format!(" at {}", escape(e.as_str())))
+            .unwrap_or_default(),
         FirstAction::SendMeetingLink => d
             .owner
             .meeting_link
@@ -205,12 +216,13 @@ fn assigned(lead: &Lead) -> Value {
     blocks.push(buttons(lead));
     blocks.push(footer(lead, d));
     json!({
+        // The notification preview: Slack reads it as mrkdwn too, so submitted text is escaped.
         "text": format!(
-            "{} lead for {}: {} — {} by {}",
+            "{} lead for {}: {} {} by {}",
             priority_badge(d.score.priority),
-            d.owner.name,
-            lead.display_name(),
+            escape(&d.owner.name),
             d.first_action.label(),
+            escape(&lead.display_name()),
             owner_time(d.first_touch_due_at, d.owner.timezone.as_deref())
         ),
         "blocks": blocks,
@@ -230,7 +242,8 @@ pub fn after_touch(lead: &Lead) -> Value {
         .iter()
         .map(|t| {
             let who = if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) };
-            format!("✅ {who} {} · {}", t.kind.past(), slack_time(t.at, tz))
+            let mark = if t.kind == TouchKind::NotAFit { "🚫" } else { "✅" };
+            format!("{mark} {who} {} · {}", t.kind.past(), slack_time(t.at, tz))
         })
         .collect();
     let latest = lead.touches.last();
@@ -245,8 +258,11 @@ pub fn after_touch(lead: &Lead) -> Value {
     json!({
         "replace_original": true,
         "text": match latest {
-            Some(t) => format!("{}: {} {}", lead.display_name(), t.by, t.kind.past()),
-            None => format!("{}: no activity yet", lead.display_name()),
+            Some(t) => {
+                let who = if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) };
+                format!("{}: {who} {}", escape(&lead.display_name()), t.kind.past())
+            }
+            None => format!("{}: no activity yet", escape(&lead.display_name())),
         },
         "blocks": blocks,
     })
@@ -259,7 +275,7 @@ fn escalated(lead: &Lead) -> Value {
     };
     let due = slack_time(d.first_touch_due_at, d.owner.timezone.as_deref());
     json!({
-        "text": format!("⏰ SLA breach: {name} has not been touched by {}", d.owner.name),
+        "text": format!("⏰ SLA breach: {} has not been touched by {}", escape(&name), escape(&d.owner.name)),
         "blocks": [
             { "type": "section", "text": { "type": "mrkdwn", "text": format!("⏰ *SLA breach:* {} was due for a first touch by {} at {due} and has not been touched.", escape(&name), mention(d)) }, "fields": context_fields(lead) },
             { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } },
@@ -293,7 +309,10 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
         _ => return None,
     };
     Some(json!({
-        "text": format!("{} → {}", lead.display_name(), d.owner.name),
+        "text": match event {
+            LeadEvent::Escalated { .. } => format!("⏰ SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+            _ => format!("{} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+        },
         "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } } ],
     }))
 }
@@ -309,7 +328,7 @@ pub fn alert(event: &LeadEvent) -> Option<Value> {
         escape(&truncate(&failure.error, 500))
     );
     Some(json!({
-        "text": format!("Notification not delivered: {} on {}", failure.event, failure.channel),
+        "text": format!("Notification not delivered: {} on {}", escape(&failure.event), escape(&failure.channel)),
         "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": text } } ],
     }))
 }

@@ -42,6 +42,12 @@ fn large_ruleset() -> Ruleset {
     toml += "[[disqualify]]\nname = \"students\"\nwhen = { seniority = [\"student\"] }\nthen = \"nurture\"\n";
     toml += "[[disqualify]]\nname = \"competitors\"\nwhen = { email_domain = [\"rival.example\"] }\nthen = \"disqualified\"\n";
     toml += "[[routing]]\nname = \"account owner\"\nwhen = { has_account = true }\naccount_owner = true\n";
+    // The default ruleset's playbook: four plays choosing the first action.
+    toml +=
+        "[[playbook]]\nname = \"hot phone\"\nwhen = { priority = [\"hot\"], has_phone = true }\naction = \"call\"\n";
+    toml += "[[playbook]]\nname = \"hot\"\nwhen = { priority = [\"hot\"] }\naction = \"send_meeting_link\"\n";
+    toml += "[[playbook]]\nname = \"big phone\"\nwhen = { min_employees = 201, has_phone = true }\naction = \"call\"\n";
+    toml += "[[playbook]]\nname = \"rest\"\naction = \"email\"\n";
     let mut n = 0;
     'rules: for product in
         ["analytics", "platform", "security", "services", "training", "support", "cloud", "edge", "ai"]

@@ -88,6 +88,11 @@ pub fn check_member(m: &Member) -> Vec<String> {
     if m.weight > MAX_WEIGHT {
         problems.push(format!("weight {} is above {MAX_WEIGHT}", m.weight));
     }
+    if let Some(link) = &m.meeting_link
+        && (!link.starts_with("https://") || link.chars().any(|c| c.is_whitespace() || "<>|".contains(c)))
+    {
+        problems.push(format!("meeting_link `{link}` must be an https:// URL without spaces, <, > or |"));
+    }
     if m.id.trim().is_empty() || m.name.trim().is_empty() {
         problems.push("a member needs a non-empty id and name".into());
     }
