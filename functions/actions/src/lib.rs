@@ -160,6 +160,28 @@ impl Actions {
         let Ok(id) = LeadId::parse(lead_id) else {
             return problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{lead_id}` is not a lead id"));
         };
+        // A lead owned by a Slack user is theirs to act on; a queue's lead (owned through a
+        // channel) is anyone's in that channel.
+        let owner = match self.store.get(&id).await {
+            Ok(lead) => lead.and_then(|l| l.decision).and_then(|d| d.owner.slack),
+            Err(e) => {
+                tracing::error!(lead_id = %id, error = %e, "could not read the lead");
+                None
+            }
+        };
+        if let Some(owner) = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && *o != payload.user.id) {
+            let refusal = json!({
+                "response_type": "ephemeral",
+                "replace_original": false,
+                "text": format!("This lead is <@{owner}>'s; only they can record what was done. Nothing was recorded."),
+            });
+            if let Some(url) = &payload.response_url
+                && let Err(e) = self.slack.respond(url, &refusal).await
+            {
+                tracing::warn!(lead_id = %id, error = %e, "could not answer the press");
+            }
+            return respond(StatusCode::OK, json!({}));
+        }
         let touch = Touch::new(kind, self.clock.now(), payload.user.id.clone(), "slack");
         let reply = match record_touch(self.store.as_ref(), self.publisher.as_ref(), &id, touch).await {
             Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&lead),

@@ -161,3 +161,22 @@ async fn a_signed_but_malformed_request_is_a_clear_400() {
     assert_eq!(status(&unknown), 200);
     assert!(w.slack.responses()[0].1["text"].as_str().unwrap().contains("does not exist"));
 }
+
+#[tokio::test]
+async fn only_the_owner_can_act_on_their_lead() {
+    let w = world().await;
+    let owner = w.store.get(&w.lead.id).await.unwrap().unwrap().decision.unwrap().owner;
+    assert_eq!(owner.slack.as_deref(), Some("U0JONAS001"), "the test lead belongs to a Slack user");
+    let payload = json!({
+        "type": "block_actions",
+        "user": { "id": "U0SOMEONE1" },
+        "response_url": RESPONSE_URL,
+        "actions": [ { "action_id": "baton_touch_not_a_fit", "value": w.lead.id.to_string() } ],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    assert_eq!(status(&w.actions.handle(signed(&body)).await), 200);
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Assigned, "nothing recorded");
+    let reply = &w.slack.responses()[0].1;
+    assert!(reply["text"].as_str().unwrap().contains("<@U0JONAS001>'s"), "{reply}");
+    assert!(w.events.published().is_empty());
+}

@@ -105,6 +105,11 @@ pub struct Notify {
 /// How long before the Lambda's deadline retrying stops, leaving time to record and answer.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
+/// How long a delivery claim holds while its send is under way: longer than the function's
+/// timeout (30 s), shorter than Lambda's first retry of a failed event (about a minute). An
+/// invocation that dies mid-send leaves a claim the retry can take.
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(40);
+
 impl Notify {
     pub fn new(store: Arc<dyn LeadStore>, slack: Arc<dyn ChatNotifier>, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -214,43 +219,67 @@ impl Notify {
         let mut done = Vec::new();
         let mut failed = Vec::new();
         for (channel, outgoing) in self.plan(event) {
+            if Instant::now() >= deadline {
+                // No time to send: leave the channel unclaimed for the retry.
+                failed.push((
+                    channel,
+                    baton_adapters::Error::Unavailable {
+                        service: "notify",
+                        detail: "no time left in this invocation".into(),
+                    },
+                ));
+                continue;
+            }
             let key = DeliveryKey::new(event, &channel);
             let claimed = self
                 .store
-                .claim_delivery(&key, self.clock.now())
+                .claim_delivery(&key, self.clock.now(), CLAIM_LEASE)
                 .await
                 .map_err(|source| NotifyError::Adapter { key: key.as_str().to_owned(), source })?;
             if !claimed {
-                tracing::info!(key = key.as_str(), "already delivered; skipping");
+                tracing::info!(key = key.as_str(), "already delivered (or being delivered); skipping");
                 done.push(Delivery::Duplicate(channel));
                 continue;
             }
             let sent = with_retries(deadline, self.backoff, || async {
-                match &outgoing {
-                    Outgoing::Chat(m) => self.slack.post(m).await,
-                    Outgoing::Email(m) => match &self.email {
-                        Some(email) => email.post(m).await,
-                        None => Ok(()),
-                    },
-                    Outgoing::Webhook { subscriber, id, body } => match &self.webhooks {
-                        Some((sender, _)) => sender.send(subscriber, id, body).await,
-                        None => Ok(()),
-                    },
-                }
+                let attempt = async {
+                    match &outgoing {
+                        Outgoing::Chat(m) => self.slack.post(m).await,
+                        Outgoing::Email(m) => match &self.email {
+                            Some(email) => email.post(m).await,
+                            None => Ok(()),
+                        },
+                        Outgoing::Webhook { subscriber, id, body } => match &self.webhooks {
+                            Some((sender, _)) => sender.send(subscriber, id, body).await,
+                            None => Ok(()),
+                        },
+                    }
+                };
+                // No attempt runs past the deadline: the claim is released in time for the retry.
+                let left = deadline.saturating_duration_since(Instant::now());
+                tokio::time::timeout(left, attempt).await.unwrap_or_else(|_| {
+                    Err(baton_adapters::Error::Unavailable {
+                        service: "notify",
+                        detail: "the send ran out of time".into(),
+                    })
+                })
             })
             .await;
             match sent {
                 Ok(attempts) => {
                     tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
+                    if let Err(e) = self.store.confirm_delivery(&key).await {
+                        // The claim's lease still holds it past any retry of this invocation.
+                        tracing::warn!(key = key.as_str(), error = %e, "sent, but could not mark the claim sent");
+                    }
                     done.push(Delivery::Sent(channel));
                 }
                 Err((error, attempts)) => {
                     tracing::error!(key = key.as_str(), attempts = attempts.made, error = %error, "delivery failed; releasing the claim for a retry");
                     if let Err(release) = self.store.release_delivery(&key).await {
+                        // The lease runs out before Lambda's retry, which then claims it again.
                         tracing::error!(key = key.as_str(), error = %release, "could not release the claim");
                     }
-                    let kind = channel.split(':').next().unwrap_or("unknown");
-                    metrics::count("NotificationFailures", ("Channel", kind), 1.0);
                     if !error.is_retryable() {
                         self.surface(event, &channel, &error).await;
                     }
@@ -261,8 +290,8 @@ impl Notify {
         if failed.is_empty() { Ok(done) } else { Err(NotifyError::Undelivered { failed }) }
     }
 
-    /// Records a permanent failure on the lead and announces it (except failures to deliver an
-    /// announcement, which would only announce themselves).
+    /// Records a permanent failure on the lead, and the first time, announces it and counts it
+    /// (failures to deliver an announcement are recorded only: they would announce themselves).
     async fn surface(&self, event: &LeadEvent, channel: &str, error: &baton_adapters::Error) {
         let failure = NotificationFailure {
             event: event.event_type().as_str().to_owned(),
@@ -281,6 +310,17 @@ impl Notify {
         if matches!(event, LeadEvent::NotificationFailed { .. }) {
             return;
         }
+        // Lambda retries the event twice more: announce and count the failure once.
+        let once = DeliveryKey::new(event, &format!("alert:{channel}"));
+        match self.store.claim_delivery(&once, self.clock.now(), chrono::Duration::days(3650)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(lead_id = %event.lead_id(), error = %e, "could not check whether the failure was announced")
+            }
+        }
+        let kind = channel.split(':').next().unwrap_or("unknown");
+        metrics::count("NotificationFailures", ("Channel", kind), 1.0);
         if let Some(alerts) = &self.alerts
             && let Err(e) = alerts.publish(&LeadEvent::NotificationFailed { lead, failure }).await
         {

@@ -8,7 +8,7 @@ use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, RecordingNotifier, RecordingWebhooks};
 use baton_adapters::retry::Backoff;
 use baton_adapters::webhook::parse_subscribers;
-use baton_adapters::{Error, LeadStore};
+use baton_adapters::{Clock, Error, LeadStore};
 use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, Touch, TouchKind, decide};
 use baton_notify::{Delivery, Notify, NotifyError};
 use chrono::TimeZone;
@@ -41,6 +41,7 @@ fn assigned_lead() -> Lead {
 }
 
 struct World {
+    clock: Arc<ManualClock>,
     store: Arc<MemoryLeadStore>,
     slack: Arc<RecordingNotifier>,
     webhooks: Arc<RecordingWebhooks>,
@@ -64,11 +65,11 @@ async fn world(lead: &Lead) -> World {
     ))
     .unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 2).unwrap()));
-    let notify = Notify::new(store.clone(), slack.clone(), clock)
+    let notify = Notify::new(store.clone(), slack.clone(), clock.clone())
         .with_webhooks(webhooks.clone(), subscribers)
         .with_alerts(alerts.clone())
         .with_backoff(Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(20) });
-    World { store, slack, webhooks, alerts, notify }
+    World { clock, store, slack, webhooks, alerts, notify }
 }
 
 fn sent(channels: &[&str]) -> Vec<Delivery> {
@@ -237,4 +238,48 @@ async fn a_message_that_is_not_a_lead_event_is_refused_by_id() {
         "{err:?}"
     );
     assert!(w.slack.posted().is_empty());
+}
+
+#[tokio::test]
+async fn a_claim_left_by_an_invocation_that_died_mid_send_is_taken_after_its_lease() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let event = LeadEvent::Assigned { lead };
+    // An earlier invocation claimed the owner's message and was killed before sending.
+    let key = baton_adapters::DeliveryKey::new(&event, "slack:U0JONAS001");
+    assert!(w.store.claim_delivery(&key, w.clock.now(), baton_notify::CLAIM_LEASE).await.unwrap());
+    let early = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    assert!(early.contains(&Delivery::Duplicate("slack:U0JONAS001".into())), "a live claim is respected");
+    w.clock.advance(chrono::Duration::seconds(41));
+    let retry = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    assert_eq!(retry[0], Delivery::Sent("slack:U0JONAS001".into()), "the retry sends what the dead invocation did not");
+    w.clock.advance(chrono::Duration::days(1));
+    let later = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    assert!(later.iter().all(|d| matches!(d, Delivery::Duplicate(_))), "a sent message is never sent again: {later:?}");
+    assert_eq!(w.slack.posted().iter().filter(|m| m["channel"] == "U0JONAS001").count(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_announced_once_across_lambdas_retries() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let json = LeadEvent::Assigned { lead }.to_json();
+    for _ in 0..3 {
+        w.webhooks.fail_next(Error::Rejected { service: "webhook", detail: "crm answered HTTP 410 Gone".into() });
+        assert!(w.notify.handle(sns(&json), deadline()).await.is_err(), "the event goes on to the dead-letter queue");
+    }
+    assert_eq!(w.alerts.published().len(), 1, "one alert for three failed attempts");
+    assert_eq!(w.slack.posted().len(), 2, "Slack was served once");
+}
+
+#[tokio::test]
+async fn a_send_that_hangs_is_cut_at_the_deadline_and_left_for_the_retry() {
+    let lead = assigned_lead();
+    let w = world(&lead).await;
+    let event = LeadEvent::Assigned { lead };
+    // No time at all: nothing is claimed, so the retry can send everything.
+    let err = w.notify.handle(sns(&event.to_json()), Instant::now()).await.unwrap_err();
+    assert!(matches!(&err, NotifyError::Undelivered { failed } if failed.len() == 3), "{err:?}");
+    assert_eq!(w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap().len(), 3);
+    assert_eq!(w.slack.posted().len(), 2);
 }

@@ -155,6 +155,17 @@ impl Route {
         response
     }
 
+    /// Whether lead `id` is stored as assigned to `member` (after an error that may have hidden a
+    /// write that did happen, such as a timeout). When the store cannot say, the answer is yes,
+    /// so a slot is never given back for a lead the member may have.
+    async fn went_to(&self, id: &baton_domain::LeadId, member: &str) -> bool {
+        match self.store.get(id).await {
+            Ok(Some(lead)) => lead.decision.is_some_and(|d| d.owner.id == member),
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     /// Routes one message body.
     pub async fn route_message(&self, body: &str) -> Result<Routed, RouteError> {
         let request: RouteRequest = serde_json::from_str(body).map_err(|e| RouteError::Malformed(e.to_string()))?;
@@ -197,8 +208,9 @@ impl Route {
                     claimed = Some((m.id.clone(), day));
                 }
                 let recorded = self.store.record_decision(&id, &decision).await;
-                if !matches!(recorded, Ok(Recorded::Applied(_)))
-                    && let Some((member, day)) = &claimed
+                if let Some((member, day)) = &claimed
+                    && !matches!(recorded, Ok(Recorded::Applied(_)))
+                    && !self.went_to(&id, member).await
                 {
                     // The lead did not go to the member after all: give the day's slot back.
                     if let Err(e) = self.counters.release_daily(member, *day).await {

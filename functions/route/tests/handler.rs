@@ -484,8 +484,12 @@ impl LeadStore for FailingDecisions {
         &self,
         key: &baton_adapters::DeliveryKey,
         now: baton_domain::Timestamp,
+        lease: chrono::Duration,
     ) -> Result<bool, baton_adapters::Error> {
-        self.inner.claim_delivery(key, now).await
+        self.inner.claim_delivery(key, now, lease).await
+    }
+    async fn confirm_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
+        self.inner.confirm_delivery(key).await
     }
     async fn release_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
         self.inner.release_delivery(key).await

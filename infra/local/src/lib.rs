@@ -335,7 +335,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let local = LocalSlack { url: url.clone(), signing_secret, http: reqwest::Client::new() };
+    let local = LocalSlack { url: url.clone(), signing_secret, http: reqwest::Client::new(), store: store.clone() };
     tasks.spawn(serve(listener, Handlers { capture, admin, actions, local }, stopped.clone()));
     tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
     tasks.spawn(feed_notify(feed, notify, stopped.clone()));
@@ -359,6 +359,7 @@ struct LocalSlack {
     url: String,
     signing_secret: secrecy::SecretString,
     http: reqwest::Client,
+    store: Arc<dyn LeadStore>,
 }
 
 async fn serve(listener: tokio::net::TcpListener, handlers: Handlers, mut stopped: watch::Receiver<bool>) {
@@ -404,17 +405,14 @@ async fn local_post_message(body: Bytes) -> axum::Json<serde_json::Value> {
     )
 }
 
-/// Which button to press: `?lead=<id>&action=called&user=U0AVERY001`.
+/// Which button to press, as whom: `?lead=<id>&action=called[&user=U0AVERY001]` (default: the
+/// lead's owner).
 #[derive(serde::Deserialize)]
 struct Press {
     lead: String,
     action: String,
-    #[serde(default = "local_user")]
-    user: String,
-}
-
-fn local_user() -> String {
-    "U0LOCAL001".into()
+    #[serde(default)]
+    user: Option<String>,
 }
 
 /// Plays Slack delivering a button press: a signed `block_actions` request to `/slack/actions`,
@@ -427,9 +425,18 @@ async fn local_press(State(h): State<Handlers>, uri: axum::http::Uri) -> axum::r
         }
     };
     let local = &h.local;
+    if secrecy::ExposeSecret::expose_secret(&local.signing_secret) != DEMO_SLACK_SIGNING_SECRET {
+        // With a real signing secret this would sign anyone's press: off.
+        return (StatusCode::NOT_FOUND, "the press helper is only on with the demo signing secret").into_response();
+    }
+    let owner = match baton_domain::LeadId::parse(&press.lead) {
+        Ok(id) => local.store.get(&id).await.ok().flatten().and_then(|l| l.decision).and_then(|d| d.owner.slack),
+        Err(_) => None,
+    };
+    let user = press.user.or(owner).unwrap_or_else(|| "U0LOCAL001".into());
     let payload = serde_json::json!({
         "type": "block_actions",
-        "user": { "id": press.user },
+        "user": { "id": user },
         "response_url": format!("{}/_local/slack/response/{}", local.url, press.lead),
         "actions": [ { "type": "button", "action_id": format!("{}{}", baton_notify::message::ACTION_PREFIX, press.action), "value": press.lead } ],
     });

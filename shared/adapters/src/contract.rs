@@ -169,10 +169,20 @@ pub async fn lead_store(store: &dyn LeadStore) {
     // Delivery claims: first wins, a release lets a retry claim again.
     let assigned = baton_domain::LeadEvent::Assigned { lead: a.clone() };
     let key = DeliveryKey::new(&assigned, "slack");
-    assert!(store.claim_delivery(&key, t1).await.unwrap(), "the first claim wins");
-    assert!(!store.claim_delivery(&key, t1).await.unwrap(), "a second claim must lose");
+    let lease = chrono::Duration::seconds(40);
+    assert!(store.claim_delivery(&key, t1, lease).await.unwrap(), "the first claim wins");
+    assert!(!store.claim_delivery(&key, t1, lease).await.unwrap(), "a second claim must lose");
     store.release_delivery(&key).await.unwrap();
-    assert!(store.claim_delivery(&key, t1).await.unwrap(), "a released claim can be taken again");
+    assert!(store.claim_delivery(&key, t1, lease).await.unwrap(), "a released claim can be taken again");
+    // A holder that died mid-send: its claim can be taken once the lease has run out, not before.
+    let before_end = t1 + lease - chrono::Duration::seconds(1);
+    assert!(!store.claim_delivery(&key, before_end, lease).await.unwrap(), "a live lease was taken over");
+    let after_end = t1 + lease + chrono::Duration::seconds(1);
+    assert!(store.claim_delivery(&key, after_end, lease).await.unwrap(), "an expired lease must be claimable");
+    // A confirmed delivery is never claimed again, however late.
+    store.confirm_delivery(&key).await.unwrap();
+    let much_later = after_end + chrono::Duration::days(1);
+    assert!(!store.claim_delivery(&key, much_later, lease).await.unwrap(), "a sent delivery was claimed again");
 
     // Notification failures: one per event and channel, the latest kept.
     let failure = |error: &str| baton_domain::NotificationFailure {

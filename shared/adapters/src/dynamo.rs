@@ -2,7 +2,8 @@
 //!
 //! One table, string partition key `pk`:
 //! - leads at `lead#<id>`, mapped to and from [`Lead`] by `serde_dynamo`;
-//! - delivery claims at `delivery#<key>`;
+//! - delivery claims at `delivery#<key>`: `pending` with a `lease_until` (epoch ms) while a send is
+//!   under way, `sent` after; expiring through the table's TTL;
 //! - each owner's count of open leads (for `max_open` caps) at `counter#open#<owner id>`;
 //! - identities at `identity#<email:…|phone:…>` → the person's lead id (deduplication);
 //! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
@@ -603,14 +604,22 @@ impl LeadStore for DynamoLeadStore {
         Ok(item.get("value").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u32)
     }
 
-    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error> {
+    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
+        // Claims are kept 30 days (the table's TTL removes them), far past any redelivery.
+        let expires = (now + chrono::Duration::days(30)).timestamp();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
             .item("claimed_at", value(now)?)
-            .condition_expression("attribute_not_exists(pk)")
+            .item("state", AttributeValue::S("pending".into()))
+            .item("lease_until", AttributeValue::N((now + lease).timestamp_millis().to_string()))
+            .item("expires_at", AttributeValue::N(expires.to_string()))
+            .condition_expression("attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp_millis().to_string()))
             .send()
             .await;
         match result {
@@ -618,6 +627,20 @@ impl LeadStore for DynamoLeadStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
+            .update_expression("SET #state = :sent REMOVE lease_until")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {

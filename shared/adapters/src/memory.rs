@@ -1,7 +1,7 @@
 //! In-process twins of every port: the same contracts, no services. Used by unit tests and by
 //! the local runner when no AWS endpoint is configured.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,8 @@ pub struct MemoryLeadStore {
     leads: Mutex<HashMap<LeadId, Lead>>,
     /// identity → lead, and idempotency key → (lead, fingerprint); guarded by `leads`' lock order.
     keys: Mutex<Keys>,
-    deliveries: Mutex<HashSet<DeliveryKey>>,
+    /// key → `None` once sent, or the lease of a pending claim.
+    deliveries: Mutex<HashMap<DeliveryKey, Option<Timestamp>>>,
     /// owner → open leads held against their cap; taken after `leads`.
     open: Mutex<HashMap<String, u32>>,
 }
@@ -181,8 +182,21 @@ impl LeadStore for MemoryLeadStore {
         Ok(lock(&self.open).get(owner).copied().unwrap_or(0))
     }
 
-    async fn claim_delivery(&self, key: &DeliveryKey, _now: Timestamp) -> Result<bool, Error> {
-        Ok(lock(&self.deliveries).insert(key.clone()))
+    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
+        let mut deliveries = lock(&self.deliveries);
+        match deliveries.get(key) {
+            Some(None) => Ok(false),
+            Some(Some(until)) if *until >= now => Ok(false),
+            _ => {
+                deliveries.insert(key.clone(), Some(now + lease));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+        lock(&self.deliveries).insert(key.clone(), None);
+        Ok(())
     }
 
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
@@ -607,7 +621,10 @@ impl LeadStore for Outage {
     async fn open_count(&self, _: &str) -> Result<u32, Error> {
         Err(self.error())
     }
-    async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp) -> Result<bool, Error> {
+    async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp, _: chrono::Duration) -> Result<bool, Error> {
+        Err(self.error())
+    }
+    async fn confirm_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {
         Err(self.error())
     }
     async fn release_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {

@@ -106,8 +106,13 @@ pub trait LeadStore: Send + Sync {
     /// How many open leads (assigned, not yet touched) `owner` holds against their `max_open` cap.
     async fn open_count(&self, owner: &str) -> Result<u32, Error>;
 
-    /// Claims the right to send the delivery `key`. `true` for the first claim, `false` for every later one.
-    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp) -> Result<bool, Error>;
+    /// Claims the right to send the delivery `key` for `lease` from `now`. `true` for the first
+    /// claim, and for a claim whose holder neither confirmed nor released it before its lease ran
+    /// out (an invocation that died mid-send); `false` otherwise.
+    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error>;
+
+    /// Marks a claimed delivery as sent: it is never claimed again.
+    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
 
     /// Gives up a claim after a failed send, so a redelivered event can try again.
     async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;

@@ -156,7 +156,15 @@ impl ChatNotifier for Slack {
                 detail: format!("response_url is not under {}", self.response_prefix),
             });
         }
-        let response = self.http.post(response_url).json(message).send().await.map_err(transport)?;
+        // Slack wants the press answered within 3 s, and this is on that path.
+        let response = self
+            .http
+            .post(response_url)
+            .timeout(Duration::from_secs(2))
+            .json(message)
+            .send()
+            .await
+            .map_err(transport)?;
         check_status(response).await.map(drop)
     }
 }

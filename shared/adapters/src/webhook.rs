@@ -48,8 +48,8 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// One webhook subscriber.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One webhook subscriber. Its `Debug` shows the URL's host only (a URL may carry a token).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscriber {
     /// A short name, used in delivery keys and failure records (`webhook:<id>`).
     pub id: String,
@@ -57,6 +57,13 @@ pub struct Subscriber {
     pub key: SigningKey,
     /// Event types it wants (`lead.assigned`, …); empty: all.
     pub events: Vec<String>,
+}
+
+impl fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = url::Url::parse(&self.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        f.debug_struct("Subscriber").field("id", &self.id).field("host", &host).field("events", &self.events).finish()
+    }
 }
 
 impl Subscriber {
@@ -89,9 +96,7 @@ pub fn parse_subscribers(json: &str) -> Result<Vec<Subscriber>, String> {
         if out.iter().any(|s| s.id == d.id) {
             return Err(format!("{at}.id `{}` is used twice", d.id));
         }
-        if !(d.url.starts_with("https://") || d.url.starts_with("http://")) {
-            return Err(format!("{at}.url must start with https:// (or http:// for a local receiver)"));
-        }
+        check_url(&d.url).map_err(|e| format!("{at}.url {e}"))?;
         if let Some(bad) = d.events.iter().find(|e| baton_domain::EventType::parse(e).is_none()) {
             return Err(format!("{at}.events: `{bad}` is not an event type such as lead.assigned"));
         }
@@ -99,6 +104,23 @@ pub fn parse_subscribers(json: &str) -> Result<Vec<Subscriber>, String> {
         out.push(Subscriber { id: d.id, url: d.url, key, events: d.events });
     }
     Ok(out)
+}
+
+/// Lead records are personal data: they go out over HTTPS, or plain HTTP only to this machine.
+fn check_url(raw: &str) -> Result<(), String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("must be https:// (plain http:// only to localhost)".into()),
+        other => Err(format!("has scheme `{other}`; it must be https://")),
+    }
 }
 
 /// The `webhook-signature` value for a message: `v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}`.
@@ -210,5 +232,9 @@ mod tests {
             parse_subscribers(r#"[{"id":"crm","url":"https://crm.example","secret":"whsec_c2hvcnQ="}]"#).unwrap_err();
         assert!(bad_secret.starts_with("[0].secret") && !bad_secret.contains("c2hvcnQ"), "{bad_secret}");
         assert!(parse_subscribers(r#"[{"id":"a b","url":"https://x","secret":"x"}]"#).unwrap_err().contains("[0].id"));
+        let plain = format!(r#"[{{"id":"crm","url":"http://crm.example/hooks","secret":"{SECRET}"}}]"#);
+        assert!(parse_subscribers(&plain).unwrap_err().contains("must be https://"));
+        let local = format!(r#"[{{"id":"crm","url":"http://127.0.0.1:9000/hooks","secret":"{SECRET}"}}]"#);
+        assert!(parse_subscribers(&local).is_ok(), "plain http to this machine is fine");
     }
 }

@@ -83,15 +83,23 @@ impl LeadEvent {
         }
     }
 
-    /// Identifies this occurrence of the event, the same on every redelivery: the type, and for
-    /// events that can happen more than once to a lead, which one (`lead.touched@<time>`).
+    /// Identifies this occurrence of the event, the same on every redelivery and different for
+    /// the next occurrence of the same type: `lead.assigned@<decided at, ms>` (a lead nurtured
+    /// twice, or re-routed, is announced each time), `lead.escalated@<escalated at>`,
+    /// `lead.touched@<at>:<kind>:<by>`, and for failures the event and channel that failed.
     pub fn occurrence(&self) -> String {
+        let kind = self.event_type().as_str();
+        let lead = self.lead();
+        let decided = lead.decision.as_ref().map_or(0, |d| d.decided_at.timestamp_millis());
         match self {
-            Self::Touched { touch, .. } => format!("{}@{}", self.event_type().as_str(), touch.at.timestamp_millis()),
-            Self::NotificationFailed { failure, .. } => {
-                format!("{}@{}#{}", self.event_type().as_str(), failure.event, failure.channel)
+            Self::Assigned { .. } | Self::Nurture { .. } => format!("{kind}@{decided}"),
+            Self::Escalated { .. } => {
+                format!("{kind}@{}", lead.escalated_at.map_or(decided, |at| at.timestamp_millis()))
             }
-            _ => self.event_type().as_str().to_owned(),
+            Self::Touched { touch, .. } => {
+                format!("{kind}@{}:{}:{}", touch.at.timestamp_millis(), touch.kind.as_str(), touch.by)
+            }
+            Self::NotificationFailed { failure, .. } => format!("{kind}@{}#{}", failure.event, failure.channel),
         }
     }
 
@@ -138,5 +146,19 @@ mod tests {
         assert!(json.starts_with(r#"{"type":"lead.assigned""#), "{json}");
         assert_eq!(LeadEvent::from_json(&json).unwrap(), event);
         assert_eq!(event.event_type().as_str(), "lead.assigned");
+    }
+
+    #[test]
+    fn each_occurrence_of_an_event_has_its_own_key_and_redeliveries_share_it() {
+        let t0 = chrono::Utc::now();
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t0)
+            .unwrap();
+        let first = LeadEvent::Nurture { lead: lead.clone().assigned(decide(&lead, &Ruleset::default_ruleset(), t0)) };
+        let later = t0 + chrono::Duration::days(3);
+        let again =
+            LeadEvent::Nurture { lead: lead.clone().assigned(decide(&lead, &Ruleset::default_ruleset(), later)) };
+        assert_ne!(first.occurrence(), again.occurrence(), "a second nurture is a new occurrence");
+        assert_eq!(first.occurrence(), LeadEvent::from_json(&first.to_json()).unwrap().occurrence());
     }
 }

@@ -154,40 +154,30 @@ pub fn slots(pool: &Pool) -> Vec<usize> {
     }
 }
 
-/// Picks the member for slot `pointer`. Members unavailable at `now` leave the turn order, so
-/// the others share their turns evenly (nobody inherits an absent member's turns); from the
-/// pointer's slot among the rest, the first member not `full` (at a capacity cap: the reason)
-/// is chosen. Returns the member (or `None` when nobody can take the lead) and everyone passed
-/// over, with the reason.
+/// Picks the member for slot `pointer`. Members unavailable at `now` or `full` (at a capacity
+/// cap: the reason) leave the turn order, so the others share their turns evenly (nobody
+/// inherits an absent or full member's turns); the pointer's slot among the rest is chosen.
+/// Returns the member (or `None` when nobody can take the lead) and everyone passed over, with
+/// the reason, in pool order.
 pub fn choose<'p>(
     pool: &'p Pool,
     pointer: u64,
     now: Timestamp,
     full: &dyn Fn(&Member) -> Option<String>,
 ) -> (Option<&'p Member>, Vec<Skip>) {
-    let away: Vec<Option<String>> = pool.members.iter().map(|m| unavailable(m, now)).collect();
-    let mut skipped: Vec<Skip> = pool
+    let out: Vec<Option<String>> = pool.members.iter().map(|m| unavailable(m, now).or_else(|| full(m))).collect();
+    let skipped: Vec<Skip> = pool
         .members
         .iter()
-        .zip(&away)
+        .zip(&out)
         .filter_map(|(m, reason)| reason.clone().map(|reason| Skip { member: m.id.clone(), reason }))
         .collect();
-    let turns: Vec<usize> = slots(pool).into_iter().filter(|&i| away[i].is_none()).collect();
+    let turns: Vec<usize> = slots(pool).into_iter().filter(|&i| out[i].is_none()).collect();
     if turns.is_empty() {
         return (None, skipped);
     }
-    let start = (pointer % turns.len() as u64) as usize;
-    for offset in 0..turns.len() {
-        let member = &pool.members[turns[(start + offset) % turns.len()]];
-        if skipped.iter().any(|s| s.member == member.id) {
-            continue;
-        }
-        match full(member) {
-            None => return (Some(member), skipped),
-            Some(reason) => skipped.push(Skip { member: member.id.clone(), reason }),
-        }
-    }
-    (None, skipped)
+    let chosen = turns[(pointer % turns.len() as u64) as usize];
+    (Some(&pool.members[chosen]), skipped)
 }
 
 /// The reason a member with `count` new leads today is full, if their daily cap is reached.
@@ -232,6 +222,17 @@ mod tests {
         let picks: Vec<&str> =
             (0..6).map(|n| choose(&p, n, monday_10_utc(), &|_| None).0.unwrap().id.as_str()).collect();
         assert_eq!(picks, ["a", "b", "c", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_full_member_leaves_the_turns_to_be_shared_evenly() {
+        let p = pool(vec![member("a"), member("b"), member("c")], Strategy::RoundRobin);
+        let full = |m: &Member| (m.id == "a").then(|| "at daily capacity (1)".to_owned());
+        let mut counts = std::collections::HashMap::new();
+        for n in 0..300 {
+            *counts.entry(choose(&p, n, monday_10_utc(), &full).0.unwrap().id.clone()).or_insert(0) += 1;
+        }
+        assert_eq!((counts.get("a"), counts["b"], counts["c"]), (None, 150, 150));
     }
 
     #[test]
