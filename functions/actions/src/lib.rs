@@ -17,6 +17,7 @@ pub mod signature;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
+use baton_adapters::retry::{Backoff, with_retries};
 use baton_adapters::{ChatNotifier, Clock, EventPublisher, LeadStore};
 use baton_domain::{LeadEvent, LeadId, Touch, TouchKind, Touched};
 use baton_notify::message;
@@ -43,8 +44,10 @@ impl Config {
 }
 
 /// Records `touch` on lead `id` and, when it was recorded, publishes `lead.touched`. The touch
-/// is stored first: if publishing fails, the error says so and the touch stands (the SLA clock
-/// is stopped either way).
+/// is stored first and stands whatever happens next (the SLA clock is stopped): publishing is
+/// retried for up to a second, and if it still fails the failure is logged and counted
+/// (`Baton/EventsUnpublished`) rather than reported as a failed touch, which would only invite
+/// a second one.
 pub async fn record_touch(
     store: &dyn LeadStore,
     publisher: &dyn EventPublisher,
@@ -54,7 +57,14 @@ pub async fn record_touch(
     let outcome = store.record_touch(id, &touch).await?;
     if let Touched::First(lead) | Touched::Again(lead) = &outcome {
         tracing::info!(lead_id = %id, kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first = matches!(outcome, Touched::First(_)), "touch recorded");
-        publisher.publish(&LeadEvent::Touched { lead: lead.clone(), touch }).await?;
+        let event = LeadEvent::Touched { lead: lead.clone(), touch };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let backoff =
+            Backoff { base: std::time::Duration::from_millis(50), cap: std::time::Duration::from_millis(400) };
+        if let Err((e, _)) = with_retries(deadline, backoff, || publisher.publish(&event)).await {
+            tracing::error!(lead_id = %id, error = %e, "the touch is recorded, but lead.touched could not be published");
+            baton_adapters::metrics::count("EventsUnpublished", ("Event", "lead.touched"), 1.0);
+        }
     }
     Ok(outcome)
 }

@@ -180,3 +180,19 @@ async fn only_the_owner_can_act_on_their_lead() {
     assert!(reply["text"].as_str().unwrap().contains("<@U0JONAS001>'s"), "{reply}");
     assert!(w.events.published().is_empty());
 }
+
+#[tokio::test]
+async fn a_touch_stands_when_its_event_cannot_be_published() {
+    let w = world().await;
+    let actions = Actions::new(
+        w.store.clone(),
+        Arc::new(baton_adapters::memory::Outage("SNS")),
+        w.slack.clone(),
+        SecretString::from(SECRET),
+        Arc::new(ManualClock::new(now())),
+    );
+    assert_eq!(status(&actions.handle(signed(&press("called", &w.lead.id))).await), 200);
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Touched);
+    let update = w.slack.responses()[0].1.to_string();
+    assert!(update.contains("logged a call"), "the rep sees the touch recorded, not an error: {update}");
+}

@@ -50,9 +50,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the configuration; fails naming the first missing variable.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let keys = CaptureKeys::from_json(&required("CAPTURE_KEYS")?)
+    /// Reads the configuration, with the keys' JSON read by the caller (a secret: from SSM or
+    /// `CAPTURE_KEYS`); fails naming the first missing or invalid setting.
+    pub fn from_env(keys_json: &str) -> Result<Self, ConfigError> {
+        let keys = CaptureKeys::from_json(keys_json)
             .map_err(|reason| ConfigError::Invalid { name: "CAPTURE_KEYS", reason })?;
         Ok(Self { table_name: required("TABLE_NAME")?, queue_url: required("QUEUE_URL")?, keys })
     }

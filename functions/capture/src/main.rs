@@ -1,20 +1,26 @@
 //! The capture Lambda: configuration and clients, then the handler in `lib.rs`.
+//!
+//! The capture keys (which hold signing secrets) come from SSM Parameter Store when
+//! `CAPTURE_KEYS_PARAM` names a parameter, else from `CAPTURE_KEYS`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use baton_adapters::config::init_tracing;
 use baton_adapters::dynamo::{DynamoAccounts, DynamoLeadStore};
+use baton_adapters::secrets::SecretSource;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{SystemClock, provision};
 use baton_capture::{Capture, Config};
 use lambda_http::{Error, Request, run, service_fn};
+use secrecy::ExposeSecret;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let config = Config::from_env()?;
     let sdk = provision::sdk_config(None).await;
+    let keys = SecretSource::new(Some(aws_sdk_ssm::Client::new(&sdk))).required("CAPTURE_KEYS").await?;
+    let config = Config::from_env(keys.expose_secret())?;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table = config.table_name;
     let capture = Capture::new(

@@ -172,7 +172,12 @@ impl Notify {
         let mut out = Vec::new();
         let decision = event.lead().decision.as_ref();
         if let Some(mut message) = message::render(event) {
-            let target = decision.and_then(|d| d.owner.slack.clone()).or_else(|| self.default_channel.clone());
+            // The owner directly; else the default channel; else the team channel, which then
+            // gets the full message instead of the summary.
+            let target = decision
+                .and_then(|d| d.owner.slack.clone())
+                .or_else(|| self.default_channel.clone())
+                .or_else(|| decision.and_then(|d| d.team_channel.clone()));
             if let Some(channel) = &target {
                 message["channel"] = channel.as_str().into();
             }

@@ -67,8 +67,8 @@ pub enum Backend {
     Aws { endpoint: Option<String> },
 }
 
-/// How to run.
-#[derive(Debug, Clone)]
+/// How to run. Its `Debug` leaves out every secret (tokens, keys, webhook URLs).
+#[derive(Clone)]
 pub struct Options {
     pub backend: Backend,
     /// Listen address; port 0 picks a free port.
@@ -107,6 +107,20 @@ pub const DEMO_SLACK_SIGNING_SECRET: &str = "local-slack-signing-secret";
 
 /// The built-in webhook subscriber's signing secret.
 pub const DEMO_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtMTIzNDU2Nzg5MA==";
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("backend", &self.backend)
+            .field("listen", &self.listen)
+            .field("slack_api_url", &self.slack_api_url)
+            .field("prefix", &self.prefix)
+            .field("sweep_every", &self.sweep_every)
+            .field("visibility_timeout", &self.visibility_timeout)
+            .field("ruleset", &self.ruleset.name)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The admin API's token unless told otherwise.
 pub const DEMO_ADMIN_TOKEN: &str = "local-admin-token";
