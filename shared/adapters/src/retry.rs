@@ -35,6 +35,18 @@ impl Backoff {
     }
 }
 
+/// How long a 429 response asks the caller to wait: its `Retry-After` in seconds (1 s when
+/// absent or not a number of seconds; at most an hour).
+pub fn retry_after(response: &reqwest::Response) -> Duration {
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    Duration::from_secs(seconds.min(3600))
+}
+
 /// What happened to one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempts {

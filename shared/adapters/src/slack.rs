@@ -78,17 +78,6 @@ fn transport(e: reqwest::Error) -> Error {
     Error::unavailable(SERVICE, if e.is_timeout() { "request timed out" } else { "request failed to connect or send" })
 }
 
-/// How long Slack asked us to wait (`Retry-After` seconds; 1 s when absent or unreadable).
-fn retry_after(response: &reqwest::Response) -> Duration {
-    let seconds = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1);
-    Duration::from_secs(seconds.min(3600))
-}
-
 /// The response if it succeeded; otherwise the classified error.
 async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, Error> {
     let status = response.status();
@@ -96,7 +85,7 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
         return Ok(response);
     }
     if status.as_u16() == 429 {
-        return Err(Error::Throttled { service: SERVICE, retry_after: retry_after(&response) });
+        return Err(Error::Throttled { service: SERVICE, retry_after: crate::retry::retry_after(&response) });
     }
     let body = response.text().await.unwrap_or_default();
     let detail = format!("HTTP {status}: {}", body.chars().take(200).collect::<String>());

@@ -181,13 +181,7 @@ impl WebhookSender for HttpWebhooks {
             return Ok(());
         }
         if status.as_u16() == 429 {
-            let wait = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(1);
-            return Err(Error::Throttled { service: SERVICE, retry_after: Duration::from_secs(wait.min(3600)) });
+            return Err(Error::Throttled { service: SERVICE, retry_after: crate::retry::retry_after(&response) });
         }
         let detail = format!("{} answered HTTP {status}", subscriber.id);
         // 408 (timeout) and 5xx may pass later; other 4xx (gone, unauthorized) will not.
