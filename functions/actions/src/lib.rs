@@ -45,9 +45,9 @@ impl Config {
 
 /// Records `touch` on lead `id` and, when it was recorded, publishes `lead.touched`. The touch
 /// is stored first and stands whatever happens next (the SLA clock is stopped): publishing is
-/// retried for up to a second, and if it still fails the failure is logged and counted
-/// (`Baton/EventsUnpublished`) rather than reported as a failed touch, which would only invite
-/// a second one.
+/// retried for up to a second, and if it still fails the touch is kept on the lead as
+/// unannounced, for the sweep to publish (an outbox), rather than reported as a failed touch,
+/// which would only invite a second one.
 pub async fn record_touch(
     store: &dyn LeadStore,
     publisher: &dyn EventPublisher,
@@ -57,13 +57,16 @@ pub async fn record_touch(
     let outcome = store.record_touch(id, &touch).await?;
     if let Touched::First(lead) | Touched::Again(lead) = &outcome {
         tracing::info!(lead_id = %id, kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first = matches!(outcome, Touched::First(_)), "touch recorded");
-        let event = LeadEvent::Touched { lead: lead.clone(), touch };
+        let event = LeadEvent::Touched { lead: lead.clone(), touch: touch.clone() };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         let backoff =
             Backoff { base: std::time::Duration::from_millis(50), cap: std::time::Duration::from_millis(400) };
         if let Err((e, _)) = with_retries(deadline, backoff, || publisher.publish(&event)).await {
-            tracing::error!(lead_id = %id, error = %e, "the touch is recorded, but lead.touched could not be published");
-            baton_adapters::metrics::count("EventsUnpublished", ("Event", "lead.touched"), 1.0);
+            tracing::warn!(lead_id = %id, error = %e, "lead.touched could not be published; the sweep will");
+            if let Err(e) = store.defer_announcement(id, &touch).await {
+                tracing::error!(lead_id = %id, error = %e, "the touch is recorded, but its event is neither published nor kept");
+                baton_adapters::metrics::count("EventsUnpublished", ("Event", "lead.touched"), 1.0);
+            }
         }
     }
     Ok(outcome)

@@ -195,4 +195,7 @@ async fn a_touch_stands_when_its_event_cannot_be_published() {
     assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Touched);
     let update = w.slack.responses()[0].1.to_string();
     assert!(update.contains("logged a call"), "the rep sees the touch recorded, not an error: {update}");
+    let stored = w.store.get(&w.lead.id).await.unwrap().unwrap();
+    assert_eq!(stored.unannounced.len(), 1, "the event waits in the outbox for the sweep");
+    assert_eq!(stored.awaiting().map(|a| a.kind), Some(baton_domain::WaitKind::Announce));
 }

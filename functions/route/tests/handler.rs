@@ -480,6 +480,12 @@ impl LeadStore for FailingDecisions {
     async fn open_count(&self, owner: &str) -> Result<u32, baton_adapters::Error> {
         self.inner.open_count(owner).await
     }
+    async fn defer_announcement(&self, id: &LeadId, touch: &baton_domain::Touch) -> Result<(), baton_adapters::Error> {
+        self.inner.defer_announcement(id, touch).await
+    }
+    async fn announced(&self, id: &LeadId, touch: &baton_domain::Touch) -> Result<(), baton_adapters::Error> {
+        self.inner.announced(id, touch).await
+    }
     async fn claim_delivery(
         &self,
         key: &baton_adapters::DeliveryKey,

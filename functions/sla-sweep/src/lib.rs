@@ -49,6 +49,8 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Leads escalated for a missed first touch.
     pub escalated: usize,
+    /// Touches announced late (their `lead.touched` could not be published when recorded).
+    pub announced: usize,
     /// Leads that could not be handled this time (they stay overdue and are retried next run).
     pub failed: usize,
 }
@@ -115,10 +117,31 @@ impl Sweep {
                 }
             }
         }
+        for lead in self.store.overdue(WaitKind::Announce, now, self.batch).await? {
+            for touch in &lead.unannounced {
+                let event = LeadEvent::Touched { lead: lead.clone().announced(touch), touch: touch.clone() };
+                let published = self.publisher.publish(&event).await;
+                match published {
+                    Ok(()) => match self.store.announced(&lead.id, touch).await {
+                        Ok(()) => report.announced += 1,
+                        Err(e) => {
+                            // Published again next run; notify sends each occurrence once.
+                            tracing::error!(lead_id = %lead.id, error = %e, "could not mark a touch announced");
+                            report.failed += 1;
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(lead_id = %lead.id, error = %e, "could not announce a touch");
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
         if report != SweepReport::default() {
             tracing::info!(
                 requeued = report.requeued,
                 escalated = report.escalated,
+                announced = report.announced,
                 failed = report.failed,
                 "sweep done"
             );

@@ -124,3 +124,22 @@ impl World {
         self.clock.now()
     }
 }
+
+#[tokio::test]
+async fn a_touch_whose_event_was_not_published_is_announced_by_the_sweep_once() {
+    let w = world();
+    let (id, _) = assigned(&w).await;
+    let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, t0(), "U1", "slack");
+    w.store.record_touch(&id, &touch).await.unwrap();
+    w.store.defer_announcement(&id, &touch).await.unwrap();
+
+    let report = w.sweep.run().await.unwrap();
+    assert_eq!(report.announced, 1);
+    let published = w.publisher.published();
+    assert!(
+        matches!(&published[..], [baton_domain::LeadEvent::Touched { touch: t, lead }] if *t == touch && lead.unannounced.is_empty()),
+        "{published:?}"
+    );
+    assert_eq!(w.sweep.run().await.unwrap().announced, 0, "announced once");
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().awaiting(), None, "nothing left waiting");
+}

@@ -123,6 +123,16 @@ pub async fn lead_store(store: &dyn LeadStore) {
     };
     assert_eq!((again.touched_at, again.touches.len()), (Some(t1), 2), "a later touch moved the first touch");
     assert_eq!(store.get(&b.id).await.unwrap().as_ref(), Some(&again), "the touches read back");
+
+    // A touch whose event could not be published waits in the index until it is announced.
+    let call = &again.touches[1];
+    store.defer_announcement(&b.id, call).await.unwrap();
+    store.defer_announcement(&b.id, call).await.unwrap();
+    let waiting = store.overdue(WaitKind::Announce, far, 10).await.unwrap();
+    assert_eq!(ids(&waiting), [&b.id], "an unannounced touch must be found through the index");
+    assert_eq!(waiting[0].unannounced, std::slice::from_ref(call), "a touch deferred twice is kept once");
+    store.announced(&b.id, call).await.unwrap();
+    assert!(store.overdue(WaitKind::Announce, far, 10).await.unwrap().is_empty(), "an announced touch still waits");
     assert_eq!(store.record_escalation(&b.id, far).await.unwrap(), None, "a touched lead escalated");
     assert!(store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty());
     let captured = new_lead(t0, "US");

@@ -280,6 +280,23 @@ impl DynamoLeadStore {
         }
     }
 
+    /// Reads the lead, changes it with `change` and writes it back if nothing changed it in
+    /// between (retrying a lost race). The lead as written, or `None` if there is none.
+    async fn modify(&self, id: &LeadId, change: impl Fn(Lead) -> Lead + Send + Sync) -> Result<Option<Lead>, Error> {
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(None) };
+            let (lead, revision) = from_item_with_revision(item)?;
+            let next = change(lead);
+            if let Transaction::Done = self.transact(vec![self.revised(&next, revision)?]).await? {
+                return Ok(Some(next));
+            }
+        }
+        Err(Error::unavailable(SERVICE, "too much contention updating the same lead; retry"))
+    }
+
     /// Writes `lead` as the revision after `revision`, only if nothing changed it since.
     fn revised(&self, lead: &Lead, revision: u64) -> Result<TransactWriteItem, Error> {
         put(
@@ -585,18 +602,15 @@ impl LeadStore for DynamoLeadStore {
         id: &LeadId,
         failure: &NotificationFailure,
     ) -> Result<Option<Lead>, Error> {
-        for attempt in 0..CAPTURE_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(None) };
-            let (lead, revision) = from_item_with_revision(item)?;
-            let next = lead.with_notification_failure(failure.clone());
-            if let Transaction::Done = self.transact(vec![self.revised(&next, revision)?]).await? {
-                return Ok(Some(next));
-            }
-        }
-        Err(Error::unavailable(SERVICE, "too much contention recording a notification failure; retry"))
+        self.modify(id, |lead| lead.with_notification_failure(failure.clone())).await
+    }
+
+    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
+        self.modify(id, |lead| lead.with_unannounced(touch.clone())).await.map(drop)
+    }
+
+    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
+        self.modify(id, |lead| lead.announced(touch)).await.map(drop)
     }
 
     async fn open_count(&self, owner: &str) -> Result<u32, Error> {

@@ -182,6 +182,20 @@ impl LeadStore for MemoryLeadStore {
         Ok(lock(&self.open).get(owner).copied().unwrap_or(0))
     }
 
+    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
+        if let Some(lead) = lock(&self.leads).get_mut(id) {
+            *lead = lead.clone().with_unannounced(touch.clone());
+        }
+        Ok(())
+    }
+
+    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
+        if let Some(lead) = lock(&self.leads).get_mut(id) {
+            *lead = lead.clone().announced(touch);
+        }
+        Ok(())
+    }
+
     async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
         let mut deliveries = lock(&self.deliveries);
         match deliveries.get(key) {
@@ -619,6 +633,12 @@ impl LeadStore for Outage {
         Err(self.error())
     }
     async fn open_count(&self, _: &str) -> Result<u32, Error> {
+        Err(self.error())
+    }
+    async fn defer_announcement(&self, _: &LeadId, _: &Touch) -> Result<(), Error> {
+        Err(self.error())
+    }
+    async fn announced(&self, _: &LeadId, _: &Touch) -> Result<(), Error> {
         Err(self.error())
     }
     async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp, _: chrono::Duration) -> Result<bool, Error> {

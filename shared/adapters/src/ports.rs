@@ -103,6 +103,13 @@ pub trait LeadStore: Send + Sync {
     /// are kept as activity. Concurrent touches never both count as the first.
     async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error>;
 
+    /// Keeps `touch` on the lead as not yet announced (its `lead.touched` could not be
+    /// published); the lead then waits ([`WaitKind::Announce`]) until [`LeadStore::announced`].
+    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error>;
+
+    /// Marks `touch` announced: it no longer waits.
+    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error>;
+
     /// How many open leads (assigned, not yet touched) `owner` holds against their `max_open` cap.
     async fn open_count(&self, owner: &str) -> Result<u32, Error>;
 

@@ -501,6 +501,7 @@ impl LeadSubmission {
             touched_at: None,
             escalated_at: None,
             touches: Vec::new(),
+            unannounced: Vec::new(),
             notification_failures: Vec::new(),
         })
     }

@@ -350,6 +350,10 @@ pub struct Lead {
     /// What the owner did with the lead, oldest first (at most [`crate::touch::MAX_TOUCHES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub touches: Vec<crate::touch::Touch>,
+    /// Touches whose `lead.touched` event could not be published yet: the sweep publishes them
+    /// (an outbox, so no touch goes unannounced).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unannounced: Vec<crate::touch::Touch>,
     /// Notifications that could not be delivered (one per event and channel), for someone to fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_failures: Vec<crate::NotificationFailure>,

@@ -28,6 +28,8 @@ pub enum WaitKind {
     Routing,
     /// Assigned, not yet touched by its owner.
     FirstTouch,
+    /// Touched, with a `lead.touched` event still to publish.
+    Announce,
 }
 
 impl WaitKind {
@@ -36,6 +38,7 @@ impl WaitKind {
         match self {
             Self::Routing => "routing",
             Self::FirstTouch => "first_touch",
+            Self::Announce => "announce",
         }
     }
 }
@@ -48,8 +51,12 @@ pub struct Awaiting {
 }
 
 impl Lead {
-    /// What the lead is waiting for, or `None` once it is touched or escalated.
+    /// What the lead is waiting for, or `None` once it is touched or escalated (and every touch
+    /// is announced).
     pub fn awaiting(&self) -> Option<Awaiting> {
+        if let Some(first) = self.unannounced.iter().map(|t| t.at).min() {
+            return Some(Awaiting { kind: WaitKind::Announce, due_at: first });
+        }
         match (self.status, &self.decision) {
             (LeadStatus::Captured, _) => {
                 Some(Awaiting { kind: WaitKind::Routing, due_at: self.captured_at + routing_grace() })

@@ -99,6 +99,20 @@ pub enum Touched {
 }
 
 impl Lead {
+    /// The lead with `touch` waiting to be announced (unless it already is).
+    pub fn with_unannounced(mut self, touch: Touch) -> Lead {
+        if !self.unannounced.contains(&touch) {
+            self.unannounced.push(touch);
+        }
+        self
+    }
+
+    /// The lead with `touch` announced.
+    pub fn announced(mut self, touch: &Touch) -> Lead {
+        self.unannounced.retain(|t| t != touch);
+        self
+    }
+
     /// The lead with `failure` recorded, replacing an earlier failure of the same event and channel.
     pub fn with_notification_failure(mut self, failure: crate::NotificationFailure) -> Lead {
         self.notification_failures.retain(|f| (&f.event, &f.channel) != (&failure.event, &failure.channel));
