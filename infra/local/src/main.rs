@@ -37,6 +37,19 @@ enum Command {
         #[arg(long, env = "BATON_ENDPOINT_URL")]
         endpoint_url: Option<String>,
     },
+    /// Send the events in notify's dead-letter queue back to the topic (after fixing the cause;
+    /// channels already served are skipped) and empty the queue of them.
+    RedriveNotify {
+        /// The queue (the stack's NotifyDeadLetterQueueUrl output).
+        #[arg(long)]
+        queue_url: String,
+        /// The topic (the stack's LeadEventsTopicArn output).
+        #[arg(long)]
+        topic_arn: String,
+        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
+        #[arg(long, env = "BATON_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -306,6 +319,18 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("baton-local: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::RedriveNotify { queue_url, topic_arn, endpoint_url }) = &cli.command {
+        return match baton_local::redrive_notify(endpoint_url.as_deref(), queue_url, topic_arn).await {
+            Ok((republished, left)) => {
+                println!("republished {republished} events; {left} messages that are not lead events were left");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("baton-local: redrive stopped: {e} (running it again is safe)");
                 ExitCode::FAILURE
             }
         };
