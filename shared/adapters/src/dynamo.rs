@@ -163,6 +163,15 @@ enum Transaction {
     LostRace(Vec<bool>),
 }
 
+/// What [`DynamoLeadStore::update_lead`] does with the lead it read.
+enum Step<T> {
+    /// Answer without writing.
+    Answer(T),
+    /// Write `lead` and `extra` in one transaction; answer `done` when it applies, or `refused`
+    /// (when given) when one of `extra`'s conditions fails.
+    Write { lead: Box<Lead>, extra: Vec<TransactWriteItem>, done: T, refused: Option<T> },
+}
+
 /// An atomic `ADD` of `delta` to the counter at `pk`, if `condition` (on `#n`, the count) holds.
 fn counter_add(
     table: &str,
@@ -280,21 +289,56 @@ impl DynamoLeadStore {
         }
     }
 
-    /// Reads the lead, changes it with `change` and writes it back if nothing changed it in
-    /// between (retrying a lost race). The lead as written, or `None` if there is none.
-    async fn modify(&self, id: &LeadId, change: impl Fn(Lead) -> Lead + Send + Sync) -> Result<Option<Lead>, Error> {
+    /// Reads the lead (`None` when there is none), lets `step` decide, and when it decides to
+    /// write, writes the lead as the next revision (with `step`'s extra items, in one
+    /// transaction) only if nothing changed it in between, reading again after a lost race.
+    async fn update_lead<T: Send>(
+        &self,
+        id: &LeadId,
+        what: &str,
+        step: impl Fn(Option<Lead>) -> Result<Step<T>, Error> + Send + Sync,
+    ) -> Result<T, Error> {
         for attempt in 0..CAPTURE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
             }
-            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(None) };
-            let (lead, revision) = from_item_with_revision(item)?;
-            let next = change(lead);
-            if let Transaction::Done = self.transact(vec![self.revised(&next, revision)?]).await? {
-                return Ok(Some(next));
+            let current = self.get_raw(format!("lead#{id}")).await?.map(from_item_with_revision).transpose()?;
+            let revision = current.as_ref().map_or(0, |(_, revision)| *revision);
+            match step(current.map(|(lead, _)| lead))? {
+                Step::Answer(answer) => return Ok(answer),
+                Step::Write { lead, extra, done, refused } => {
+                    let mut items = vec![self.revised(&lead, revision)?];
+                    items.extend(extra);
+                    match self.transact(items).await? {
+                        Transaction::Done => return Ok(done),
+                        Transaction::LostRace(failed) => {
+                            // An extra item's condition failed: that is the answer, not a race.
+                            if let Some(refused) = refused
+                                && failed.iter().skip(1).any(|f| *f)
+                            {
+                                return Ok(refused);
+                            }
+                        }
+                    }
+                }
             }
         }
-        Err(Error::unavailable(SERVICE, "too much contention updating the same lead; retry"))
+        Err(Error::unavailable(SERVICE, format!("too much contention {what}; retry")))
+    }
+
+    /// Changes the lead with `change` ([`DynamoLeadStore::update_lead`]); the lead as written, or
+    /// `None` if there is none.
+    async fn modify(&self, id: &LeadId, change: impl Fn(Lead) -> Lead + Send + Sync) -> Result<Option<Lead>, Error> {
+        self.update_lead(id, "updating the same lead", |lead| {
+            Ok(match lead {
+                None => Step::Answer(None),
+                Some(lead) => {
+                    let next = change(lead);
+                    Step::Write { lead: Box::new(next.clone()), extra: vec![], done: Some(next), refused: None }
+                }
+            })
+        })
+        .await
     }
 
     /// Writes `lead` as the revision after `revision`, only if nothing changed it since.
@@ -310,32 +354,28 @@ impl DynamoLeadStore {
     /// Records a decision whose owner has a cap on open leads: the lead and the owner's open
     /// count change in one transaction, and only while the count is below `max`.
     async fn record_capped_decision(&self, id: &LeadId, decision: &Decision, max: u32) -> Result<Recorded, Error> {
-        for attempt in 0..CAPTURE_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(Recorded::Missing) };
-            let (lead, revision) = from_item_with_revision(item)?;
-            if lead.status != LeadStatus::Captured {
-                return Ok(Recorded::AlreadyDecided(lead));
-            }
-            let next = lead.assigned(decision.clone());
-            let items = vec![
-                self.revised(&next, revision)?,
-                counter_add(
-                    &self.table,
-                    open_key(&decision.owner.id),
-                    1,
-                    Some(("attribute_not_exists(#n) OR #n < :max", max)),
-                )?,
-            ];
-            match self.transact(items).await? {
-                Transaction::Done => return Ok(Recorded::Applied(next)),
-                Transaction::LostRace(failed) if failed.get(1) == Some(&true) => return Ok(Recorded::AtCapacity),
-                Transaction::LostRace(_) => continue,
-            }
-        }
-        Err(Error::unavailable(SERVICE, "too much contention recording the decision; retry"))
+        self.update_lead(id, "recording the decision", |lead| {
+            Ok(match lead {
+                None => Step::Answer(Recorded::Missing),
+                Some(lead) if lead.status != LeadStatus::Captured => Step::Answer(Recorded::AlreadyDecided(lead)),
+                Some(lead) => {
+                    let next = lead.assigned(decision.clone());
+                    let slot = counter_add(
+                        &self.table,
+                        open_key(&decision.owner.id),
+                        1,
+                        Some(("attribute_not_exists(#n) OR #n < :max", max)),
+                    )?;
+                    Step::Write {
+                        lead: Box::new(next.clone()),
+                        extra: vec![slot],
+                        done: Recorded::Applied(next),
+                        refused: Some(Recorded::AtCapacity),
+                    }
+                }
+            })
+        })
+        .await
     }
 
     fn idempotency_put(&self, idem: &Idempotency, lead: &LeadId, now: Timestamp) -> Result<TransactWriteItem, Error> {
@@ -577,24 +617,18 @@ impl LeadStore for DynamoLeadStore {
     }
 
     async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error> {
-        for attempt in 0..CAPTURE_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let Some(item) = self.get_raw(format!("lead#{id}")).await? else { return Ok(Touched::Missing) };
-            let (lead, revision) = from_item_with_revision(item)?;
+        self.update_lead(id, "touching the same lead", |lead| {
+            let Some(lead) = lead else { return Ok(Step::Answer(Touched::Missing)) };
             let slot = lead.decision.as_ref().filter(|d| d.max_open.is_some()).map(|d| d.owner.id.clone());
             let outcome = lead.touch(touch.clone());
-            let (Touched::First(next) | Touched::Again(next)) = &outcome else { return Ok(outcome) };
-            let mut items = vec![self.revised(next, revision)?];
+            let (Touched::First(next) | Touched::Again(next)) = &outcome else { return Ok(Step::Answer(outcome)) };
+            let mut extra = Vec::new();
             if let (Touched::First(_), Some(owner)) = (&outcome, slot) {
-                items.push(counter_add(&self.table, open_key(&owner), -1, None)?);
+                extra.push(counter_add(&self.table, open_key(&owner), -1, None)?);
             }
-            if let Transaction::Done = self.transact(items).await? {
-                return Ok(outcome);
-            }
-        }
-        Err(Error::unavailable(SERVICE, "too much contention touching the same lead; retry"))
+            Ok(Step::Write { lead: Box::new(next.clone()), extra, done: outcome, refused: None })
+        })
+        .await
     }
 
     async fn record_notification_failure(
