@@ -119,6 +119,11 @@ fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
         .expect("a response built from valid parts")
 }
 
+/// A reply only the presser sees, leaving the message as it is.
+fn ephemeral(text: String) -> serde_json::Value {
+    json!({ "response_type": "ephemeral", "replace_original": false, "text": text })
+}
+
 fn problem(status: StatusCode, error: &str, message: &str) -> Response<Body> {
     respond(status, json!({ "error": error, "message": message }))
 }
@@ -182,39 +187,26 @@ impl Actions {
                 None
             }
         };
-        if let Some(owner) = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && *o != payload.user.id) {
-            let refusal = json!({
-                "response_type": "ephemeral",
-                "replace_original": false,
-                "text": format!("This lead is <@{owner}>'s; only they can record what was done. Nothing was recorded."),
-            });
-            if let Some(url) = &payload.response_url
-                && let Err(e) = self.slack.respond(url, &refusal).await
-            {
-                tracing::warn!(lead_id = %id, error = %e, "could not answer the press");
-            }
-            return respond(StatusCode::OK, json!({}));
-        }
-        let touch = Touch::new(kind, self.clock.now(), payload.user.id.clone(), "slack");
-        let reply = match record_touch(self.store.as_ref(), self.publisher.as_ref(), &id, touch).await {
-            Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&lead),
-            Ok(Touched::NotOpen(lead)) => json!({
-                "response_type": "ephemeral",
-                "replace_original": false,
-                "text": format!("{} is no longer open for touches (it is {}); nothing was recorded.", lead.display_name(), lead.status.as_str()),
-            }),
-            Ok(Touched::Missing) => json!({
-                "response_type": "ephemeral",
-                "replace_original": false,
-                "text": format!("Lead {id} does not exist; nothing was recorded."),
-            }),
-            Err(e) => {
-                tracing::error!(lead_id = %id, error = %e, "could not record the touch");
-                json!({
-                    "response_type": "ephemeral",
-                    "replace_original": false,
-                    "text": "Baton could not record that just now; please press the button again.",
-                })
+        let not_theirs = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && *o != payload.user.id);
+        let reply = match not_theirs {
+            Some(owner) => ephemeral(format!(
+                "This lead is <@{owner}>'s; only they can record what was done. Nothing was recorded."
+            )),
+            None => {
+                let touch = Touch::new(kind, self.clock.now(), payload.user.id.clone(), "slack");
+                match record_touch(self.store.as_ref(), self.publisher.as_ref(), &id, touch).await {
+                    Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&lead),
+                    Ok(Touched::NotOpen(lead)) => ephemeral(format!(
+                        "{} is no longer open for touches (it is {}); nothing was recorded.",
+                        lead.display_name(),
+                        lead.status.as_str()
+                    )),
+                    Ok(Touched::Missing) => ephemeral(format!("Lead {id} does not exist; nothing was recorded.")),
+                    Err(e) => {
+                        tracing::error!(lead_id = %id, error = %e, "could not record the touch");
+                        ephemeral("Baton could not record that just now; please press the button again.".into())
+                    }
+                }
             }
         };
         if let Some(url) = &payload.response_url

@@ -229,6 +229,11 @@ fn assigned(lead: &Lead) -> Value {
     })
 }
 
+/// Who did a touch: a mention for a Slack user, else the API caller's name.
+fn actor(t: &baton_domain::Touch) -> String {
+    if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) }
+}
+
 /// The owner message after someone pressed a button: the same context, the buttons replaced by
 /// what was done, by whom and when (`replace_original` for the `response_url`).
 pub fn after_touch(lead: &Lead) -> Value {
@@ -241,7 +246,7 @@ pub fn after_touch(lead: &Lead) -> Value {
         .touches
         .iter()
         .map(|t| {
-            let who = if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) };
+            let who = actor(t);
             let mark = if t.kind == TouchKind::NotAFit { "🚫" } else { "✅" };
             format!("{mark} {who} {} · {}", t.kind.past(), slack_time(t.at, tz))
         })
@@ -259,7 +264,7 @@ pub fn after_touch(lead: &Lead) -> Value {
         "replace_original": true,
         "text": match latest {
             Some(t) => {
-                let who = if t.via == "slack" { format!("<@{}>", escape(&t.by)) } else { escape(&t.by) };
+                let who = actor(t);
                 format!("{}: {who} {}", escape(&lead.display_name()), t.kind.past())
             }
             None => format!("{}: no activity yet", escape(&lead.display_name())),
