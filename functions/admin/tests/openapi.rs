@@ -57,21 +57,8 @@ fn request(method: &str, path: &str, token: Option<&str>) -> lambda_http::Reques
     request_with(method, path, token, "application/json", "{}")
 }
 
-fn request_with(method: &str, path: &str, token: Option<&str>, content_type: &str, body: &str) -> lambda_http::Request {
-    let mut headers = serde_json::Map::new();
-    headers.insert("content-type".into(), content_type.into());
-    if let Some(t) = token {
-        headers.insert("authorization".into(), format!("Bearer {t}").into());
-    }
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "headers": headers,
-        "requestContext": { "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.9" },
-                            "accountId": "1", "apiId": "admin", "requestId": "r", "routeKey": "$default", "stage": "$default",
-                            "time": "24/Nov/2026:09:00:00 +0000", "timeEpoch": 0 },
-        "body": body, "isBase64Encoded": false,
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
+mod support;
+use support::request as request_with;
 
 fn admin() -> Admin {
     admin_with(Arc::new(MemoryLeadStore::new()))
