@@ -14,10 +14,21 @@ use baton_local::{Backend, Options, Running, start};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn system(slack: &SlackReceiver, sweep_every: Duration) -> Running {
+    system_with(slack, sweep_every, None).await
+}
+
+/// The system on moto, with Slack at `slack` and (when given) `subscriber` as its webhook subscriber.
+async fn system_with(
+    slack: &SlackReceiver,
+    sweep_every: Duration,
+    subscriber: Option<&baton_e2e::WebhookSubscriber>,
+) -> Running {
     baton_e2e::init_logs();
     start(Options {
         backend: Backend::Aws { endpoint: Some(test_endpoint()) },
         listen: "127.0.0.1:0".parse().unwrap(),
+        webhook_subscribers: subscriber
+            .map(|s| format!(r#"[{{"id":"crm","url":"{}","secret":"{SUBSCRIBER_SECRET}"}}]"#, s.url)),
         slack_webhook_url: Some(slack.url.clone()),
         prefix: unique_name("e2e"),
         sweep_every,
@@ -26,6 +37,12 @@ async fn system(slack: &SlackReceiver, sweep_every: Duration) -> Running {
     })
     .await
     .expect("the local runner starts on moto")
+}
+
+/// Waits until every queued message (duplicates included) has been handled: the routing and
+/// notify queues are empty and no handler is busy.
+async fn settle(running: &Running) {
+    eventually("the system to settle", WAIT, || async { running.settled().await.then_some(()) }).await;
 }
 
 async fn submit(http: &reqwest::Client, url: &str, body: serde_json::Value) -> reqwest::Response {
@@ -40,7 +57,8 @@ async fn submit(http: &reqwest::Client, url: &str, body: serde_json::Value) -> r
 #[tokio::test]
 async fn submitted_leads_are_stored_owned_and_announced_once_each() {
     let slack = SlackReceiver::start().await;
-    let running = system(&slack, Duration::from_secs(60)).await;
+    let subscriber = baton_e2e::WebhookSubscriber::start(SUBSCRIBER_SECRET).await;
+    let running = system_with(&slack, Duration::from_secs(60), Some(&subscriber)).await;
     let http = reqwest::Client::new();
 
     let countries = ["US", "DE", "JP", "GB", "CA", "BR"];
@@ -70,17 +88,19 @@ async fn submitted_leads_are_stored_owned_and_announced_once_each() {
         (slack.messages().len() >= 2 * ids.len()).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await; // room for any duplicate to arrive
+    settle(&running).await;
     assert_eq!(slack.messages().len(), 2 * ids.len(), "exactly one owner message and one summary per lead");
     for id in &ids {
         let lead = running.store.get(id).await.unwrap().expect("stored in DynamoDB");
-        assert_eq!(lead.status, LeadStatus::Assigned);
-        let decision = lead.decision.expect("owned");
+        assert_eq!(lead.status(), LeadStatus::Assigned);
+        let decision = lead.decision().expect("owned");
         assert!(!decision.owner.id.is_empty());
         assert_eq!(slack.mentioning(id.as_str()).len(), 1, "lead {id} was announced once");
         let text = slack.mentioning(id.as_str())[0]["text"].as_str().unwrap().to_owned();
         assert!(text.contains(&decision.owner.name), "the message names the owner: {text}");
+        assert_eq!(subscriber.about("lead.assigned", id.as_str()).len(), 1, "one webhook per lead");
     }
+    assert_eq!(subscriber.assert_events_match_the_schema(), ids.len(), "every emitted event matches the contract");
     running.stop().await;
 }
 
@@ -93,19 +113,18 @@ async fn the_same_route_message_twice_assigns_once_and_notifies_once() {
         LeadSubmission { email: Some("twice@corp.example".into()), country: Some("DE".into()), ..Default::default() }
             .into_lead(LeadId::generate(), chrono::Utc::now())
             .unwrap();
-    running.store.insert(&lead).await.unwrap();
+    running.store.capture(&lead, None).await.unwrap();
     let message = serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).unwrap();
     running.queue.send(&message).await.unwrap();
     running.queue.send(&message).await.unwrap();
 
     let first = eventually("the lead to be assigned", WAIT, || async {
-        running.store.get(&lead.id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
+        running.store.get(&lead.id).await.unwrap().filter(|l| l.status() == LeadStatus::Assigned)
     })
     .await;
     eventually("the Slack message", WAIT, || async { (!slack.mentioning(lead.id.as_str()).is_empty()).then_some(()) })
         .await;
-    // Both messages are handled well within this (visibility timeout 2 s, route in milliseconds).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    settle(&running).await;
     assert_eq!(slack.mentioning(lead.id.as_str()).len(), 1, "one Slack message for two deliveries");
     assert_eq!(running.store.get(&lead.id).await.unwrap().unwrap(), first, "the second delivery did not reassign");
     running.stop().await;
@@ -114,7 +133,8 @@ async fn the_same_route_message_twice_assigns_once_and_notifies_once() {
 #[tokio::test]
 async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_first_touch() {
     let slack = SlackReceiver::start().await;
-    let running = system(&slack, Duration::from_secs(1)).await;
+    let subscriber = baton_e2e::WebhookSubscriber::start(SUBSCRIBER_SECRET).await;
+    let running = system_with(&slack, Duration::from_secs(1), Some(&subscriber)).await;
     let long_ago = chrono::Utc::now() - chrono::Duration::days(2);
 
     // Stored but never queued (as when SQS was down at capture).
@@ -125,7 +145,7 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     }
     .into_lead(LeadId::generate(), long_ago)
     .unwrap();
-    running.store.insert(&stranded).await.unwrap();
+    running.store.capture(&stranded, None).await.unwrap();
 
     // Assigned two days ago and never touched (stored assigned, so no sweep can route it first).
     let ignored =
@@ -133,10 +153,10 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
             .into_lead(LeadId::generate(), long_ago)
             .unwrap();
     let decision = decide(&ignored, &Ruleset::default_ruleset(), long_ago);
-    running.store.insert(&ignored.clone().assigned(decision)).await.unwrap();
+    running.store.capture(&ignored.assign(decision).unwrap().lead, None).await.unwrap();
 
     eventually("the stranded lead to be routed", WAIT, || async {
-        running.store.get(&stranded.id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
+        running.store.get(&stranded.id).await.unwrap().filter(|l| l.status() == LeadStatus::Assigned)
     })
     .await;
     eventually("its Slack message", WAIT, || async {
@@ -145,10 +165,10 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     .await;
 
     let escalated = eventually("the ignored lead to be escalated", WAIT, || async {
-        running.store.get(&ignored.id).await.unwrap().filter(|l| l.status == LeadStatus::Escalated)
+        running.store.get(&ignored.id).await.unwrap().filter(|l| l.status() == LeadStatus::Escalated)
     })
     .await;
-    assert!(escalated.escalated_at.is_some());
+    assert!(escalated.escalated_at().is_some());
     let breach = eventually("the SLA breach message", WAIT, || async {
         slack
             .mentioning(ignored.id.as_str())
@@ -157,8 +177,12 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     })
     .await;
     assert!(breach["text"].as_str().unwrap().contains("Jonas Weber"), "{breach}");
-    tokio::time::sleep(Duration::from_secs(2)).await; // two more sweeps
+    let seen = running.sweeps();
+    eventually("two more sweeps", WAIT, || async { (running.sweeps() >= seen + 2).then_some(()) }).await;
+    settle(&running).await;
     assert_eq!(slack.mentioning(ignored.id.as_str()).len(), 1, "escalated once, across sweeps");
+    assert_eq!(subscriber.about("lead.escalated", ignored.id.as_str()).len(), 1, "one breach event, across sweeps");
+    assert!(subscriber.assert_events_match_the_schema() >= 2, "the assignment and the escalation were checked");
     running.stop().await;
 }
 
@@ -180,7 +204,7 @@ async fn the_same_person_submitting_twice_over_http_becomes_one_lead_and_one_mes
 
     let id = LeadId::parse(first["lead_id"].as_str().unwrap()).unwrap();
     eventually("the Slack message", WAIT, || async { (!slack.mentioning(id.as_str()).is_empty()).then_some(()) }).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settle(&running).await;
     assert_eq!(slack.mentioning(id.as_str()).len(), 1);
     let lead = running.store.get(&id).await.unwrap().unwrap();
     assert_eq!((lead.submissions, lead.phone.map(|p| p.as_str().to_owned())), (2, Some("+14155552671".to_owned())));
@@ -192,7 +216,7 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
     use std::sync::Arc;
 
     use baton_adapters::memory::{ManualClock, MemoryPublisher};
-    use baton_adapters::{LeadStore, WorkQueue, dynamo::DynamoLeadStore, provision, sqs::SqsQueue};
+    use baton_adapters::{LeadRepository, WorkQueue, dynamo::DynamoLeadStore, provision, sqs::SqsQueue};
     use baton_capture::{Capture, keys::CaptureKeys};
 
     let sdk = provision::sdk_config(Some(&test_endpoint())).await;
@@ -201,7 +225,7 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
     let table = unique_name("outbox");
     provision::ensure_table(&dynamo, &table).await.unwrap();
     let (queue, _) = provision::ensure_queue_with_dlq(&sqs, &unique_name("outbox"), 30, 5).await.unwrap();
-    let store: Arc<dyn LeadStore> = Arc::new(DynamoLeadStore::new(dynamo, table));
+    let store: Arc<dyn LeadRepository> = Arc::new(DynamoLeadStore::new(dynamo, table));
     let real_queue: Arc<dyn WorkQueue> = Arc::new(SqsQueue::new(sqs.clone(), queue.url));
     // A queue URL that does not exist: every send fails, as when SQS is unavailable.
     let down: Arc<dyn WorkQueue> =
@@ -224,7 +248,7 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
     assert_eq!(response.status(), 202, "accepted although SQS is down");
     let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();
-    assert_eq!(store.get(&id).await.unwrap().unwrap().status, LeadStatus::Captured, "stored, waiting for routing");
+    assert_eq!(store.get(&id).await.unwrap().unwrap().status(), LeadStatus::Captured, "stored, waiting for routing");
 
     let publisher = Arc::new(MemoryPublisher::new());
     let sweep = baton_sla_sweep::Sweep::new(store.clone(), real_queue.clone(), publisher.clone(), clock.clone());
@@ -244,8 +268,8 @@ async fn a_lead_captured_while_sqs_is_down_is_stored_and_routed_after_the_sweep_
         Some(real_queue.receive(10, Duration::from_secs(1)).await.unwrap()).filter(|m| !m.is_empty())
     })
     .await;
-    assert!(route.handle(baton_local::events::sqs(&messages)).await.batch_item_failures.is_empty());
-    assert_eq!(store.get(&id).await.unwrap().unwrap().status, LeadStatus::Assigned, "routed after the outage");
+    assert!(baton_route::handle(&route, baton_local::events::sqs(&messages)).await.batch_item_failures.is_empty());
+    assert_eq!(store.get(&id).await.unwrap().unwrap().status(), LeadStatus::Assigned, "routed after the outage");
     assert_eq!(publisher.published().len(), 1);
 }
 
@@ -298,10 +322,10 @@ async fn a_ruleset_uploaded_and_activated_routes_the_next_leads() {
     let body: serde_json::Value = response.json().await.unwrap();
     let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();
     let lead = eventually("the lead to be assigned", WAIT, || async {
-        running.store.get(&id).await.unwrap().filter(|l| l.status == LeadStatus::Assigned)
+        running.store.get(&id).await.unwrap().filter(|l| l.status() == LeadStatus::Assigned)
     })
     .await;
-    let decision = lead.decision.unwrap();
+    let decision = lead.decision().unwrap();
     assert_eq!(
         (decision.owner.id.as_str(), decision.ruleset.as_deref()),
         ("rep-dana", Some(&*format!("e2e v{version}")))
@@ -318,13 +342,13 @@ async fn concurrent_routers_share_pool_turns_fairly_on_dynamodb() {
 
     use baton_adapters::dynamo::{DynamoCounters, DynamoLeadStore};
     use baton_adapters::memory::{ManualClock, MemoryPublisher};
-    use baton_adapters::{LeadStore, provision};
+    use baton_adapters::{LeadRepository, provision};
 
     let sdk = provision::sdk_config(Some(&test_endpoint())).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table = unique_name("turns");
     provision::ensure_table(&dynamo, &table).await.unwrap();
-    let store: Arc<dyn LeadStore> = Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone()));
+    let store: Arc<dyn LeadRepository> = Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone()));
     let counters = Arc::new(DynamoCounters::new(dynamo, table));
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     // Four routers, as four concurrent Lambda invocations, sharing only DynamoDB.
@@ -349,7 +373,7 @@ async fn concurrent_routers_share_pool_turns_fairly_on_dynamodb() {
         }
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
-        store.insert(&lead).await.unwrap();
+        store.capture(&lead, None).await.unwrap();
         ids.push(lead.id);
     }
     let mut tasks = tokio::task::JoinSet::new();
@@ -363,7 +387,7 @@ async fn concurrent_routers_share_pool_turns_fairly_on_dynamodb() {
     }
     let mut per_owner = std::collections::BTreeMap::new();
     for id in &ids {
-        let owner = store.get(id).await.unwrap().unwrap().decision.unwrap().owner.id;
+        let owner = store.get(id).await.unwrap().unwrap().decision().unwrap().owner.id.clone();
         *per_owner.entry(owner).or_insert(0) += 1;
     }
     // The default north-america pool weighs Avery 2 : Riley 1; 24 turns split exactly 16 : 8.
@@ -464,8 +488,8 @@ async fn a_rep_presses_log_call_in_slack_and_subscribers_get_signed_events_once(
 
     // The first touch is recorded in DynamoDB and the SLA clock stopped.
     let lead = running.store.get(&LeadId::parse(&id).unwrap()).await.unwrap().unwrap();
-    assert_eq!(lead.status, LeadStatus::Touched);
-    assert!(lead.touched_at.is_some() && lead.awaiting().is_none());
+    assert_eq!(lead.status(), LeadStatus::Touched);
+    assert!(lead.touched_at().is_some() && lead.awaiting().is_none());
     assert_eq!(lead.touches.len(), 1, "the forged press recorded nothing");
     // The message now says who acted.
     let update = eventually("the message update", WAIT, || async { slack.updates().into_iter().next() }).await;
@@ -473,10 +497,11 @@ async fn a_rep_presses_log_call_in_slack_and_subscribers_get_signed_events_once(
 
     // The subscriber verified and got lead.assigned and lead.touched, once each.
     eventually("the touched event", WAIT, || async { subscriber.about("lead.touched", &id).into_iter().next() }).await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // room for any duplicate to arrive
+    settle(&running).await;
     assert_eq!(subscriber.about("lead.assigned", &id).len(), 1);
     assert_eq!(subscriber.about("lead.touched", &id).len(), 1);
     assert_eq!(subscriber.refused(), 0, "every delivery verified");
+    assert_eq!(subscriber.assert_events_match_the_schema(), 2, "every emitted event matches the published contract");
     assert_eq!(
         slack.messages().iter().filter(|m| m["channel"] == "U0JONAS001" && m.to_string().contains(&id)).count(),
         1,

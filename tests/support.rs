@@ -134,6 +134,32 @@ impl WebhookSubscriber {
         self.events().into_iter().filter(|e| e["type"] == event_type && e["data"]["lead"]["id"] == lead_id).collect()
     }
 
+    /// Checks every event received against the published event contract
+    /// (`infra/api/events.schema.json`): the webhook's `data` with its `type` is the event as
+    /// published on SNS. Panics naming the first event that does not validate; returns how many
+    /// were checked.
+    pub fn assert_events_match_the_schema(&self) -> usize {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/api/events.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("the published event schema")).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("the event schema compiles");
+        let events = self.events();
+        for event in &events {
+            let mut published = event["data"].clone();
+            published["type"] = event["type"].clone();
+            let errors: Vec<String> =
+                validator.iter_errors(&published).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+            assert!(
+                errors.is_empty(),
+                "an emitted {} event does not match the schema: {errors:?}\n{published}",
+                event["type"]
+            );
+            let size = serde_json::to_vec(&published).unwrap().len();
+            assert!(size <= baton_domain::MAX_EVENT_BYTES, "an event of {size} bytes is over the bound");
+        }
+        events.len()
+    }
+
     /// How many deliveries failed verification.
     pub fn refused(&self) -> u32 {
         *self.refused.lock().unwrap()

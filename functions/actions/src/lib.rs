@@ -9,7 +9,7 @@
 //! rep is told so in an ephemeral reply).
 //!
 //! # Layout
-//! - this file: [`Actions`] (the handler), [`record_touch`] (shared with the admin API), [`Config`].
+//! - this file: [`Actions`] (the handler), [`Config`]; touches are recorded by [`baton_app::touch`].
 //! - [`signature`]: Slack's v0 request signature.
 
 pub mod signature;
@@ -17,15 +17,16 @@ pub mod signature;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::retry::{Backoff, with_retries};
-use baton_adapters::{ChatNotifier, Clock, EventPublisher, LeadStore};
-use baton_domain::{LeadEvent, LeadId, Touch, TouchKind, Touched};
-use baton_notify::message;
+use baton_adapters::{ChatNotifier, Clock, EventPublisher, LeadRepository};
+use baton_app::message;
+use baton_app::touch::record_touch;
+use baton_domain::{LeadId, LeadView, Touch, TouchKind, Touched};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
+use tracing::Instrument;
 
 /// Actions' environment (the signing secret is read separately, from SSM or the environment).
 #[derive(Debug, Clone)]
@@ -41,35 +42,6 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self { table_name: required("TABLE_NAME")?, topic_arn: required("TOPIC_ARN")? })
     }
-}
-
-/// Records `touch` on lead `id` and, when it was recorded, publishes `lead.touched`. The touch
-/// is stored first and stands whatever happens next (the SLA clock is stopped): publishing is
-/// retried for up to a second, and if it still fails the touch is kept on the lead as
-/// unannounced, for the sweep to publish (an outbox), rather than reported as a failed touch,
-/// which would only invite a second one.
-pub async fn record_touch(
-    store: &dyn LeadStore,
-    publisher: &dyn EventPublisher,
-    id: &LeadId,
-    touch: Touch,
-) -> Result<Touched, baton_adapters::Error> {
-    let outcome = store.record_touch(id, &touch).await?;
-    if let Touched::First(lead) | Touched::Again(lead) = &outcome {
-        tracing::info!(lead_id = %id, kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first = matches!(outcome, Touched::First(_)), "touch recorded");
-        let event = LeadEvent::Touched { lead: lead.clone(), touch: touch.clone() };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        let backoff =
-            Backoff { base: std::time::Duration::from_millis(50), cap: std::time::Duration::from_millis(400) };
-        if let Err((e, _)) = with_retries(deadline, backoff, || publisher.publish(&event)).await {
-            tracing::warn!(lead_id = %id, error = %e, "lead.touched could not be published; the sweep will");
-            if let Err(e) = store.defer_announcement(id, &touch).await {
-                tracing::error!(lead_id = %id, error = %e, "the touch is recorded, but its event is neither published nor kept");
-                baton_adapters::metrics::count("EventsUnpublished", ("Event", "lead.touched"), 1.0);
-            }
-        }
-    }
-    Ok(outcome)
 }
 
 /// The parts of Slack's `block_actions` payload Baton uses.
@@ -104,7 +76,7 @@ struct Form {
 /// The actions handler and what it needs.
 #[derive(Clone)]
 pub struct Actions {
-    store: Arc<dyn LeadStore>,
+    store: Arc<dyn LeadRepository>,
     publisher: Arc<dyn EventPublisher>,
     slack: Arc<dyn ChatNotifier>,
     signing_secret: Arc<SecretString>,
@@ -129,8 +101,45 @@ fn problem(status: StatusCode, error: &str, message: &str) -> Response<Body> {
 }
 
 impl Actions {
+    /// What a press by `user` of `kind` on lead `id` does, as the reply to show them.
+    async fn press(&self, id: &LeadId, kind: TouchKind, user: &str) -> serde_json::Value {
+        // A lead owned by a Slack user is theirs to act on; a queue's lead (owned through a
+        // channel) is anyone's in that channel. When the owner cannot be checked, nothing is
+        // recorded: the check fails closed.
+        let owner = match self.store.get(id).await {
+            Ok(lead) => lead.as_ref().and_then(|l| l.decision()).and_then(|d| d.owner.slack.clone()),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the lead to check its owner");
+                return ephemeral(
+                    "Baton could not check this lead just now; nothing was recorded. Please press the button again."
+                        .into(),
+                );
+            }
+        };
+        if let Some(owner) = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && o != user) {
+            return ephemeral(format!(
+                "This lead is <@{}>'s; only they can record what was done. Nothing was recorded.",
+                message::escape(&owner)
+            ));
+        }
+        let touch = Touch::new(kind, self.clock.now(), user.to_owned(), "slack");
+        match record_touch(self.store.as_ref(), Some(self.publisher.as_ref()), id, touch).await {
+            Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&LeadView::of(&lead)),
+            Ok(Touched::NotOpen(lead)) => ephemeral(format!(
+                "{} is no longer open for touches (it is {}); nothing was recorded.",
+                message::escape(&lead.display_name()),
+                lead.status().as_str()
+            )),
+            Ok(Touched::Missing) => ephemeral(format!("Lead {id} does not exist; nothing was recorded.")),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the touch");
+                ephemeral("Baton could not record that just now; please press the button again.".into())
+            }
+        }
+    }
+
     pub fn new(
-        store: Arc<dyn LeadStore>,
+        store: Arc<dyn LeadRepository>,
         publisher: Arc<dyn EventPublisher>,
         slack: Arc<dyn ChatNotifier>,
         signing_secret: SecretString,
@@ -178,37 +187,8 @@ impl Actions {
         let Ok(id) = LeadId::parse(lead_id) else {
             return problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{lead_id}` is not a lead id"));
         };
-        // A lead owned by a Slack user is theirs to act on; a queue's lead (owned through a
-        // channel) is anyone's in that channel.
-        let owner = match self.store.get(&id).await {
-            Ok(lead) => lead.and_then(|l| l.decision).and_then(|d| d.owner.slack),
-            Err(e) => {
-                tracing::error!(lead_id = %id, error = %e, "could not read the lead");
-                None
-            }
-        };
-        let not_theirs = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && *o != payload.user.id);
-        let reply = match not_theirs {
-            Some(owner) => ephemeral(format!(
-                "This lead is <@{owner}>'s; only they can record what was done. Nothing was recorded."
-            )),
-            None => {
-                let touch = Touch::new(kind, self.clock.now(), payload.user.id.clone(), "slack");
-                match record_touch(self.store.as_ref(), self.publisher.as_ref(), &id, touch).await {
-                    Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&lead),
-                    Ok(Touched::NotOpen(lead)) => ephemeral(format!(
-                        "{} is no longer open for touches (it is {}); nothing was recorded.",
-                        lead.display_name(),
-                        lead.status.as_str()
-                    )),
-                    Ok(Touched::Missing) => ephemeral(format!("Lead {id} does not exist; nothing was recorded.")),
-                    Err(e) => {
-                        tracing::error!(lead_id = %id, error = %e, "could not record the touch");
-                        ephemeral("Baton could not record that just now; please press the button again.".into())
-                    }
-                }
-            }
-        };
+        let span = tracing::info_span!("slack_action", lead_id = %id, action = kind.as_str(), user = %payload.user.id);
+        let reply = self.press(&id, kind, &payload.user.id).instrument(span).await;
         if let Some(url) = &payload.response_url
             && let Err(e) = self.slack.respond(url, &reply).await
         {

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use baton_actions::Actions;
 use baton_actions::signature::sign;
-use baton_adapters::LeadStore;
+use baton_adapters::LeadRepository;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, RecordingNotifier};
-use baton_domain::{Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, Ruleset, TouchKind, decide};
+use baton_app::lead::transition;
+use baton_domain::{EventType, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, TouchKind, decide};
 use chrono::TimeZone;
 use lambda_http::Body;
 use lambda_http::Response;
@@ -62,14 +63,16 @@ struct World {
 }
 
 async fn world() -> World {
+    world_of(r#"{"email":"ada@analytical.example","first_name":"Ada","country":"GB"}"#).await
+}
+
+async fn world_of(json: &str) -> World {
     let t0 = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
-    let lead = LeadSubmission::from_json(br#"{"email":"ada@analytical.example","first_name":"Ada","country":"GB"}"#)
-        .unwrap()
-        .into_lead(LeadId::generate(), t0)
-        .unwrap();
+    let lead = LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(LeadId::generate(), t0).unwrap();
     let store = Arc::new(MemoryLeadStore::new());
-    store.insert(&lead).await.unwrap();
-    store.record_decision(&lead.id, &decide(&lead, &Ruleset::default_ruleset(), t0)).await.unwrap();
+    store.capture(&lead, None).await.unwrap();
+    let decision = decide(&lead, &Ruleset::default_ruleset(), t0);
+    transition(store.as_ref(), &lead.id, |l| l.assign(decision.clone())).await.unwrap();
     let events = Arc::new(MemoryPublisher::new());
     let slack = Arc::new(RecordingNotifier::new());
     let actions = Actions::new(
@@ -93,12 +96,15 @@ async fn a_signed_button_press_records_the_first_touch_and_updates_the_message()
     assert_eq!(status(&r), 200);
 
     let stored = w.store.get(&w.lead.id).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.touched_at), (LeadStatus::Touched, Some(now())));
+    assert_eq!((stored.status(), stored.touched_at()), (LeadStatus::Touched, Some(now())));
     assert_eq!(stored.awaiting(), None, "the SLA clock stopped");
     assert_eq!((stored.touches[0].kind, stored.touches[0].by.as_str()), (TouchKind::Called, "U0JONAS001"));
 
     let published = w.events.published();
-    assert!(matches!(&published[..], [LeadEvent::Touched { touch, .. }] if touch.kind == TouchKind::Called));
+    assert!(
+        matches!(&published[..], [e] if e.kind == EventType::Touched && e.touch.as_ref().unwrap().kind == TouchKind::Called)
+    );
+    assert!(stored.outbox.is_empty(), "a published touch leaves the outbox");
 
     let responses = w.slack.responses();
     assert_eq!(responses[0].0, RESPONSE_URL);
@@ -115,7 +121,7 @@ async fn later_presses_are_activity_and_not_a_fit_closes_the_lead() {
     let text = w.slack.responses()[1].1.to_string();
     assert!(text.contains("accepted the lead") && text.contains("booked a meeting"), "{text}");
     w.actions.handle(signed(&press("not_a_fit", &w.lead.id))).await;
-    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Disqualified);
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status(), LeadStatus::Disqualified);
     w.actions.handle(signed(&press("called", &w.lead.id))).await;
     let last = &w.slack.responses()[3].1;
     assert_eq!((last["response_type"].as_str(), last["replace_original"].as_bool()), (Some("ephemeral"), Some(false)));
@@ -140,7 +146,7 @@ async fn unsigned_tampered_and_stale_requests_are_refused_and_change_nothing() {
         let response = w.actions.handle(r).await;
         assert_eq!(status(&response), 401);
     }
-    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Assigned);
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status(), LeadStatus::Assigned);
     assert!(w.events.published().is_empty() && w.slack.responses().is_empty());
 }
 
@@ -165,7 +171,7 @@ async fn a_signed_but_malformed_request_is_a_clear_400() {
 #[tokio::test]
 async fn only_the_owner_can_act_on_their_lead() {
     let w = world().await;
-    let owner = w.store.get(&w.lead.id).await.unwrap().unwrap().decision.unwrap().owner;
+    let owner = w.store.get(&w.lead.id).await.unwrap().unwrap().decision().unwrap().owner.clone();
     assert_eq!(owner.slack.as_deref(), Some("U0JONAS001"), "the test lead belongs to a Slack user");
     let payload = json!({
         "type": "block_actions",
@@ -175,7 +181,7 @@ async fn only_the_owner_can_act_on_their_lead() {
     });
     let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
     assert_eq!(status(&w.actions.handle(signed(&body)).await), 200);
-    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Assigned, "nothing recorded");
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status(), LeadStatus::Assigned, "nothing recorded");
     let reply = &w.slack.responses()[0].1;
     assert!(reply["text"].as_str().unwrap().contains("<@U0JONAS001>'s"), "{reply}");
     assert!(w.events.published().is_empty());
@@ -192,10 +198,44 @@ async fn a_touch_stands_when_its_event_cannot_be_published() {
         Arc::new(ManualClock::new(now())),
     );
     assert_eq!(status(&actions.handle(signed(&press("called", &w.lead.id))).await), 200);
-    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status, LeadStatus::Touched);
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status(), LeadStatus::Touched);
     let update = w.slack.responses()[0].1.to_string();
     assert!(update.contains("logged a call"), "the rep sees the touch recorded, not an error: {update}");
     let stored = w.store.get(&w.lead.id).await.unwrap().unwrap();
-    assert_eq!(stored.unannounced.len(), 1, "the event waits in the outbox for the sweep");
+    assert_eq!(stored.outbox.len(), 1, "the event waits in the outbox for the sweep");
     assert_eq!(stored.awaiting().map(|a| a.kind), Some(baton_domain::WaitKind::Announce));
+}
+
+#[tokio::test]
+async fn the_owner_check_fails_closed_when_the_lead_cannot_be_read() {
+    let w = world().await;
+    let outage = Arc::new(baton_adapters::memory::Outage("DynamoDB"));
+    let actions = Actions::new(
+        outage,
+        w.events.clone(),
+        w.slack.clone(),
+        SecretString::from(SECRET),
+        Arc::new(ManualClock::new(now())),
+    );
+    let mut body = press("not_a_fit", &w.lead.id);
+    body = body.replace("U0JONAS001", "U0SOMEONE1");
+    assert_eq!(status(&actions.handle(signed(&body)).await), 200);
+    let reply = &w.slack.responses()[0].1;
+    assert!(reply["text"].as_str().unwrap().contains("could not check"), "{reply}");
+    assert!(w.events.published().is_empty(), "nothing was recorded or announced");
+    assert_eq!(w.store.get(&w.lead.id).await.unwrap().unwrap().status(), LeadStatus::Assigned);
+}
+
+#[tokio::test]
+async fn the_no_longer_open_reply_escapes_the_submitted_name() {
+    let w = world_of(r#"{"email":"x@analytical.example","first_name":"<!channel>","last_name":"*bold* <https://evil.example|click>","country":"GB"}"#).await;
+    w.actions.handle(signed(&press("not_a_fit", &w.lead.id))).await;
+    w.actions.handle(signed(&press("called", &w.lead.id))).await;
+    let text = w.slack.responses()[1].1["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("no longer open"), "{text}");
+    assert!(
+        !text.contains("<!channel>") && !text.contains("<https://"),
+        "submitted text reached Slack unescaped: {text}"
+    );
+    assert!(text.contains("&lt;!channel&gt;"), "{text}");
 }

@@ -19,12 +19,14 @@
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{Clock, EventPublisher, LeadStore, RulesetStore};
+use baton_adapters::{Clock, EventPublisher, LeadRepository, RulesetStore};
+use baton_app::touch::record_touch;
 use baton_domain::{FieldError, LeadId, Ruleset, Touch, TouchKind, Touched};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 /// Admin's environment.
 #[derive(Debug, Clone)]
@@ -86,7 +88,7 @@ fn parse_version(text: &str) -> Result<u32, Box<Response<Body>>> {
 /// The admin handler and what it needs.
 #[derive(Clone)]
 pub struct Admin {
-    leads: Arc<dyn LeadStore>,
+    leads: Arc<dyn LeadRepository>,
     rulesets: Arc<dyn RulesetStore>,
     token_digests: Arc<Vec<String>>,
     clock: Arc<dyn Clock>,
@@ -105,7 +107,7 @@ struct TouchRequest {
 
 impl Admin {
     pub fn new(
-        leads: Arc<dyn LeadStore>,
+        leads: Arc<dyn LeadRepository>,
         rulesets: Arc<dyn RulesetStore>,
         token_digests: Vec<String>,
         clock: Arc<dyn Clock>,
@@ -188,7 +190,7 @@ impl Admin {
                 None => problem(
                     StatusCode::NOT_FOUND,
                     "no_task",
-                    &format!("lead {id} has no task: it is {} (not assigned to a rep)", lead.status.as_str()),
+                    &format!("lead {id} has no task: it is {} (not assigned to a rep)", lead.status().as_str()),
                     &[],
                 ),
             },
@@ -217,17 +219,15 @@ impl Admin {
         }
         let mut touch = Touch::new(body.kind, self.clock.now(), body.by.trim(), "api");
         touch.note = body.note.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(1000).collect());
-        let outcome = match &self.events {
-            Some(events) => baton_actions::record_touch(self.leads.as_ref(), events.as_ref(), &id, touch).await?,
-            None => self.leads.record_touch(&id, &touch).await?,
-        };
+        let span = tracing::info_span!("admin_touch", lead_id = %id);
+        let outcome = record_touch(self.leads.as_ref(), self.events.as_deref(), &id, touch).instrument(span).await?;
         Ok(match outcome {
             Touched::First(lead) => respond(StatusCode::CREATED, json!({ "first": true, "lead": lead })),
             Touched::Again(lead) => respond(StatusCode::CREATED, json!({ "first": false, "lead": lead })),
             Touched::NotOpen(lead) => problem(
                 StatusCode::CONFLICT,
                 "not_open",
-                &format!("lead {id} is {}: touches are recorded only while it is with a rep", lead.status.as_str()),
+                &format!("lead {id} is {}: touches are recorded only while it is with a rep", lead.status().as_str()),
                 &[],
             ),
             Touched::Missing => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use baton_adapters::LeadStore;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryRulesets};
 use baton_admin::{Admin, digest, parse_digests};
 use baton_domain::{LeadId, LeadSubmission, Ruleset, decide};
@@ -91,7 +90,7 @@ async fn a_leads_decision_and_its_audit_trail_are_readable() {
             .into_lead(LeadId::generate(), chrono::Utc::now())
             .unwrap();
     let decision = decide(&lead, &ruleset, chrono::Utc::now());
-    leads.insert(&lead.clone().assigned(decision)).await.unwrap();
+    leads.seed(&lead.clone().assign(decision).unwrap().lead);
     let r =
         admin.handle(request("GET", &format!("/admin/leads/{}", lead.id), Some(TOKEN), "application/json", "")).await;
     assert_eq!(r.status(), 200);
@@ -131,8 +130,7 @@ async fn assigned_lead(leads: &MemoryLeadStore) -> LeadId {
     let lead = LeadSubmission { email: Some("task@corp.example".into()), ..Default::default() }
         .into_lead(LeadId::generate(), t0)
         .unwrap();
-    leads.insert(&lead).await.unwrap();
-    leads.record_decision(&lead.id, &decide(&lead, &Ruleset::default_ruleset(), t0)).await.unwrap();
+    leads.seed(&lead.assign(decide(&lead, &Ruleset::default_ruleset(), t0)).unwrap().lead);
     lead.id
 }
 

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use baton_adapters::LeadStore;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryRulesets};
 use baton_admin::{Admin, digest};
 use baton_domain::{LeadId, LeadSubmission, Ruleset, decide};
@@ -219,8 +218,7 @@ async fn the_answers_have_the_documented_shapes() {
     let lead = LeadSubmission { email: Some("shape@corp.example".into()), ..Default::default() }
         .into_lead(LeadId::generate(), t0)
         .unwrap();
-    leads.insert(&lead).await.unwrap();
-    leads.record_decision(&lead.id, &decide(&lead, &Ruleset::default_ruleset(), t0)).await.unwrap();
+    leads.seed(&lead.assign(decide(&lead, &Ruleset::default_ruleset(), t0)).unwrap().lead);
     let (status, read) = call(&admin, "GET", &format!("/admin/leads/{}", lead.id), "application/json", "").await;
     assert_eq!(status, 200);
     assert_shape("Lead", &read, true);

@@ -24,14 +24,15 @@ pub mod keys;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
-use baton_adapters::{AccountDirectory, Captured, Clock, Idempotency, LeadStore, WorkQueue};
-use baton_domain::normalize::Normalization;
-use baton_domain::{ContractError, FieldError, Lead, LeadId, LeadStatus, LeadSubmission, RouteRequest};
+use baton_adapters::{AccountDirectory, Captured, Clock, Idempotency, LeadRepository, WorkQueue};
+use baton_app::capture::CaptureLeads;
+use baton_domain::{ContractError, FieldError, Lead, LeadId, LeadStatus, LeadSubmission};
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::keys::{CaptureKeys, Credential};
 
@@ -62,9 +63,7 @@ impl Config {
 /// The capture handler and what it needs.
 #[derive(Clone)]
 pub struct Capture {
-    store: Arc<dyn LeadStore>,
-    accounts: Option<Arc<dyn AccountDirectory>>,
-    queue: Arc<dyn WorkQueue>,
+    leads: CaptureLeads,
     keys: Arc<CaptureKeys>,
     clock: Arc<dyn Clock>,
 }
@@ -121,7 +120,7 @@ fn fingerprint(body: &[u8]) -> String {
 
 fn accepted(lead: &Lead, merged: bool) -> Response<Body> {
     // A bot is told what a person would be told.
-    let status = if lead.status == LeadStatus::Spam { LeadStatus::Captured } else { lead.status };
+    let status = if lead.status() == LeadStatus::Spam { LeadStatus::Captured } else { lead.status() };
     let mut body = json!({ "lead_id": lead.id, "status": status });
     if merged {
         body["merged"] = json!(true);
@@ -131,37 +130,18 @@ fn accepted(lead: &Lead, merged: bool) -> Response<Body> {
 
 impl Capture {
     pub fn new(
-        store: Arc<dyn LeadStore>,
+        store: Arc<dyn LeadRepository>,
         queue: Arc<dyn WorkQueue>,
         keys: Arc<CaptureKeys>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, accounts: None, queue, keys, clock }
+        Self { leads: CaptureLeads::new(store, queue), keys, clock }
     }
 
     /// Matches each lead's company domain to these accounts, so it arrives with its account and owner.
     pub fn with_accounts(mut self, accounts: Arc<dyn AccountDirectory>) -> Self {
-        self.accounts = Some(accounts);
+        self.leads = self.leads.with_accounts(accounts);
         self
-    }
-
-    /// Attaches the account whose domain is the lead's company domain. A directory failure only
-    /// costs the enrichment: the lead is still captured.
-    async fn match_account(&self, lead: &mut Lead) {
-        let (Some(accounts), Some(domain)) = (&self.accounts, lead.enrichment.company_domain.clone()) else { return };
-        match accounts.find_by_domain(&domain).await {
-            Ok(Some(account)) => {
-                lead.normalized.push(Normalization::new(
-                    "account",
-                    &domain,
-                    &account.account_id,
-                    "the company domain is this account's domain",
-                ));
-                lead.account = Some(account.as_match());
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, domain, "account lookup failed; capturing without an account match"),
-        }
     }
 
     /// Answers one API Gateway request. Never fails: every outcome is an HTTP response.
@@ -273,7 +253,6 @@ impl Capture {
             }
         };
         lead.source.key_id = Some(key.id.clone());
-        self.match_account(&mut lead).await;
         if let Some(consent) = lead.consent.as_mut()
             && (consent.ip.is_none() || !key.is_signed())
         {
@@ -295,7 +274,8 @@ impl Capture {
         let idempotency =
             idempotency_key.map(|k| Idempotency { key: format!("{}:{k}", key.id), fingerprint: fingerprint(body) });
 
-        let outcome = match self.store.capture(&lead, idempotency.as_ref()).await {
+        let span = tracing::info_span!("capture", lead_id = %lead.id, key = %key.id);
+        let outcome = match self.leads.capture(lead, idempotency.as_ref()).instrument(span).await {
             Ok(outcome) => outcome,
             Err(e @ (baton_adapters::Error::Rejected { .. } | baton_adapters::Error::Corrupt(_))) => {
                 tracing::error!(error = %e, "the store refused the lead; answering 422");
@@ -321,24 +301,10 @@ impl Capture {
             }
         };
         match outcome {
-            Captured::Created(lead) => {
-                if lead.status == LeadStatus::Spam {
-                    tracing::info!(lead_id = %lead.id, key = %key.id, "honeypot filled; stored as spam");
-                } else {
-                    self.enqueue(&lead).await;
-                }
-                accepted(&lead, false)
-            }
-            Captured::Merged(lead) => {
-                tracing::info!(lead_id = %lead.id, submissions = lead.submissions, "duplicate submission merged into the existing lead");
-                if lead.status == LeadStatus::Captured && !lead.previous_decisions.is_empty() {
-                    // A nurtured lead re-qualifies through routing (its first capture was queued already).
-                    self.enqueue(&lead).await;
-                }
-                // Whether a person is already known is told only to signed integrations, not to
-                // anyone holding a form's public key.
-                accepted(&lead, key.is_signed())
-            }
+            Captured::Created(lead) => accepted(&lead, false),
+            // Whether a person is already known is told only to signed integrations, not to
+            // anyone holding a form's public key.
+            Captured::Merged(lead) => accepted(&lead, key.is_signed()),
             Captured::Replayed(lead) => {
                 let mut response = accepted(&lead, false);
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -359,17 +325,6 @@ impl Capture {
         let status = StatusCode::from_u16(e.status()).expect("401 or 403");
         let error = if status == StatusCode::FORBIDDEN { "forbidden" } else { "unauthorized" };
         problem(status, error, &e.to_string(), &[])
-    }
-
-    async fn enqueue(&self, lead: &Lead) {
-        let message =
-            serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).expect("a route request serializes");
-        if let Err(e) = self.queue.send(&message).await {
-            // Stored, so not lost: the lead waits for routing and the sweep re-queues it.
-            tracing::warn!(lead_id = %lead.id, error = %e, "routing queue unavailable; the SLA sweep will re-queue the lead");
-        } else {
-            tracing::info!(lead_id = %lead.id, "lead captured");
-        }
     }
 }
 

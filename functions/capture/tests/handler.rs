@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryQueue, Outage};
-use baton_adapters::{LeadStore, WorkQueue};
+use baton_adapters::{LeadRepository, WorkQueue};
 use baton_capture::Capture;
 use baton_capture::keys::{CaptureKeys, sign};
 use baton_domain::{LeadId, LeadStatus, RouteRequest, WaitKind};
@@ -70,7 +70,7 @@ async fn a_valid_lead_is_stored_queued_and_accepted() {
     let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();
 
     let lead = w.store.get(&id).await.unwrap().expect("stored");
-    assert_eq!(lead.status, LeadStatus::Captured);
+    assert_eq!(lead.status(), LeadStatus::Captured);
     assert_eq!(lead.email.unwrap().as_str(), "ada@analytical.example");
 
     let messages = w.queue.receive(10, Duration::ZERO).await.unwrap();
@@ -287,7 +287,7 @@ async fn a_bot_that_fills_the_honeypot_is_told_captured_but_stored_as_spam_and_n
     assert_eq!(response.status(), 202);
     assert_eq!(json(&response)["status"], "captured");
     let stored = w.store.get(&lead_id(&response)).await.unwrap().unwrap();
-    assert_eq!(stored.status, LeadStatus::Spam);
+    assert_eq!(stored.status(), LeadStatus::Spam);
     assert!(w.queue.is_empty(), "spam is never queued for routing");
 }
 
@@ -430,12 +430,12 @@ async fn a_nurtured_lead_that_submits_again_is_routed_again() {
     let stored = w.store.get(&id).await.unwrap().unwrap();
     let decision = baton_domain::decide(&stored, &baton_domain::Ruleset::default_ruleset(), t0());
     assert_eq!(decision.disposition, Some(baton_domain::rules::Disposition::Nurture));
-    w.store.record_decision(&id, &decision).await.unwrap();
+    w.store.seed(&stored.assign(decision).unwrap().lead);
 
     let again = w.capture.handle(with_body(r#"{"email":"kid@gmail.com","job_title":"CTO","company":"Startup"}"#)).await;
     assert_eq!(lead_id(&again), id);
     let lead = w.store.get(&id).await.unwrap().unwrap();
-    assert_eq!((lead.status, lead.previous_decisions.len()), (LeadStatus::Captured, 1));
+    assert_eq!((lead.status(), lead.previous_decisions.len()), (LeadStatus::Captured, 1));
     let queued = w.queue.receive(10, Duration::ZERO).await.unwrap();
     assert_eq!(queued.len(), 1, "queued for routing again");
 }

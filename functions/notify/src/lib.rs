@@ -1,38 +1,18 @@
-//! Notify: SNS lead events → the owner's Slack message, the team channel's summary, signed
-//! webhooks to subscribers and (when switched on) email — each exactly once.
-//!
-//! # Exactly once
-//! SNS delivers at least once. Each delivery is keyed by (lead, event occurrence, channel) and
-//! claimed with a conditional write before sending: a redelivered event finds the claim and
-//! sends nothing on that channel. A failed send releases its claim, so a retry can send it.
-//!
-//! # Failures
-//! Each send is retried within the invocation's remaining time: after a 429 as long as the
-//! receiver asked (`Retry-After`), after a 5xx or network error with exponential backoff and
-//! jitter. When a channel still fails, the other channels are still served, and then the
-//! invocation fails, so Lambda retries the event and finally puts it in the dead-letter queue
-//! for redrive. A permanent failure (a refused channel, a subscriber that answers 410) is also
-//! recorded on the lead, announced as `lead.notification_failed` (which this function posts to
-//! the team channel) and counted in the `NotificationFailures` metric: never dropped silently.
+//! Notify: SNS lead events → the deliver use case ([`baton_app::deliver`]): the owner's Slack
+//! message, the team channel's summary, signed webhooks and email, each exactly once.
 //!
 //! # Layout
-//! - this file: [`Notify`] (the handler), [`Delivery`], [`NotifyError`], [`Config`].
-//! - [`message`]: the Slack Block Kit rendering of each event, the team summary and the alert.
+//! Everything is in this file: [`Notify`] (the use case, re-exported), [`handle`] (the SNS
+//! translation), [`Config`].
 
-pub mod message;
-
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::config::ConfigError;
-use baton_adapters::metrics;
-use baton_adapters::retry::{Backoff, with_retries};
-use baton_adapters::webhook::Subscriber;
-use baton_adapters::{ChatNotifier, Clock, DeliveryKey, EventPublisher, LeadStore, WebhookSender};
-use baton_domain::{LeadEvent, NotificationFailure};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+pub use baton_app::deliver::{CLAIM_LEASE, DEADLINE_MARGIN, Delivery, Notify, NotifyError};
+pub use baton_app::message;
+use baton_domain::LeadEvent;
+use tracing::Instrument;
 
 /// Notify's environment (secrets are read separately, from SSM or the environment).
 #[derive(Debug, Clone)]
@@ -56,289 +36,16 @@ impl Config {
     }
 }
 
-/// Why an event was not (fully) delivered.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    /// The SNS message is not a lead event; it will never succeed.
-    #[error("message {message_id} is not a lead event: {reason}")]
-    Malformed { message_id: String, reason: String },
-    /// The claim store failed; retrying the event may succeed.
-    #[error("delivery of {key} failed: {source}")]
-    Adapter { key: String, source: baton_adapters::Error },
-    /// Some channels could not be served; the others were. Retrying the event retries only these.
-    #[error("not delivered on {}: {}", .failed.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", "), .failed.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; "))]
-    Undelivered { failed: Vec<(String, baton_adapters::Error)> },
-}
-
-/// What happened on one channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Sent on `channel` (such as `slack:U0AVERY001`, `slack:C0SALESTEAM`, `webhook:crm`).
-    Sent(String),
-    /// Sent before on `channel`: nothing was sent.
-    Duplicate(String),
-}
-
-/// A message to send on one channel.
-enum Outgoing<'a> {
-    Chat(serde_json::Value),
-    Email(serde_json::Value),
-    Webhook { subscriber: &'a Subscriber, id: String, body: String },
-}
-
-/// Where webhooks go: the sender and the subscribers.
-type Webhooks = (Arc<dyn WebhookSender>, Arc<Vec<Subscriber>>);
-
-/// The notify handler and what it needs.
-#[derive(Clone)]
-pub struct Notify {
-    store: Arc<dyn LeadStore>,
-    slack: Arc<dyn ChatNotifier>,
-    clock: Arc<dyn Clock>,
-    webhooks: Option<Webhooks>,
-    email: Option<Arc<dyn ChatNotifier>>,
-    alerts: Option<Arc<dyn EventPublisher>>,
-    default_channel: Option<String>,
-    backoff: Backoff,
-}
-
-/// How long before the Lambda's deadline retrying stops, leaving time to record and answer.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-
-/// How long a delivery claim holds while its send is under way: longer than the function's
-/// timeout (30 s), shorter than Lambda's first retry of a failed event (about a minute). An
-/// invocation that dies mid-send leaves a claim the retry can take.
-pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(40);
-
-impl Notify {
-    pub fn new(store: Arc<dyn LeadStore>, slack: Arc<dyn ChatNotifier>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store,
-            slack,
-            clock,
-            webhooks: None,
-            email: None,
-            alerts: None,
-            default_channel: None,
-            backoff: Backoff::default(),
-        }
+/// Delivers every record of an SNS event (Lambda sends one per invocation), each in its own
+/// span, retrying within `deadline`. Fails if any channel of any record could not be served.
+pub async fn handle(notify: &Notify, event: SnsEvent, deadline: Instant) -> Result<Vec<Delivery>, NotifyError> {
+    let mut out = Vec::new();
+    for record in event.records {
+        let message_id = record.sns.message_id.clone();
+        let lead_event = LeadEvent::from_json(&record.sns.message)
+            .map_err(|e| NotifyError::Malformed { message_id: message_id.clone(), reason: e.to_string() })?;
+        let span = tracing::info_span!("notify", lead_id = %lead_event.lead_id(), event = lead_event.kind.as_str());
+        out.extend(notify.deliver(&lead_event, deadline).instrument(span).await?);
     }
-
-    /// Also delivers events to webhook `subscribers` through `sender`.
-    pub fn with_webhooks(mut self, sender: Arc<dyn WebhookSender>, subscribers: Vec<Subscriber>) -> Self {
-        self.webhooks = Some((sender, Arc::new(subscribers)));
-        self
-    }
-
-    /// Also emails owners who have an email address (off unless called).
-    pub fn with_email(mut self, email: Arc<dyn ChatNotifier>) -> Self {
-        self.email = Some(email);
-        self
-    }
-
-    /// Announces permanent delivery failures as `lead.notification_failed` on `publisher`.
-    pub fn with_alerts(mut self, publisher: Arc<dyn EventPublisher>) -> Self {
-        self.alerts = Some(publisher);
-        self
-    }
-
-    /// Sends owner messages for owners without a Slack id to `channel`.
-    pub fn with_default_channel(mut self, channel: Option<String>) -> Self {
-        self.default_channel = channel;
-        self
-    }
-
-    /// Retries transient failures with `backoff` (tests use a short one).
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
-    }
-
-    /// Delivers every record of an SNS event (Lambda sends one per invocation), retrying within
-    /// `deadline`. Fails if any channel of any record could not be served.
-    pub async fn handle(&self, event: SnsEvent, deadline: Instant) -> Result<Vec<Delivery>, NotifyError> {
-        let mut out = Vec::new();
-        for record in event.records {
-            let message_id = record.sns.message_id.clone();
-            let lead_event = LeadEvent::from_json(&record.sns.message)
-                .map_err(|e| NotifyError::Malformed { message_id, reason: e.to_string() })?;
-            out.extend(self.deliver(&lead_event, deadline).await?);
-        }
-        Ok(out)
-    }
-
-    /// Everything to send for `event`: (channel, message).
-    fn plan<'a>(&'a self, event: &LeadEvent) -> Vec<(String, Outgoing<'a>)> {
-        let mut out = Vec::new();
-        let decision = event.lead().decision.as_ref();
-        if let Some(mut message) = message::render(event) {
-            // The owner directly; else the default channel; else the team channel, which then
-            // gets the full message instead of the summary.
-            let target = decision
-                .and_then(|d| d.owner.slack.clone())
-                .or_else(|| self.default_channel.clone())
-                .or_else(|| decision.and_then(|d| d.team_channel.clone()));
-            if let Some(channel) = &target {
-                message["channel"] = channel.as_str().into();
-            }
-            out.push((format!("slack:{}", target.as_deref().unwrap_or("default")), Outgoing::Chat(message.clone())));
-            if self.email.is_some()
-                && let Some(address) = decision.and_then(|d| d.owner.email.as_deref())
-            {
-                let mut message = message.clone();
-                message["channel"] = address.into();
-                out.push((format!("email:{address}"), Outgoing::Email(message)));
-            }
-        }
-        let team = decision.and_then(|d| d.team_channel.clone()).or_else(|| self.default_channel.clone());
-        let team_message = match event {
-            LeadEvent::NotificationFailed { .. } => message::alert(event),
-            _ => message::summary(event),
-        };
-        if let (Some(team), Some(mut message)) = (team, team_message) {
-            let key = format!("slack:{team}");
-            // An owner whose Slack target is the team channel itself gets the full message only.
-            if !out.iter().any(|(k, _)| *k == key) {
-                message["channel"] = team.as_str().into();
-                out.push((key, Outgoing::Chat(message)));
-            }
-        }
-        if let Some((_, subscribers)) = &self.webhooks {
-            let event_type = event.event_type().as_str();
-            for s in subscribers.iter().filter(|s| s.wants(event_type)) {
-                let channel = format!("webhook:{}", s.id);
-                let key = DeliveryKey::new(event, &channel);
-                let id = format!("msg_{}", &hex::encode(Sha256::digest(key.as_str().as_bytes()))[..32]);
-                out.push((
-                    channel,
-                    Outgoing::Webhook { subscriber: s, id, body: webhook_body(event, self.clock.now()) },
-                ));
-            }
-        }
-        out
-    }
-
-    /// Delivers `event` on every channel it goes to, each at most once.
-    pub async fn deliver(&self, event: &LeadEvent, deadline: Instant) -> Result<Vec<Delivery>, NotifyError> {
-        let deadline = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-        let mut done = Vec::new();
-        let mut failed = Vec::new();
-        for (channel, outgoing) in self.plan(event) {
-            if Instant::now() >= deadline {
-                // No time to send: leave the channel unclaimed for the retry.
-                failed.push((
-                    channel,
-                    baton_adapters::Error::Unavailable {
-                        service: "notify",
-                        detail: "no time left in this invocation".into(),
-                    },
-                ));
-                continue;
-            }
-            let key = DeliveryKey::new(event, &channel);
-            let claimed = self
-                .store
-                .claim_delivery(&key, self.clock.now(), CLAIM_LEASE)
-                .await
-                .map_err(|source| NotifyError::Adapter { key: key.as_str().to_owned(), source })?;
-            if !claimed {
-                tracing::info!(key = key.as_str(), "already delivered (or being delivered); skipping");
-                done.push(Delivery::Duplicate(channel));
-                continue;
-            }
-            let sent = with_retries(deadline, self.backoff, || async {
-                let attempt = async {
-                    match &outgoing {
-                        Outgoing::Chat(m) => self.slack.post(m).await,
-                        Outgoing::Email(m) => match &self.email {
-                            Some(email) => email.post(m).await,
-                            None => Ok(()),
-                        },
-                        Outgoing::Webhook { subscriber, id, body } => match &self.webhooks {
-                            Some((sender, _)) => sender.send(subscriber, id, body).await,
-                            None => Ok(()),
-                        },
-                    }
-                };
-                // No attempt runs past the deadline: the claim is released in time for the retry.
-                let left = deadline.saturating_duration_since(Instant::now());
-                tokio::time::timeout(left, attempt).await.unwrap_or_else(|_| {
-                    Err(baton_adapters::Error::Unavailable {
-                        service: "notify",
-                        detail: "the send ran out of time".into(),
-                    })
-                })
-            })
-            .await;
-            match sent {
-                Ok(attempts) => {
-                    tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
-                    if let Err(e) = self.store.confirm_delivery(&key).await {
-                        // The claim's lease still holds it past any retry of this invocation.
-                        tracing::warn!(key = key.as_str(), error = %e, "sent, but could not mark the claim sent");
-                    }
-                    done.push(Delivery::Sent(channel));
-                }
-                Err((error, attempts)) => {
-                    tracing::error!(key = key.as_str(), attempts = attempts.made, error = %error, "delivery failed; releasing the claim for a retry");
-                    if let Err(release) = self.store.release_delivery(&key).await {
-                        // The lease runs out before Lambda's retry, which then claims it again.
-                        tracing::error!(key = key.as_str(), error = %release, "could not release the claim");
-                    }
-                    if !error.is_retryable() {
-                        self.surface(event, &channel, &error).await;
-                    }
-                    failed.push((channel, error));
-                }
-            }
-        }
-        if failed.is_empty() { Ok(done) } else { Err(NotifyError::Undelivered { failed }) }
-    }
-
-    /// Records a permanent failure on the lead, and the first time, announces it and counts it
-    /// (failures to deliver an announcement are recorded only: they would announce themselves).
-    async fn surface(&self, event: &LeadEvent, channel: &str, error: &baton_adapters::Error) {
-        let failure = NotificationFailure {
-            event: event.event_type().as_str().to_owned(),
-            channel: channel.to_owned(),
-            error: error.to_string(),
-            at: self.clock.now(),
-        };
-        let lead = match self.store.record_notification_failure(event.lead_id(), &failure).await {
-            Ok(Some(lead)) => lead,
-            Ok(None) => event.lead().clone(),
-            Err(e) => {
-                tracing::error!(lead_id = %event.lead_id(), error = %e, "could not record the failure on the lead");
-                event.lead().clone()
-            }
-        };
-        if matches!(event, LeadEvent::NotificationFailed { .. }) {
-            return;
-        }
-        // Lambda retries the event twice more: announce and count the failure once.
-        let once = DeliveryKey::new(event, &format!("alert:{channel}"));
-        match self.store.claim_delivery(&once, self.clock.now(), chrono::Duration::days(3650)).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => {
-                tracing::warn!(lead_id = %event.lead_id(), error = %e, "could not check whether the failure was announced")
-            }
-        }
-        let kind = channel.split(':').next().unwrap_or("unknown");
-        metrics::count("NotificationFailures", ("Channel", kind), 1.0);
-        if let Some(alerts) = &self.alerts
-            && let Err(e) = alerts.publish(&LeadEvent::NotificationFailed { lead, failure }).await
-        {
-            tracing::error!(lead_id = %event.lead_id(), error = %e, "could not publish the failure alert");
-        }
-    }
-}
-
-/// The JSON a webhook subscriber receives: `{"type", "timestamp", "data": {"lead", …}}`.
-pub fn webhook_body(event: &LeadEvent, now: baton_domain::Timestamp) -> String {
-    let mut data = serde_json::to_value(event).unwrap_or_default();
-    if let Some(map) = data.as_object_mut() {
-        map.remove("type");
-    }
-    json!({ "type": event.event_type().as_str(), "timestamp": now, "data": data }).to_string()
+    Ok(out)
 }

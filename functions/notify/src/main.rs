@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::config::{ConfigError, init_tracing};
-use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::dynamo::{DynamoLeadStore, DynamoLedger};
 use baton_adapters::secrets::SecretSource;
 use baton_adapters::slack::{SLACK_API, Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
@@ -38,9 +38,11 @@ async fn main() -> Result<(), Error> {
             )
         }
     };
-    let store = Arc::new(DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name));
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let ledger = Arc::new(DynamoLedger::new(dynamo.clone(), config.table_name.clone()));
+    let repo = Arc::new(DynamoLeadStore::new(dynamo, config.table_name));
     let slack = Arc::new(Slack::new(target, "https://hooks.slack.com/"));
-    let mut notify = Notify::new(store, slack, Arc::new(SystemClock))
+    let mut notify = Notify::new(ledger, repo, slack, Arc::new(SystemClock))
         .with_alerts(Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)))
         .with_default_channel(config.default_channel);
     if let Some(list) = secrets.optional("WEBHOOK_SUBSCRIBERS").await? {
@@ -59,7 +61,7 @@ async fn main() -> Result<(), Error> {
         // The invocation's deadline (epoch milliseconds) as an instant.
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let deadline = Instant::now() + Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
-        async move { notify.handle(event.payload, deadline).await.map(|_| ()).map_err(Error::from) }
+        async move { baton_notify::handle(&notify, event.payload, deadline).await.map(|_| ()).map_err(Error::from) }
     }))
     .await
 }

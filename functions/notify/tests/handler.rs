@@ -1,16 +1,24 @@
 //! The notify handler, driven by real SNS events: every channel exactly once, retries within
 //! the deadline, permanent failures recorded and announced.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::sns::SnsEvent;
-use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, RecordingNotifier, RecordingWebhooks};
+use baton_adapters::memory::{
+    ManualClock, MemoryLeadStore, MemoryLedger, MemoryPublisher, RecordingNotifier, RecordingWebhooks,
+};
 use baton_adapters::retry::Backoff;
 use baton_adapters::webhook::parse_subscribers;
-use baton_adapters::{Clock, Error, LeadStore};
-use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, Touch, TouchKind, decide};
-use baton_notify::{Delivery, Notify, NotifyError};
+use baton_adapters::{Clock, DeliveryKey, DeliveryLedger, Error, LeadRepository};
+use baton_domain::{
+    Announcement, Decision, EventType, Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, Stage, Timestamp, Touch,
+    TouchKind, decide,
+};
+use baton_notify::{Delivery, Notify, NotifyError, handle};
 use chrono::TimeZone;
 
 const SNS: &str = include_str!("fixtures/sns-event.json");
@@ -37,11 +45,20 @@ fn assigned_lead() -> Lead {
     .into_lead(LeadId::generate(), t0)
     .unwrap();
     let decision = decide(&lead, &Ruleset::default_ruleset(), t0);
-    lead.assigned(decision)
+    lead.assign(decision).unwrap().lead
+}
+
+/// The decision of an assigned lead, to change before the lead is stored.
+fn decision_mut(lead: &mut Lead) -> &mut Decision {
+    match &mut lead.stage {
+        Stage::Assigned { decision } => decision,
+        other => panic!("not an assigned lead: {other:?}"),
+    }
 }
 
 struct World {
     clock: Arc<ManualClock>,
+    ledger: Arc<MemoryLedger>,
     store: Arc<MemoryLeadStore>,
     slack: Arc<RecordingNotifier>,
     webhooks: Arc<RecordingWebhooks>,
@@ -49,13 +66,18 @@ struct World {
     notify: Notify,
 }
 
+fn short_backoff() -> Backoff {
+    Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(20) }
+}
+
+fn start() -> Timestamp {
+    chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 2).unwrap()
+}
+
 async fn world(lead: &Lead) -> World {
     let store = Arc::new(MemoryLeadStore::new());
-    let mut stored = lead.clone();
-    stored.status = baton_domain::LeadStatus::Captured;
-    stored.decision = None;
-    store.insert(&stored).await.unwrap();
-    store.record_decision(&lead.id, lead.decision.as_ref().unwrap()).await.unwrap();
+    store.seed(lead);
+    let ledger = Arc::new(MemoryLedger::new());
     let slack = Arc::new(RecordingNotifier::new());
     let webhooks = Arc::new(RecordingWebhooks::new());
     let alerts = Arc::new(MemoryPublisher::new());
@@ -64,12 +86,12 @@ async fn world(lead: &Lead) -> World {
             {{"id":"bi","url":"https://bi.example/hooks","secret":"{SECRET}","events":["lead.touched"]}}]"#
     ))
     .unwrap();
-    let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 2).unwrap()));
-    let notify = Notify::new(store.clone(), slack.clone(), clock.clone())
+    let clock = Arc::new(ManualClock::new(start()));
+    let notify = Notify::new(ledger.clone(), store.clone(), slack.clone(), clock.clone())
         .with_webhooks(webhooks.clone(), subscribers)
         .with_alerts(alerts.clone())
-        .with_backoff(Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(20) });
-    World { clock, store, slack, webhooks, alerts, notify }
+        .with_backoff(short_backoff());
+    World { clock, ledger, store, slack, webhooks, alerts, notify }
 }
 
 fn sent(channels: &[&str]) -> Vec<Delivery> {
@@ -80,8 +102,8 @@ fn sent(channels: &[&str]) -> Vec<Delivery> {
 async fn an_assignment_reaches_the_owner_the_team_and_subscribers() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let event = LeadEvent::Assigned { lead: lead.clone() };
-    let done = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    let event = LeadEvent::assigned(&lead);
+    let done = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert_eq!(done, sent(&["slack:U0JONAS001", "slack:C0SALESTEAM", "webhook:crm"]));
 
     let posted = w.slack.posted();
@@ -114,10 +136,10 @@ async fn an_assignment_reaches_the_owner_the_team_and_subscribers() {
 async fn the_same_event_delivered_three_times_sends_one_message_per_channel() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let json = LeadEvent::Assigned { lead }.to_json();
+    let json = LeadEvent::assigned(&lead).to_json();
     let mut results = Vec::new();
     for _ in 0..3 {
-        results.extend(w.notify.handle(sns(&json), deadline()).await.unwrap());
+        results.extend(handle(&w.notify, sns(&json), deadline()).await.unwrap());
     }
     let sent = results.iter().filter(|d| matches!(d, Delivery::Sent(_))).count();
     let duplicates = results.iter().filter(|d| matches!(d, Delivery::Duplicate(_))).count();
@@ -133,7 +155,7 @@ async fn a_429_is_retried_after_the_wait_slack_asked_for() {
     w.slack.fail_next(Error::Throttled { service: "Slack", retry_after: Duration::from_millis(300) });
     w.slack.fail_next(Error::Unavailable { service: "Slack", detail: "HTTP 503".into() });
     let started = Instant::now();
-    let done = w.notify.handle(sns(&LeadEvent::Assigned { lead }.to_json()), deadline()).await.unwrap();
+    let done = handle(&w.notify, sns(&LeadEvent::assigned(&lead).to_json()), deadline()).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300), "Retry-After was not honoured");
     assert_eq!(done.len(), 3);
     assert_eq!(w.slack.posted().len(), 2, "each message sent once, after the retries");
@@ -143,16 +165,16 @@ async fn a_429_is_retried_after_the_wait_slack_asked_for() {
 async fn a_channel_still_failing_at_the_deadline_fails_the_event_and_only_it_is_retried() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let json = LeadEvent::Assigned { lead }.to_json();
+    let json = LeadEvent::assigned(&lead).to_json();
     // Slack asks for a minute; the invocation has seconds left: give up at once on that channel.
     w.slack.fail_next(Error::Throttled { service: "Slack", retry_after: Duration::from_secs(60) });
-    let err = w.notify.handle(sns(&json), Instant::now() + Duration::from_secs(5)).await.unwrap_err();
+    let err = handle(&w.notify, sns(&json), Instant::now() + Duration::from_secs(5)).await.unwrap_err();
     let NotifyError::Undelivered { failed } = &err else { panic!("{err:?}") };
     assert_eq!(failed.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["slack:U0JONAS001"]);
     assert_eq!((w.slack.posted().len(), w.webhooks.sent().len()), (1, 1), "the other channels were served");
     assert!(w.alerts.published().is_empty(), "a transient failure is not announced as permanent");
 
-    let retry = w.notify.handle(sns(&json), deadline()).await.unwrap();
+    let retry = handle(&w.notify, sns(&json), deadline()).await.unwrap();
     assert_eq!(
         retry,
         [
@@ -169,8 +191,8 @@ async fn a_permanent_failure_is_recorded_on_the_lead_and_announced() {
     let lead = assigned_lead();
     let w = world(&lead).await;
     w.webhooks.fail_next(Error::Rejected { service: "webhook", detail: "crm answered HTTP 410 Gone".into() });
-    let event = LeadEvent::Assigned { lead: lead.clone() };
-    let err = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap_err();
+    let event = LeadEvent::assigned(&lead);
+    let err = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap_err();
     assert!(matches!(&err, NotifyError::Undelivered { failed } if failed[0].0 == "webhook:crm"), "{err:?}");
     assert_eq!(w.slack.posted().len(), 2, "Slack was still served");
 
@@ -179,10 +201,14 @@ async fn a_permanent_failure_is_recorded_on_the_lead_and_announced() {
     assert_eq!(stored.notification_failures[0].channel, "webhook:crm");
     assert!(stored.notification_failures[0].error.contains("410"));
     let alerts = w.alerts.published();
-    assert!(matches!(&alerts[..], [LeadEvent::NotificationFailed { failure, .. }] if failure.event == "lead.assigned"));
+    assert!(
+        matches!(&alerts[..], [alert] if alert.kind == EventType::NotificationFailed
+            && alert.failure.as_ref().is_some_and(|f| f.event == "lead.assigned")),
+        "{alerts:?}"
+    );
 
     // The alert itself goes to the team channel and to subscribers who want it.
-    let done = w.notify.handle(sns(&alerts[0].to_json()), deadline()).await.unwrap();
+    let done = handle(&w.notify, sns(&alerts[0].to_json()), deadline()).await.unwrap();
     assert_eq!(done, sent(&["slack:C0SALESTEAM", "webhook:crm"]));
     let alert = w.slack.posted().last().unwrap().to_string();
     assert!(alert.contains("Notification not delivered") && alert.contains("webhook:crm"), "{alert}");
@@ -192,9 +218,12 @@ async fn a_permanent_failure_is_recorded_on_the_lead_and_announced() {
 async fn an_escalation_reaches_the_owner_and_the_team_again() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    w.notify.handle(sns(&LeadEvent::Assigned { lead: lead.clone() }.to_json()), deadline()).await.unwrap();
-    let escalated = lead.escalated(chrono::Utc::now());
-    let done = w.notify.handle(sns(&LeadEvent::Escalated { lead: escalated }.to_json()), deadline()).await.unwrap();
+    handle(&w.notify, sns(&LeadEvent::assigned(&lead).to_json()), deadline()).await.unwrap();
+    let due = lead.decision().unwrap().first_touch_due_at;
+    let escalated = lead.escalate(due + chrono::Duration::minutes(7)).unwrap().lead;
+    let event = LeadEvent::announcing(&escalated, &Announcement::Escalated { due_at: due });
+    assert_eq!(event.occurrence(), format!("lead.escalated@{}", due.timestamp_millis()), "keyed by the due time");
+    let done = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert_eq!(done, sent(&["slack:U0JONAS001", "slack:C0SALESTEAM", "webhook:crm"]));
     let posted = w.slack.posted();
     assert_eq!(posted[2]["text"], "⏰ SLA breach: Ada Lovelace has not been touched by Jonas Weber");
@@ -206,24 +235,25 @@ async fn touches_and_nurture_go_to_subscribers_only() {
     let lead = assigned_lead();
     let w = world(&lead).await;
     let touch = Touch::new(TouchKind::Called, chrono::Utc::now(), "U0JONAS001", "slack");
-    let touched = LeadEvent::Touched { lead: lead.clone(), touch };
+    let touched_lead = lead.touch(touch.clone()).unwrap().lead;
+    let touched = LeadEvent::announcing(&touched_lead, &Announcement::Touched { touch });
     assert_eq!(
-        w.notify.handle(sns(&touched.to_json()), deadline()).await.unwrap(),
+        handle(&w.notify, sns(&touched.to_json()), deadline()).await.unwrap(),
         sent(&["webhook:crm", "webhook:bi"])
     );
-    let nurture = LeadEvent::Nurture { lead };
-    assert_eq!(w.notify.handle(sns(&nurture.to_json()), deadline()).await.unwrap(), sent(&["webhook:crm"]));
+    let nurture = LeadEvent::announcing(&lead, &Announcement::Nurture);
+    assert_eq!(handle(&w.notify, sns(&nurture.to_json()), deadline()).await.unwrap(), sent(&["webhook:crm"]));
     assert!(w.slack.posted().is_empty(), "no rep is told about touches or nurture");
 }
 
 #[tokio::test]
 async fn email_goes_to_owners_with_an_address_when_switched_on() {
     let mut lead = assigned_lead();
-    lead.decision.as_mut().unwrap().owner.email = Some("jonas@baton.example".into());
+    decision_mut(&mut lead).owner.email = Some("jonas@baton.example".into());
     let w = world(&lead).await;
     let email = Arc::new(RecordingNotifier::new());
     let notify = w.notify.clone().with_email(email.clone());
-    let done = notify.handle(sns(&LeadEvent::Assigned { lead }.to_json()), deadline()).await.unwrap();
+    let done = handle(&notify, sns(&LeadEvent::assigned(&lead).to_json()), deadline()).await.unwrap();
     assert!(done.contains(&Delivery::Sent("email:jonas@baton.example".into())), "{done:?}");
     assert_eq!(email.posted()[0]["channel"], "jonas@baton.example");
 }
@@ -232,7 +262,7 @@ async fn email_goes_to_owners_with_an_address_when_switched_on() {
 async fn a_message_that_is_not_a_lead_event_is_refused_by_id() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let err = w.notify.handle(sns(r#"{"type":"lead.unknown"}"#), deadline()).await.unwrap_err();
+    let err = handle(&w.notify, sns(r#"{"type":"lead.unknown"}"#), deadline()).await.unwrap_err();
     assert!(
         matches!(&err, NotifyError::Malformed { message_id, .. } if message_id == "95df01b4-ee98-5cb9-9903-4c221d41eb5e"),
         "{err:?}"
@@ -244,17 +274,17 @@ async fn a_message_that_is_not_a_lead_event_is_refused_by_id() {
 async fn a_claim_left_by_an_invocation_that_died_mid_send_is_taken_after_its_lease() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let event = LeadEvent::Assigned { lead };
+    let event = LeadEvent::assigned(&lead);
     // An earlier invocation claimed the owner's message and was killed before sending.
-    let key = baton_adapters::DeliveryKey::new(&event, "slack:U0JONAS001");
-    assert!(w.store.claim_delivery(&key, w.clock.now(), baton_notify::CLAIM_LEASE).await.unwrap());
-    let early = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    let key = DeliveryKey::new(&event, "slack:U0JONAS001");
+    assert!(w.ledger.claim(&key, w.clock.now(), baton_notify::CLAIM_LEASE).await.unwrap());
+    let early = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert!(early.contains(&Delivery::Duplicate("slack:U0JONAS001".into())), "a live claim is respected");
     w.clock.advance(chrono::Duration::seconds(41));
-    let retry = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    let retry = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert_eq!(retry[0], Delivery::Sent("slack:U0JONAS001".into()), "the retry sends what the dead invocation did not");
     w.clock.advance(chrono::Duration::days(1));
-    let later = w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap();
+    let later = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert!(later.iter().all(|d| matches!(d, Delivery::Duplicate(_))), "a sent message is never sent again: {later:?}");
     assert_eq!(w.slack.posted().iter().filter(|m| m["channel"] == "U0JONAS001").count(), 1);
 }
@@ -263,10 +293,10 @@ async fn a_claim_left_by_an_invocation_that_died_mid_send_is_taken_after_its_lea
 async fn a_permanent_failure_is_announced_once_across_lambdas_retries() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let json = LeadEvent::Assigned { lead }.to_json();
+    let json = LeadEvent::assigned(&lead).to_json();
     for _ in 0..3 {
         w.webhooks.fail_next(Error::Rejected { service: "webhook", detail: "crm answered HTTP 410 Gone".into() });
-        assert!(w.notify.handle(sns(&json), deadline()).await.is_err(), "the event goes on to the dead-letter queue");
+        assert!(handle(&w.notify, sns(&json), deadline()).await.is_err(), "the event goes on to the dead-letter queue");
     }
     assert_eq!(w.alerts.published().len(), 1, "one alert for three failed attempts");
     assert_eq!(w.slack.posted().len(), 2, "Slack was served once");
@@ -276,10 +306,89 @@ async fn a_permanent_failure_is_announced_once_across_lambdas_retries() {
 async fn a_send_that_hangs_is_cut_at_the_deadline_and_left_for_the_retry() {
     let lead = assigned_lead();
     let w = world(&lead).await;
-    let event = LeadEvent::Assigned { lead };
+    let event = LeadEvent::assigned(&lead);
     // No time at all: nothing is claimed, so the retry can send everything.
-    let err = w.notify.handle(sns(&event.to_json()), Instant::now()).await.unwrap_err();
+    let err = handle(&w.notify, sns(&event.to_json()), Instant::now()).await.unwrap_err();
     assert!(matches!(&err, NotifyError::Undelivered { failed } if failed.len() == 3), "{err:?}");
-    assert_eq!(w.notify.handle(sns(&event.to_json()), deadline()).await.unwrap().len(), 3);
+    assert_eq!(handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap().len(), 3);
     assert_eq!(w.slack.posted().len(), 2);
+}
+
+type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// A ledger that claims and releases like the memory one, but whose confirmations never get
+/// through (the service is unavailable every time): a send is made, its record is lost.
+struct LostConfirmations {
+    inner: MemoryLedger,
+    confirms: AtomicUsize,
+}
+
+// `DeliveryLedger` is an `async_trait`; this crate does not depend on `async-trait`, so the
+// methods are written as the boxed futures it expands to.
+impl DeliveryLedger for LostConfirmations {
+    fn claim<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        key: &'life1 DeliveryKey,
+        now: Timestamp,
+        lease: chrono::Duration,
+    ) -> LedgerFuture<'async_trait, bool>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.inner.claim(key, now, lease)
+    }
+
+    fn confirm<'life0, 'life1, 'async_trait>(&'life0 self, _key: &'life1 DeliveryKey) -> LedgerFuture<'async_trait, ()>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.confirms.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Err(Error::Unavailable { service: "ledger", detail: "the confirmation was lost".into() }) })
+    }
+
+    fn release<'life0, 'life1, 'async_trait>(&'life0 self, key: &'life1 DeliveryKey) -> LedgerFuture<'async_trait, ()>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.inner.release(key)
+    }
+}
+
+#[tokio::test]
+async fn a_sent_delivery_whose_confirmation_is_lost_is_not_sent_again() {
+    let mut lead = assigned_lead();
+    // Only the owner's message to deliver (no team channel, no subscribers), so each delivery
+    // spends its short deadline on that one confirmation.
+    decision_mut(&mut lead).team_channel = None;
+    let store = Arc::new(MemoryLeadStore::new());
+    store.seed(&lead);
+    let ledger = Arc::new(LostConfirmations { inner: MemoryLedger::new(), confirms: AtomicUsize::new(0) });
+    let slack = Arc::new(RecordingNotifier::new());
+    let clock = Arc::new(ManualClock::new(start()));
+    let notify = Notify::new(ledger.clone(), store, slack.clone(), clock.clone()).with_backoff(short_backoff());
+    let event = LeadEvent::assigned(&lead);
+    // The confirmation is retried until the deadline: keep it short.
+    let soon = || Instant::now() + baton_notify::DEADLINE_MARGIN + Duration::from_millis(200);
+
+    let first = notify.deliver(&event, soon()).await.unwrap();
+    assert_eq!(first, sent(&["slack:U0JONAS001"]));
+    assert_eq!(slack.posted().len(), 1, "the owner's message was sent");
+    assert!(ledger.confirms.load(Ordering::SeqCst) >= 1, "the confirmation was tried");
+
+    // Lambda retries the event after the claim's lease has run out.
+    clock.advance(baton_notify::CLAIM_LEASE + chrono::Duration::seconds(1));
+    let again = notify.deliver(&event, soon()).await.unwrap();
+    assert_eq!(again, [Delivery::Duplicate("slack:U0JONAS001".into())]);
+    let owner_messages = slack.posted().iter().filter(|m| m["channel"] == "U0JONAS001").count();
+    assert_eq!(owner_messages, 1, "no duplicate message to the owner");
+
+    // The ledger alone would have let it be sent again: the lease had run out.
+    let key = DeliveryKey::new(&event, "slack:U0JONAS001");
+    assert!(ledger.claim(&key, clock.now(), baton_notify::CLAIM_LEASE).await.unwrap(), "the lease had run out");
 }

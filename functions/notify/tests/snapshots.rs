@@ -1,14 +1,15 @@
-//! Snapshot tests of the Slack payloads in `message.rs`: the owner message (assigned and
-//! escalated), the team channel summary, the message after a button press and the alert for an
-//! undelivered notification. Every input is fixed (lead ids, timestamps, the default ruleset
-//! with pointer 0), so the snapshots only change when the rendering does.
+//! Snapshot tests of the Slack payloads in `baton_app::message` (re-exported as
+//! `baton_notify::message`): the owner message (assigned and escalated), the team channel
+//! summary, the message after a button press and the alert for an undelivered notification.
+//! Every input is fixed (lead ids, timestamps, the default ruleset with pointer 0), so the
+//! snapshots only change when the rendering does.
 //!
 //! Update after an intended change: `INSTA_UPDATE=always cargo test -p baton-notify --test snapshots`,
 //! then review the diff of `tests/snapshots/`.
 
 use baton_domain::{
-    Account, FirstAction, Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, NotificationFailure, Owner, Priority,
-    Ruleset, Timestamp, Touch, TouchKind, Touched, decide,
+    Account, FirstAction, Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, LeadView, NotificationFailure, Owner,
+    Priority, Ruleset, Timestamp, Touch, TouchKind, decide,
 };
 use baton_notify::message::{after_touch, alert, render, summary};
 use chrono::TimeZone;
@@ -38,7 +39,7 @@ fn assigned(lead: Lead) -> Lead {
     let ruleset = Ruleset::default_ruleset();
     let decision = decide(&lead, &ruleset, t0());
     assert_eq!(decide(&lead, &ruleset, t0()), decision, "the decision is deterministic");
-    lead.assigned(decision)
+    lead.assign(decision).unwrap().lead
 }
 
 fn decided(n: u8, json: &str) -> Lead {
@@ -126,9 +127,20 @@ fn hot_without_phone_owner_without_link() -> Lead {
 
 fn touched(lead: Lead, touch: Touch) -> Lead {
     match lead.touch(touch) {
-        Touched::First(lead) | Touched::Again(lead) => lead,
-        other => panic!("the touch was not recorded: {other:?}"),
+        Ok(transition) => transition.lead,
+        Err(refusal) => panic!("the touch was not recorded: {refusal}"),
     }
+}
+
+/// The lead escalated at `at` (its first touch missed).
+fn escalate(lead: Lead, at: Timestamp) -> Lead {
+    lead.escalate(at).unwrap_or_else(|refusal| panic!("the lead was not escalated: {refusal}")).lead
+}
+
+/// The `lead.escalated` event of an escalated lead, as the sweep announces it from the outbox.
+fn escalated_event(lead: &Lead) -> LeadEvent {
+    assert_eq!(lead.outbox.len(), 1, "one escalation waiting to be announced");
+    LeadEvent::announcing(lead, &lead.outbox[0])
 }
 
 /// Snapshots `value` (maps sorted, so the file does not depend on serde_json's map order) after
@@ -197,11 +209,11 @@ fn assert_no_buttons(message: &Value) {
 #[test]
 fn owner_message_for_a_hot_lead_with_a_phone_says_call_in_the_owners_zone() {
     let lead = hot_with_phone();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.score.priority, d.first_action), (Priority::Hot, FirstAction::Call));
     assert_eq!((d.owner.id.as_str(), d.play.as_deref()), ("rep-jonas", Some("hot, with a phone")));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     let action = first_action(&message);
     assert!(action.starts_with("*First action:* Call Lena Schmidt at +49301234567 — due <!date^"), "{action}");
     assert!(
@@ -222,11 +234,11 @@ fn owner_message_for_a_hot_lead_with_a_phone_says_call_in_the_owners_zone() {
 #[test]
 fn owner_message_for_a_hot_lead_without_a_phone_offers_the_owners_meeting_link() {
     let lead = hot_without_phone();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.score.priority, d.first_action), (Priority::Hot, FirstAction::SendMeetingLink));
     assert_eq!((d.owner.id.as_str(), d.pool.as_deref()), ("rep-avery", Some("north-america")));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     let action = first_action(&message);
     assert!(
         action.starts_with(
@@ -247,11 +259,11 @@ fn owner_message_for_a_hot_lead_without_a_phone_offers_the_owners_meeting_link()
 #[test]
 fn owner_message_for_a_warm_lead_says_email() {
     let lead = warm();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.score.priority, d.first_action), (Priority::Warm, FirstAction::Email));
     assert_eq!(d.play.as_deref(), Some("everyone else"));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     let action = first_action(&message);
     assert!(action.starts_with("*First action:* Email Priya Nair at priya.nair@ledger.example — due"), "{action}");
     assert!(action.contains("|Tue 24 Nov 12:00 CET>"), "a warm lead is due in 2 hours: {action}");
@@ -262,11 +274,11 @@ fn owner_message_for_a_warm_lead_says_email() {
 #[test]
 fn owner_message_for_a_cold_lead_goes_to_the_fallback_queue_in_utc() {
     let lead = cold();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.score.priority, d.first_action), (Priority::Cold, FirstAction::Email));
     assert_eq!((d.rule.as_str(), d.owner.timezone.as_deref()), ("fallback", None));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     assert!(section(&message, "Assigned to").starts_with("Assigned to *Inbound queue (Sam Rivera)*"));
     assert!(first_action(&message).contains("|Wed 25 Nov 09:00 UTC>"), "a cold lead is due in 24 hours, in UTC");
     assert_buttons(&message, &lead);
@@ -280,11 +292,11 @@ fn owner_message_for_a_cold_lead_goes_to_the_fallback_queue_in_utc() {
 #[test]
 fn owner_message_for_a_cold_lead_with_only_a_phone_says_call() {
     let lead = cold_only_phone();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.score.priority, d.first_action), (Priority::Cold, FirstAction::Call));
     assert_eq!(d.play.as_deref(), Some("only a phone"));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     assert!(first_action(&message).starts_with("*First action:* Call +14155550100 — due"));
     assert_buttons(&message, &lead);
     snapshot("assigned_cold_only_phone_call", "Case 4b: cold lead with only a phone → call", &message);
@@ -293,11 +305,11 @@ fn owner_message_for_a_cold_lead_with_only_a_phone_says_call() {
 #[test]
 fn owner_message_for_a_suppressed_lead_says_it_was_kept_with_the_account_owner() {
     let lead = kept_with_account_owner();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.suppression.as_deref(), d.rule.as_str()), (Some("open deal"), "suppressed: open deal"));
     assert_eq!((d.owner.id.as_str(), d.owner.timezone.as_deref()), ("rep-riley", Some("America/Los_Angeles")));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     assert_eq!(
         section(&message, "*Kept with you:*"),
         "*Kept with you:* open deal — no new owner was assigned; coordinate before reaching out."
@@ -312,7 +324,7 @@ fn owner_message_for_a_suppressed_lead_says_it_was_kept_with_the_account_owner()
 #[test]
 fn owner_message_escapes_slacks_control_characters_and_quotes_every_line_of_the_message() {
     let lead = needs_escaping();
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     assert_eq!(
         section(&message, "*Message*"),
         "*Message*\n>Hi,\n>We need &lt;SSO&gt; &amp; SCIM for 500 seats.\n>&gt; Is that on the roadmap?\n>\n>Thanks &amp; regards"
@@ -331,10 +343,10 @@ fn owner_message_escapes_slacks_control_characters_and_quotes_every_line_of_the_
 #[test]
 fn owner_message_without_a_meeting_link_still_names_the_action() {
     let lead = hot_without_phone_owner_without_link();
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     assert_eq!((d.first_action, d.owner.meeting_link.as_deref()), (FirstAction::SendMeetingLink, None));
 
-    let message = render(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let message = render(&LeadEvent::assigned(&lead)).unwrap();
     let action = first_action(&message);
     assert!(action.starts_with("*First action:* Send a meeting link to Elif Kaya — due <!date^"), "{action}");
     assert!(!action.contains("your link"), "{action}");
@@ -347,9 +359,9 @@ fn owner_message_without_a_meeting_link_still_names_the_action() {
 
 #[test]
 fn escalated_owner_message_says_the_sla_was_breached() {
-    let lead = hot_with_phone().escalated(minutes(16));
-    assert_eq!(lead.status, LeadStatus::Escalated);
-    let message = render(&LeadEvent::Escalated { lead: lead.clone() }).unwrap();
+    let lead = escalate(hot_with_phone(), minutes(16));
+    assert_eq!(lead.status(), LeadStatus::Escalated);
+    let message = render(&escalated_event(&lead)).unwrap();
     let breach = section(&message, "⏰ *SLA breach:*");
     assert!(breach.starts_with("⏰ *SLA breach:* Lena Schmidt was due for a first touch by <@U0JONAS001> at <!date^"));
     assert!(breach.ends_with("|Tue 24 Nov 10:15 CET> and has not been touched."), "{breach}");
@@ -360,19 +372,19 @@ fn escalated_owner_message_says_the_sla_was_breached() {
 #[test]
 fn team_summaries_are_one_line_for_assignments_and_escalations() {
     let lead = hot_with_phone();
-    let assigned = summary(&LeadEvent::Assigned { lead: lead.clone() }).unwrap();
+    let assigned = summary(&LeadEvent::assigned(&lead)).unwrap();
     let line = assigned["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(line.starts_with("🔥 Hot Lena Schmidt (Fabrik GmbH) → <@U0JONAS001> · Call by <!date^"), "{line}");
     assert!(line.ends_with("|Tue 24 Nov 09:15 UTC> · 80 points · rule `europe`"), "{line}");
     assert_eq!(blocks(&assigned).len(), 1);
     snapshot("summary_assigned", "Case 8: the team channel line for lead.assigned", &assigned);
 
-    let escalated = summary(&LeadEvent::Escalated { lead: lead.escalated(minutes(16)) }).unwrap();
+    let escalated = summary(&escalated_event(&escalate(lead.clone(), minutes(16)))).unwrap();
     let line = escalated["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(line.starts_with("⏰ SLA breach: Lena Schmidt (Fabrik GmbH) — <@U0JONAS001> has not touched it"), "{line}");
     snapshot("summary_escalated", "Case 8: the team channel line for lead.escalated", &escalated);
 
-    let escaped = summary(&LeadEvent::Assigned { lead: needs_escaping() }).unwrap();
+    let escaped = summary(&LeadEvent::assigned(&needs_escaping())).unwrap();
     let line = escaped["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(line.starts_with("🌤 Warm Robin &lt;Bobby&gt; Tables (Smith &amp; Sons &lt;Holdings&gt;) →"), "{line}");
     snapshot("summary_assigned_escaped", "Case 8: the team channel line escapes the name and company", &escaped);
@@ -382,9 +394,9 @@ fn team_summaries_are_one_line_for_assignments_and_escalations() {
 fn after_touch_lists_every_touch_and_keeps_the_buttons_while_the_lead_is_open() {
     let lead = touched(hot_without_phone(), Touch::new(TouchKind::Accepted, minutes(4), "U0AVERY001", "slack"));
     let lead = touched(lead, Touch::new(TouchKind::Called, minutes(50), "crm-sync", "api"));
-    assert_eq!((lead.status, lead.touches.len()), (LeadStatus::Touched, 2));
+    assert_eq!((lead.status(), lead.touches.len()), (LeadStatus::Touched, 2));
 
-    let message = after_touch(&lead);
+    let message = after_touch(&LeadView::of(&lead));
     assert_eq!(message["replace_original"], true);
     assert_eq!(message["text"], "Marcus Hill: crm-sync logged a call");
     let activity = section(&message, "✅");
@@ -400,9 +412,9 @@ fn after_touch_lists_every_touch_and_keeps_the_buttons_while_the_lead_is_open() 
 #[test]
 fn after_not_a_fit_the_buttons_are_gone() {
     let lead = touched(cold(), Touch::new(TouchKind::NotAFit, minutes(30), "U0SAMRIV01", "slack"));
-    assert_eq!(lead.status, LeadStatus::Disqualified);
+    assert_eq!(lead.status(), LeadStatus::Disqualified);
 
-    let message = after_touch(&lead);
+    let message = after_touch(&LeadView::of(&lead));
     assert_eq!(message["text"], "sam@smallshop.example: <@U0SAMRIV01> marked it not a fit");
     assert!(section(&message, "🚫").starts_with("🚫 <@U0SAMRIV01> marked it not a fit · <!date^"));
     assert_no_buttons(&message);
@@ -418,9 +430,9 @@ fn an_undelivered_notification_is_announced_with_everything_escaped() {
         error: "channel_not_found: <U0JONAS001> is gone & will not come back".into(),
         at: minutes(1),
     };
-    let event = LeadEvent::NotificationFailed { lead, failure };
+    let event = LeadEvent::notification_failed(&LeadView::of(&lead), failure);
     assert_eq!(render(&event), None, "no rep is told about a delivery failure");
-    assert_eq!(alert(&LeadEvent::Assigned { lead: hot_with_phone() }), None, "only failures raise an alert");
+    assert_eq!(alert(&LeadEvent::assigned(&hot_with_phone())), None, "only failures raise an alert");
 
     let message = alert(&event).unwrap();
     let text = message["blocks"][0]["text"]["text"].as_str().unwrap();

@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     .with_ruleset_store(Arc::new(DynamoRulesets::new(dynamo, config.table_name)), baton_route::RULESET_CACHE);
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let route = route.clone();
-        async move { Ok::<SqsBatchResponse, Error>(route.handle(event.payload).await) }
+        async move { Ok::<SqsBatchResponse, Error>(baton_route::handle(&route, event.payload).await) }
     }))
     .await
 }

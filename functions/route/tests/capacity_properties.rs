@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use baton_adapters::LeadStore;
-use baton_adapters::memory::{ManualClock, MemoryCounters, MemoryLeadStore, MemoryPublisher};
+use baton_adapters::Capacity;
+use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher};
 use baton_domain::{LeadId, LeadStatus, LeadSubmission, Ruleset, Touch, TouchKind};
 use baton_route::{Route, Routed};
 use chrono::TimeZone;
@@ -47,12 +47,13 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let store = Arc::new(MemoryLeadStore::new());
+            let capacity = Arc::new(store.counters());
             let route = Route::new(
                 store.clone(),
                 Arc::new(MemoryPublisher::new()),
                 ruleset(&caps),
                 1,
-                Arc::new(MemoryCounters::new()),
+                capacity.clone(),
                 Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap())),
             );
             let mut new_today: HashMap<String, u32> = HashMap::new();
@@ -63,16 +64,16 @@ proptest! {
                 {
                     let id = ids.remove(0);
                     let touch = Touch::new(TouchKind::Called, chrono::Utc::now(), owner.clone(), "api");
-                    store.record_touch(&id, &touch).await.unwrap();
+                    baton_app::touch::record_touch(store.as_ref(), None, &id, touch.clone()).await.unwrap();
                 }
                 let lead = LeadSubmission { email: Some(format!("p{n}@corp.example")), ..Default::default() }
                     .into_lead(LeadId::generate(), chrono::Utc::now())
                     .unwrap();
-                store.insert(&lead).await.unwrap();
+                store.seed(&lead);
                 let routed = route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, lead.id)).await.unwrap();
                 let Routed::Assigned(assigned) = routed else { panic!("not assigned: {routed:?}") };
-                prop_assert_eq!(assigned.status, LeadStatus::Assigned);
-                let owner = assigned.decision.unwrap().owner.id;
+                prop_assert_eq!(assigned.status(), LeadStatus::Assigned);
+                let owner = assigned.decision().unwrap().owner.id.clone();
                 prop_assert!(!owner.is_empty());
                 *new_today.entry(owner.clone()).or_default() += 1;
                 open.entry(owner.clone()).or_default().push(lead.id);
@@ -83,7 +84,7 @@ proptest! {
                     }
                     if let Some(o) = max_open {
                         prop_assert!(open[&owner].len() as u32 <= o, "{owner} holds {} open, cap {o}", open[&owner].len());
-                        prop_assert_eq!(store.open_count(&owner).await.unwrap(), open[&owner].len() as u32);
+                        prop_assert_eq!(capacity.open_count(&owner).await.unwrap(), open[&owner].len() as u32);
                     }
                 }
             }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use baton_adapters::LeadStore;
+use baton_adapters::LeadRepository;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, Outage};
 use baton_domain::{Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, Ruleset};
 use baton_route::{Route, RouteError, Routed};
@@ -34,14 +34,11 @@ struct World {
 
 async fn world() -> World {
     let store = Arc::new(MemoryLeadStore::new());
-    store
-        .insert(&lead(
-            FIRST,
-            r#"{"email":"ada@analytical.example","country":"GB","source":{"form_type":"demo_request"}}"#,
-        ))
-        .await
-        .unwrap();
-    store.insert(&lead(SECOND, r#"{"phone":"+81 3 1234 5678","country":"JP"}"#)).await.unwrap();
+    store.seed(&lead(
+        FIRST,
+        r#"{"email":"ada@analytical.example","country":"GB","source":{"form_type":"demo_request"}}"#,
+    ));
+    store.seed(&lead(SECOND, r#"{"phone":"+81 3 1234 5678","country":"JP"}"#));
     let publisher = Arc::new(MemoryPublisher::new());
     let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 1).unwrap()));
     let route = Route::new(
@@ -62,17 +59,17 @@ async fn stored(w: &World, id: &str) -> Lead {
 #[tokio::test]
 async fn every_lead_in_a_batch_is_assigned_and_announced() {
     let w = world().await;
-    let response = w.route.handle(batch(|_| {})).await;
+    let response = baton_route::handle(&w.route, batch(|_| {})).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
 
     let first = stored(&w, FIRST).await;
-    assert_eq!(first.status, LeadStatus::Assigned);
-    let d = first.decision.as_ref().unwrap();
+    assert_eq!(first.status(), LeadStatus::Assigned);
+    let d = first.decision().unwrap();
     assert_eq!((d.owner.id.as_str(), d.rule.as_str()), ("rep-jonas", "europe"));
     assert!(!d.score.reasons.is_empty(), "the decision carries its reasons");
 
     let second = stored(&w, SECOND).await;
-    let d = second.decision.as_ref().unwrap();
+    let d = second.decision().unwrap();
     assert_eq!(
         (d.owner.id.as_str(), d.rule.as_str()),
         ("queue-inbound", "fallback"),
@@ -81,7 +78,7 @@ async fn every_lead_in_a_batch_is_assigned_and_announced() {
 
     let announced: Vec<LeadId> = w.publisher.published().iter().map(|e| e.lead_id().clone()).collect();
     assert_eq!(announced, [first.id.clone(), second.id.clone()]);
-    assert_eq!(w.publisher.published()[0], LeadEvent::Assigned { lead: first });
+    assert_eq!(w.publisher.published()[0], LeadEvent::assigned(&first));
 }
 
 #[tokio::test]
@@ -101,9 +98,9 @@ async fn the_same_message_twice_assigns_once() {
 #[tokio::test]
 async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
     let w = world().await;
-    let response = w
-        .route
-        .handle(batch(|v| {
+    let response = baton_route::handle(
+        &w.route,
+        batch(|v| {
             let records = v["Records"].as_array_mut().unwrap();
             let mut malformed = records[0].clone();
             malformed["messageId"] = "malformed".into();
@@ -113,12 +110,13 @@ async fn bad_records_are_reported_one_by_one_and_the_rest_are_routed() {
             unknown["body"] = format!(r#"{{"lead_id":"{}"}}"#, LeadId::generate()).into();
             records.insert(1, malformed);
             records.push(unknown);
-        }))
-        .await;
+        }),
+    )
+    .await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["malformed", "unknown-lead"]);
-    assert_eq!(stored(&w, FIRST).await.status, LeadStatus::Assigned);
-    assert_eq!(stored(&w, SECOND).await.status, LeadStatus::Assigned);
+    assert_eq!(stored(&w, FIRST).await.status(), LeadStatus::Assigned);
+    assert_eq!(stored(&w, SECOND).await.status(), LeadStatus::Assigned);
 }
 
 #[tokio::test]
@@ -137,10 +135,10 @@ async fn a_publisher_outage_fails_the_record_and_a_retry_announces_the_same_deci
     let err = broken.route_message(&body).await.unwrap_err();
     assert!(matches!(&err, RouteError::Adapter(e) if e.is_retryable()), "{err:?}");
     let recorded = stored(&w, FIRST).await;
-    assert_eq!(recorded.status, LeadStatus::Assigned, "the decision was recorded before publishing");
+    assert_eq!(recorded.status(), LeadStatus::Assigned, "the decision was recorded before publishing");
 
     assert_eq!(w.route.route_message(&body).await.unwrap(), Routed::Replayed(recorded.clone()));
-    assert_eq!(w.publisher.published(), [LeadEvent::Assigned { lead: recorded }]);
+    assert_eq!(w.publisher.published(), [LeadEvent::assigned(&recorded)]);
 }
 
 #[tokio::test]
@@ -154,7 +152,7 @@ async fn a_store_outage_fails_the_record_as_retryable() {
         Arc::new(baton_adapters::memory::MemoryCounters::new()),
         Arc::new(baton_adapters::SystemClock),
     );
-    let response = broken.handle(batch(|_| {})).await;
+    let response = baton_route::handle(&broken, batch(|_| {})).await;
     assert_eq!(response.batch_item_failures.len(), 2);
     assert!(w.publisher.published().is_empty());
 }
@@ -165,10 +163,12 @@ async fn a_touched_lead_is_not_announced_again() {
     let body = format!(r#"{{"lead_id":"{FIRST}"}}"#);
     w.route.route_message(&body).await.unwrap();
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "U1", "api");
-    let touched = w.store.record_touch(&LeadId::parse(FIRST).unwrap(), &touch).await.unwrap();
+    let touched = baton_app::touch::record_touch(w.store.as_ref(), None, &LeadId::parse(FIRST).unwrap(), touch.clone())
+        .await
+        .unwrap();
     assert!(matches!(touched, baton_domain::Touched::First(_)));
     let Routed::Replayed(lead) = w.route.route_message(&body).await.unwrap() else { panic!("a replay") };
-    assert_eq!(lead.status, LeadStatus::Touched);
+    assert_eq!(lead.status(), LeadStatus::Touched);
     assert_eq!(w.publisher.published().len(), 1, "only the first assignment was announced");
 }
 
@@ -179,10 +179,10 @@ async fn a_spam_lead_is_never_assigned_or_announced() {
         .unwrap()
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
-    w.store.insert(&spam).await.unwrap();
+    w.store.seed(&spam);
     let routed = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, spam.id)).await.unwrap();
     assert!(matches!(routed, Routed::Ignored(_)));
-    assert_eq!(w.store.get(&spam.id).await.unwrap().unwrap().status, LeadStatus::Spam);
+    assert_eq!(w.store.get(&spam.id).await.unwrap().unwrap().status(), LeadStatus::Spam);
     assert!(w.publisher.published().is_empty());
 }
 
@@ -193,14 +193,14 @@ async fn a_pool_takes_turns_across_leads() {
     for i in 0..3 {
         let l =
             lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"buyer{i}@corp.example","country":"US"}}"#));
-        w.store.insert(&l).await.unwrap();
+        w.store.seed(&l);
         let Routed::Assigned(assigned) = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
         else {
             panic!("assigned")
         };
-        let d = assigned.decision.unwrap();
+        let d = assigned.decision().unwrap();
         assert_eq!((d.pool.as_deref(), d.ruleset.as_deref()), (Some("north-america"), Some("default v0")));
-        owners.push(d.owner.id);
+        owners.push(d.owner.id.clone());
     }
     assert_eq!(owners, ["rep-avery", "rep-riley", "rep-avery"], "weighted 2:1, interleaved");
 }
@@ -213,12 +213,12 @@ async fn nurture_and_disqualified_leads_are_recorded_and_not_announced_to_reps()
         (r#"{"email":"kid@gmail.com","job_title":"Student","country":"US"}"#, LeadStatus::Nurture),
     ] {
         let l = lead(&LeadId::generate().to_string(), json);
-        w.store.insert(&l).await.unwrap();
+        w.store.seed(&l);
         let Routed::Assigned(decided) = w.route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
         else {
             panic!("decided")
         };
-        assert_eq!(decided.status, status);
+        assert_eq!(decided.status(), status);
         assert_eq!(decided.awaiting(), None, "no SLA clock for a lead that is not a rep's");
     }
     let types: Vec<&str> = w.publisher.published().iter().map(|e| e.event_type().as_str()).collect();
@@ -260,12 +260,12 @@ async fn a_daily_cap_is_never_exceeded_and_the_full_member_is_skipped_with_the_r
     let mut decisions = Vec::new();
     for i in 0..3 {
         let l = lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"p{i}@corp.example"}}"#));
-        store.insert(&l).await.unwrap();
+        store.seed(&l);
         let Routed::Assigned(routed) = route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
         else {
             panic!("routed")
         };
-        decisions.push(routed.decision.unwrap());
+        decisions.push(routed.decision().unwrap().clone());
     }
     let owners: Vec<&str> = decisions.iter().map(|d| d.owner.id.as_str()).collect();
     assert_eq!(owners, ["a", "b", "manager"], "one lead each, then the fallback");
@@ -300,13 +300,13 @@ async fn an_activated_ruleset_version_applies_without_a_redeploy_and_rolls_back(
         let store = w.store.clone();
         async move {
             let l = lead(&LeadId::generate().to_string(), r#"{"email":"x@corp.example","country":"DE"}"#);
-            store.insert(&l).await.unwrap();
+            store.seed(&l);
             let Routed::Assigned(a) = route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await.unwrap()
             else {
                 panic!("assigned")
             };
-            let d = a.decision.unwrap();
-            (d.owner.id, d.ruleset.unwrap())
+            let d = a.decision().unwrap();
+            (d.owner.id.clone(), d.ruleset.clone().unwrap())
         }
     };
     assert_eq!(
@@ -353,7 +353,7 @@ async fn a_capped_member_who_is_also_the_pools_fallback_never_loops_and_takes_no
         Arc::new(ManualClock::new(chrono::Utc::now())),
     );
     let l = lead(&LeadId::generate().to_string(), r#"{"email":"x@corp.example"}"#);
-    store.insert(&l).await.unwrap();
+    store.seed(&l);
     let routed = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)),
@@ -362,7 +362,7 @@ async fn a_capped_member_who_is_also_the_pools_fallback_never_loops_and_takes_no
     .expect("no endless claim loop")
     .unwrap();
     let Routed::Assigned(a) = routed else { panic!("assigned") };
-    let d = a.decision.unwrap();
+    let d = a.decision().unwrap();
     assert_eq!(d.owner.id, "lead", "the pool's fallback catches the overflow");
     assert!(d.rule.contains("nobody available"), "{}", d.rule);
 }
@@ -386,15 +386,15 @@ fn two_capped_reps(cap: &str) -> Ruleset {
     .unwrap()
 }
 
-async fn route_new(route: &Route, store: &dyn LeadStore, n: usize) -> Result<Routed, RouteError> {
+async fn route_new(route: &Route, store: &dyn LeadRepository, n: usize) -> Result<Routed, RouteError> {
     let l = lead(&LeadId::generate().to_string(), &format!(r#"{{"email":"p{n}@corp.example"}}"#));
-    store.insert(&l).await.unwrap();
+    store.capture(&l, None).await.unwrap();
     route.route_message(&format!(r#"{{"lead_id":"{}"}}"#, l.id)).await
 }
 
 fn owner_of(routed: &Routed) -> (String, Vec<String>) {
     let Routed::Assigned(lead) = routed else { panic!("not assigned: {routed:?}") };
-    let d = lead.decision.as_ref().unwrap();
+    let d = lead.decision().unwrap();
     (d.owner.id.clone(), d.skipped.iter().map(|s| s.reason.clone()).collect())
 }
 
@@ -406,7 +406,7 @@ async fn an_open_lead_cap_holds_until_the_first_touch_frees_a_slot() {
         Arc::new(MemoryPublisher::new()),
         two_capped_reps("max_open = 1"),
         1,
-        Arc::new(baton_adapters::memory::MemoryCounters::new()),
+        Arc::new(store.counters()),
         Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap())),
     );
     let first = route_new(&route, store.as_ref(), 0).await.unwrap();
@@ -419,19 +419,22 @@ async fn an_open_lead_cap_holds_until_the_first_touch_frees_a_slot() {
     // A touches their lead: their slot is free again, and the next lead goes to them.
     let Routed::Assigned(a_lead) = first else { unreachable!() };
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "a", "api");
-    assert!(matches!(store.record_touch(&a_lead.id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
+    assert!(matches!(
+        baton_app::touch::record_touch(store.as_ref(), None, &a_lead.id, touch.clone()).await.unwrap(),
+        baton_domain::Touched::First(_)
+    ));
     let next = owner_of(&route_new(&route, store.as_ref(), 3).await.unwrap());
     assert_eq!(next, ("a".to_owned(), vec!["at open-lead capacity (1)".to_owned()]), "b is still full, a is free");
 }
 
-/// A store whose `record_decision` fails while `failing` is set; everything else is the memory store.
+/// A store whose writes fail while `failing` is set; everything else is the memory store.
 struct FailingDecisions {
     inner: MemoryLeadStore,
     failing: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl LeadStore for FailingDecisions {
+impl LeadRepository for FailingDecisions {
     async fn capture(
         &self,
         lead: &Lead,
@@ -439,21 +442,19 @@ impl LeadStore for FailingDecisions {
     ) -> Result<baton_adapters::Captured, baton_adapters::Error> {
         self.inner.capture(lead, idem).await
     }
-    async fn insert(&self, lead: &Lead) -> Result<(), baton_adapters::Error> {
-        self.inner.insert(lead).await
+    async fn read(&self, id: &LeadId) -> Result<Option<baton_adapters::Versioned>, baton_adapters::Error> {
+        self.inner.read(id).await
     }
-    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, baton_adapters::Error> {
-        self.inner.get(id).await
-    }
-    async fn record_decision(
+    async fn update(
         &self,
-        id: &LeadId,
-        d: &baton_domain::Decision,
-    ) -> Result<baton_adapters::Recorded, baton_adapters::Error> {
+        current: &baton_adapters::Versioned,
+        next: &Lead,
+        effects: &[baton_domain::Effect],
+    ) -> Result<baton_adapters::Written, baton_adapters::Error> {
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(baton_adapters::Error::Unavailable { service: "test", detail: "the store went away".into() });
         }
-        self.inner.record_decision(id, d).await
+        self.inner.update(current, next, effects).await
     }
     async fn overdue(
         &self,
@@ -462,50 +463,6 @@ impl LeadStore for FailingDecisions {
         limit: usize,
     ) -> Result<Vec<Lead>, baton_adapters::Error> {
         self.inner.overdue(kind, now, limit).await
-    }
-    async fn record_escalation(
-        &self,
-        id: &LeadId,
-        now: baton_domain::Timestamp,
-    ) -> Result<Option<Lead>, baton_adapters::Error> {
-        self.inner.record_escalation(id, now).await
-    }
-    async fn record_touch(
-        &self,
-        id: &LeadId,
-        touch: &baton_domain::Touch,
-    ) -> Result<baton_domain::Touched, baton_adapters::Error> {
-        self.inner.record_touch(id, touch).await
-    }
-    async fn open_count(&self, owner: &str) -> Result<u32, baton_adapters::Error> {
-        self.inner.open_count(owner).await
-    }
-    async fn defer_announcement(&self, id: &LeadId, touch: &baton_domain::Touch) -> Result<(), baton_adapters::Error> {
-        self.inner.defer_announcement(id, touch).await
-    }
-    async fn announced(&self, id: &LeadId, touch: &baton_domain::Touch) -> Result<(), baton_adapters::Error> {
-        self.inner.announced(id, touch).await
-    }
-    async fn claim_delivery(
-        &self,
-        key: &baton_adapters::DeliveryKey,
-        now: baton_domain::Timestamp,
-        lease: chrono::Duration,
-    ) -> Result<bool, baton_adapters::Error> {
-        self.inner.claim_delivery(key, now, lease).await
-    }
-    async fn confirm_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
-        self.inner.confirm_delivery(key).await
-    }
-    async fn release_delivery(&self, key: &baton_adapters::DeliveryKey) -> Result<(), baton_adapters::Error> {
-        self.inner.release_delivery(key).await
-    }
-    async fn record_notification_failure(
-        &self,
-        id: &LeadId,
-        failure: &baton_domain::NotificationFailure,
-    ) -> Result<Option<Lead>, baton_adapters::Error> {
-        self.inner.record_notification_failure(id, failure).await
     }
 }
 

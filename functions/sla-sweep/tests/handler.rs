@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryPublisher, MemoryQueue, Outage};
-use baton_adapters::{LeadStore, WorkQueue};
+use baton_adapters::{EventPublisher, LeadRepository, WorkQueue};
 use baton_domain::{EventType, LeadId, LeadStatus, LeadSubmission, RouteRequest, Ruleset, decide, sla};
 use baton_sla_sweep::{Sweep, SweepReport};
 use chrono::TimeZone;
@@ -38,7 +38,7 @@ async fn captured(w: &World) -> LeadId {
         LeadSubmission { email: Some("a@corp.example".into()), country: Some("US".into()), ..Default::default() }
             .into_lead(LeadId::generate(), t0())
             .unwrap();
-    w.store.insert(&lead).await.unwrap();
+    w.store.seed(&lead);
     lead.id
 }
 
@@ -47,7 +47,7 @@ async fn assigned(w: &World) -> (LeadId, baton_domain::Timestamp) {
     let lead = w.store.get(&id).await.unwrap().unwrap();
     let decision = decide(&lead, &Ruleset::default_ruleset(), t0());
     let due = decision.first_touch_due_at;
-    w.store.record_decision(&id, &decision).await.unwrap();
+    w.store.seed(&lead.assign(decision).unwrap().lead);
     (id, due)
 }
 
@@ -83,7 +83,7 @@ async fn an_untouched_lead_past_its_due_time_is_escalated_once() {
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].event_type(), events[0].lead_id()), (EventType::Escalated, &id));
     assert_eq!(events[0].lead().status, LeadStatus::Escalated);
-    assert_eq!(w.store.get(&id).await.unwrap().unwrap().escalated_at, Some(w.clock_now()));
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().escalated_at(), Some(w.clock_now()));
 
     w.clock.advance(chrono::Duration::hours(1));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "an escalated lead is not escalated again");
@@ -94,21 +94,110 @@ async fn a_touched_lead_is_never_escalated() {
     let w = world();
     let (id, _) = assigned(&w).await;
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, t0(), "U1", "api");
-    assert!(matches!(w.store.record_touch(&id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
+    let publisher: &dyn EventPublisher = w.publisher.as_ref();
+    let touched = baton_app::touch::record_touch(w.store.as_ref(), Some(publisher), &id, touch).await.unwrap();
+    assert!(matches!(touched, baton_domain::Touched::First(_)));
     w.clock.advance(chrono::Duration::days(2));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default());
-    assert!(w.publisher.published().is_empty());
+    let types: Vec<EventType> = w.publisher.published().iter().map(|e| e.kind).collect();
+    assert_eq!(types, [EventType::Touched], "no escalation");
 }
 
 #[tokio::test]
-async fn a_failed_publish_leaves_the_lead_overdue_for_the_next_run() {
+async fn an_escalation_is_recorded_before_it_is_announced_and_announced_once_the_publisher_is_back() {
     let w = world();
     let (id, due) = assigned(&w).await;
     w.clock.advance(due - t0());
     let broken = Sweep::new(w.store.clone(), w.queue.clone(), Arc::new(Outage("SNS")), w.clock.clone());
-    assert_eq!(broken.run().await.unwrap(), SweepReport { failed: 1, ..Default::default() });
-    assert_eq!(w.store.get(&id).await.unwrap().unwrap().status, LeadStatus::Assigned);
-    assert_eq!(w.sweep.run().await.unwrap(), SweepReport { escalated: 1, ..Default::default() });
+    let report = broken.run().await.unwrap();
+    assert_eq!((report.escalated, report.failed, report.failed_leads), (1, 1, vec![id.to_string()]));
+    let stored = w.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status(), LeadStatus::Escalated, "the escalation is recorded even though SNS is down");
+    assert_eq!(stored.outbox.len(), 1, "its event waits in the outbox");
+    assert!(w.publisher.published().is_empty());
+
+    // The lead is deferred: not retried until its backoff ends, then announced once.
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "deferred leads wait out their backoff");
+    w.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport { announced: 1, ..Default::default() });
+    let events = w.publisher.published();
+    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventType::Escalated]);
+    assert!(events[0].id.ends_with(&format!("lead.escalated@{}", due.timestamp_millis())), "{}", events[0].id);
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default());
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().deferral, None, "announcing clears the deferral");
+}
+
+#[tokio::test]
+async fn overlapping_sweeps_escalate_once_keyed_by_the_missed_due_time() {
+    let w = world();
+    let (id, due) = assigned(&w).await;
+    w.clock.advance(due - t0() + chrono::Duration::minutes(7));
+    let (a, b) = tokio::join!(w.sweep.run(), w.sweep.run());
+    assert_eq!(a.unwrap().escalated + b.unwrap().escalated, 1, "two runs, one escalation");
+    w.clock.advance(chrono::Duration::hours(3));
+    w.sweep.run().await.unwrap();
+    let events = w.publisher.published();
+    assert_eq!(events.len(), 1, "one breach alert: {events:?}");
+    assert_eq!(
+        events[0].id,
+        format!("{id}#lead.escalated@{}", due.timestamp_millis()),
+        "keyed by what it is, not when it ran"
+    );
+}
+
+/// Publishes everything except events about the leads in `refuse`.
+struct Picky {
+    inner: MemoryPublisher,
+    refuse: Vec<LeadId>,
+}
+
+#[async_trait::async_trait]
+impl EventPublisher for Picky {
+    async fn publish(&self, event: &baton_domain::LeadEvent) -> Result<(), baton_adapters::Error> {
+        if self.refuse.contains(event.lead_id()) {
+            return Err(baton_adapters::Error::Rejected { service: "SNS", detail: "refused".into() });
+        }
+        self.inner.publish(event).await
+    }
+}
+
+#[tokio::test]
+async fn leads_that_cannot_be_announced_never_block_the_ones_after_them() {
+    let store = Arc::new(MemoryLeadStore::new());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let lead = LeadSubmission { email: Some(format!("p{i}@corp.example")), ..Default::default() }
+            .into_lead(LeadId::generate(), t0())
+            .unwrap();
+        let lead = lead.assign(decide(&lead, &Ruleset::default_ruleset(), t0())).unwrap().lead;
+        let at = t0() + chrono::Duration::seconds(i);
+        let touched = lead.touch(baton_domain::Touch::new(baton_domain::TouchKind::Called, at, "U1", "api")).unwrap();
+        store.seed(&touched.lead);
+        ids.push(lead.id);
+    }
+    let publisher = Arc::new(Picky { inner: MemoryPublisher::new(), refuse: ids[..2].to_vec() });
+    let queue = Arc::new(MemoryQueue::default());
+    let sweep = Sweep::new(store.clone(), queue, publisher.clone(), clock.clone()).with_batch(2);
+    clock.advance(chrono::Duration::minutes(5));
+    let first = sweep.run().await.unwrap();
+    assert_eq!(first.failed_leads, [ids[0].to_string(), ids[1].to_string()], "the two earliest fail and are named");
+    let second = sweep.run().await.unwrap();
+    assert_eq!(second.announced, 1, "the next run moves past them: {second:?}");
+    assert_eq!(publisher.inner.published()[0].lead_id(), &ids[2]);
+}
+
+#[tokio::test]
+async fn a_lead_the_queue_cannot_take_is_deferred_and_reported() {
+    let w = world();
+    let id = captured(&w).await;
+    w.clock.advance(sla::routing_grace());
+    let broken = Sweep::new(w.store.clone(), Arc::new(Outage("SQS")), w.publisher.clone(), w.clock.clone());
+    let report = broken.run().await.unwrap();
+    assert_eq!((report.failed, report.failed_leads), (1, vec![id.to_string()]));
+    assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "deferred past now");
+    w.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(w.sweep.run().await.unwrap().requeued, 1, "tried again after the backoff");
 }
 
 #[tokio::test]
@@ -130,14 +219,14 @@ async fn a_touch_whose_event_was_not_published_is_announced_by_the_sweep_once() 
     let w = world();
     let (id, _) = assigned(&w).await;
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, t0(), "U1", "slack");
-    w.store.record_touch(&id, &touch).await.unwrap();
-    w.store.defer_announcement(&id, &touch).await.unwrap();
+    baton_app::touch::record_touch(w.store.as_ref(), None, &id, touch.clone()).await.unwrap();
+    assert_eq!(w.store.get(&id).await.unwrap().unwrap().outbox.len(), 1, "written with the touch");
 
     let report = w.sweep.run().await.unwrap();
     assert_eq!(report.announced, 1);
     let published = w.publisher.published();
     assert!(
-        matches!(&published[..], [baton_domain::LeadEvent::Touched { touch: t, lead }] if *t == touch && lead.unannounced.is_empty()),
+        matches!(&published[..], [e] if e.kind == EventType::Touched && e.touch.as_ref() == Some(&touch)),
         "{published:?}"
     );
     assert_eq!(w.sweep.run().await.unwrap().announced, 0, "announced once");

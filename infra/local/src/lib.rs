@@ -28,6 +28,7 @@ pub mod events;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -36,16 +37,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use baton_actions::Actions;
-use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoRulesets};
+use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoLedger, DynamoRulesets};
 use baton_adapters::memory::{
-    MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryPublisher, MemoryQueue, MemoryRulesets,
+    MemoryAccounts, MemoryLeadStore, MemoryLedger, MemoryPublisher, MemoryQueue, MemoryRulesets,
 };
 use baton_adapters::slack::{Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::webhook::HttpWebhooks;
 use baton_adapters::{
-    AccountDirectory, EventPublisher, LeadStore, PoolCounters, RulesetStore, SystemClock, WorkQueue, provision,
+    AccountDirectory, Capacity, DeliveryLedger, EventPublisher, LeadRepository, RulesetStore, SystemClock, WorkQueue,
+    provision,
 };
 use baton_admin::Admin;
 use baton_capture::Capture;
@@ -171,16 +173,84 @@ pub struct Running {
     /// The base URL, such as `http://127.0.0.1:3000`.
     pub url: String,
     /// The lead store everything uses.
-    pub store: Arc<dyn LeadStore>,
+    pub store: Arc<dyn LeadRepository>,
     /// The routing queue.
     pub queue: Arc<dyn WorkQueue>,
     /// The AWS resources, when running on AWS or moto.
     pub aws: Option<AwsResources>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    activity: Arc<Activity>,
+    backlog: Backlog,
+}
+
+/// What the background tasks are doing, for tests that wait for the system to settle.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Batches or events being handled right now (received, not yet deleted).
+    busy: AtomicUsize,
+    /// Sweeps completed.
+    sweeps: AtomicU64,
+}
+
+/// Where messages wait: the queues a settled system has emptied.
+enum Backlog {
+    Sqs(aws_sdk_sqs::Client, Vec<String>),
+    Memory(Arc<MemoryQueue>),
+}
+
+/// Holds a unit of [`Activity::busy`] until dropped.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::SeqCst);
+        Self(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Running {
+    /// Whether nothing is left to do: no handler is busy and the routing and notify queues are
+    /// empty, in flight included (on AWS/moto, by the queues' approximate counts). Tests poll
+    /// this to wait for every delivery, duplicates included, instead of sleeping.
+    pub async fn settled(&self) -> bool {
+        if self.activity.busy.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        match &self.backlog {
+            Backlog::Memory(queue) => queue.is_empty(),
+            Backlog::Sqs(client, urls) => {
+                for url in urls {
+                    let attributes = client
+                        .get_queue_attributes()
+                        .queue_url(url)
+                        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                        .send()
+                        .await;
+                    let Ok(out) = attributes else { return false };
+                    let waiting: u64 =
+                        out.attributes.unwrap_or_default().values().filter_map(|v| v.parse::<u64>().ok()).sum();
+                    if waiting > 0 {
+                        return false;
+                    }
+                }
+                self.activity.busy.load(Ordering::SeqCst) == 0
+            }
+        }
+    }
+
+    /// How many SLA sweeps have completed.
+    pub fn sweeps(&self) -> u64 {
+        self.activity.sweeps.load(Ordering::SeqCst)
+    }
+
     /// Stops every task and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
@@ -213,14 +283,16 @@ enum NotifyFeed {
 
 /// The ports every handler uses, on the chosen backend.
 struct Ports {
-    store: Arc<dyn LeadStore>,
+    store: Arc<dyn LeadRepository>,
     accounts: Arc<dyn AccountDirectory>,
-    counters: Arc<dyn PoolCounters>,
+    counters: Arc<dyn Capacity>,
+    ledger: Arc<dyn DeliveryLedger>,
     rulesets: Arc<dyn RulesetStore>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
     aws: Option<AwsResources>,
+    backlog: Backlog,
 }
 
 /// Builds the ports; on AWS/moto, creates the table, queues (each with a dead-letter queue),
@@ -229,12 +301,16 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
     Ok(match &options.backend {
         Backend::InProcess => {
             let (tx, rx) = mpsc::unbounded_channel();
+            let store = MemoryLeadStore::new();
+            let queue = Arc::new(MemoryQueue::new(options.visibility_timeout));
             Ports {
-                store: Arc::new(MemoryLeadStore::new()),
+                backlog: Backlog::Memory(queue.clone()),
+                counters: Arc::new(store.counters()),
+                store: Arc::new(store),
                 accounts: Arc::new(MemoryAccounts::new()),
-                counters: Arc::new(MemoryCounters::new()),
+                ledger: Arc::new(MemoryLedger::new()),
                 rulesets: Arc::new(MemoryRulesets::new()),
-                queue: Arc::new(MemoryQueue::new(options.visibility_timeout)),
+                queue,
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
                 aws: None,
@@ -260,9 +336,11 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 notify_queue_url: notify_queue.url.clone(),
             };
             Ports {
+                backlog: Backlog::Sqs(sqs.clone(), vec![route_queue.url.clone(), notify_queue.url.clone()]),
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
                 counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
+                ledger: Arc::new(DynamoLedger::new(dynamo.clone(), table.clone())),
                 rulesets: Arc::new(DynamoRulesets::new(dynamo, table)),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
@@ -366,7 +444,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, accounts, counters, rulesets, queue, publisher, feed, aws } = ports(&options).await?;
+    let Ports { store, accounts, counters, ledger, rulesets, queue, publisher, feed, aws, backlog } =
+        ports(&options).await?;
     let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
         StartError::Accounts(
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
@@ -401,7 +480,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .with_ruleset_store(rulesets.clone(), Duration::from_secs(2));
     let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone())
         .with_events(publisher.clone());
-    let notify = Notify::new(store.clone(), slack.clone(), clock.clone())
+    let notify = Notify::new(ledger, store.clone(), slack.clone(), clock.clone())
         .with_webhooks(Arc::new(HttpWebhooks::new()), subscribers)
         .with_alerts(publisher.clone());
     let actions = Actions::new(store.clone(), publisher.clone(), slack, signing_secret.clone(), clock.clone());
@@ -411,10 +490,11 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let mut tasks = JoinSet::new();
     let local = LocalSlack { url: url.clone(), signing_secret, http: reqwest::Client::new(), store: store.clone() };
     tasks.spawn(serve(listener, Handlers { capture, admin, actions, local }, stopped.clone()));
-    tasks.spawn(poll_route(queue.clone(), route, stopped.clone()));
-    tasks.spawn(feed_notify(feed, notify, stopped.clone()));
-    tasks.spawn(tick_sweep(sweep, options.sweep_every, stopped));
-    Ok(Running { url, store, queue, aws, stop, tasks })
+    let activity = Arc::new(Activity::default());
+    tasks.spawn(poll_route(queue.clone(), route, activity.clone(), stopped.clone()));
+    tasks.spawn(feed_notify(feed, notify, activity.clone(), stopped.clone()));
+    tasks.spawn(tick_sweep(sweep, options.sweep_every, activity.clone(), stopped));
+    Ok(Running { url, store, queue, aws, stop, tasks, activity, backlog })
 }
 
 /// The HTTP handlers: capture for `/leads`, admin for `/admin/…`, actions for
@@ -433,7 +513,7 @@ struct LocalSlack {
     url: String,
     signing_secret: secrecy::SecretString,
     http: reqwest::Client,
-    store: Arc<dyn LeadStore>,
+    store: Arc<dyn LeadRepository>,
 }
 
 async fn serve(listener: tokio::net::TcpListener, handlers: Handlers, mut stopped: watch::Receiver<bool>) {
@@ -504,7 +584,9 @@ async fn local_press(State(h): State<Handlers>, uri: axum::http::Uri) -> axum::r
         return (StatusCode::NOT_FOUND, "the press helper is only on with the demo signing secret").into_response();
     }
     let owner = match baton_domain::LeadId::parse(&press.lead) {
-        Ok(id) => local.store.get(&id).await.ok().flatten().and_then(|l| l.decision).and_then(|d| d.owner.slack),
+        Ok(id) => {
+            local.store.get(&id).await.ok().flatten().and_then(|l| l.decision().and_then(|d| d.owner.slack.clone()))
+        }
         Err(_) => None,
     };
     let user = press.user.or(owner).unwrap_or_else(|| "U0LOCAL001".into());
@@ -579,7 +661,12 @@ async fn print_slack_message(body: Bytes) -> StatusCode {
     StatusCode::OK
 }
 
-async fn poll_route(queue: Arc<dyn WorkQueue>, route: Route, mut stopped: watch::Receiver<bool>) {
+async fn poll_route(
+    queue: Arc<dyn WorkQueue>,
+    route: Route,
+    activity: Arc<Activity>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         let received = tokio::select! {
             r = queue.receive(10, Duration::from_secs(1)) => r,
@@ -594,7 +681,8 @@ async fn poll_route(queue: Arc<dyn WorkQueue>, route: Route, mut stopped: watch:
                 continue;
             }
         };
-        let response = route.handle(events::sqs(&messages)).await;
+        let _busy = Busy::new(&activity);
+        let response = baton_route::handle(&route, events::sqs(&messages)).await;
         let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for message in messages.iter().filter(|m| !failed.contains(&m.message_id.as_str())) {
             if let Err(e) = queue.delete(&message.receipt).await {
@@ -604,16 +692,23 @@ async fn poll_route(queue: Arc<dyn WorkQueue>, route: Route, mut stopped: watch:
     }
 }
 
-async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Receiver<bool>) {
+async fn feed_notify(feed: NotifyFeed, notify: Notify, activity: Arc<Activity>, mut stopped: watch::Receiver<bool>) {
     match feed {
         NotifyFeed::InProcess(mut rx) => loop {
             let event = tokio::select! {
                 e = rx.recv() => match e { Some(e) => e, None => return },
                 _ = stopped.wait_for(|s| *s) => return,
             };
+            let _busy = Busy::new(&activity);
             // Lambda retries a failed asynchronous invocation twice; do the same.
             for attempt in 1..=3 {
-                match notify.handle(events::sns_in_process(&event), std::time::Instant::now() + NOTIFY_TIMEOUT).await {
+                match baton_notify::handle(
+                    &notify,
+                    events::sns_in_process(&event),
+                    std::time::Instant::now() + NOTIFY_TIMEOUT,
+                )
+                .await
+                {
                     Ok(_) => break,
                     Err(e) if attempt < 3 => {
                         tracing::warn!(error = %e, attempt, "notify failed; retrying");
@@ -638,6 +733,7 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
                     continue;
                 }
             };
+            let _busy = Busy::new(&activity);
             for message in messages {
                 let event = match events::sns_from_envelope(&message.body, &subscription) {
                     Ok(e) => e,
@@ -646,7 +742,7 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
                         continue;
                     }
                 };
-                match notify.handle(event, std::time::Instant::now() + NOTIFY_TIMEOUT).await {
+                match baton_notify::handle(&notify, event, std::time::Instant::now() + NOTIFY_TIMEOUT).await {
                     Ok(_) => {
                         if let Err(e) = queue.delete(&message.receipt).await {
                             tracing::warn!(error = %e, "cannot delete a delivered event; its redelivery will be skipped as a duplicate");
@@ -664,7 +760,7 @@ async fn feed_notify(feed: NotifyFeed, notify: Notify, mut stopped: watch::Recei
 /// The time each notify invocation has, as the function's timeout in the template.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn tick_sweep(sweep: Sweep, every: Duration, mut stopped: watch::Receiver<bool>) {
+async fn tick_sweep(sweep: Sweep, every: Duration, activity: Arc<Activity>, mut stopped: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -675,5 +771,6 @@ async fn tick_sweep(sweep: Sweep, every: Duration, mut stopped: watch::Receiver<
         if let Err(e) = sweep.run().await {
             tracing::warn!(error = %e, "SLA sweep failed; it runs again at the next tick");
         }
+        activity.sweeps.fetch_add(1, Ordering::SeqCst);
     }
 }

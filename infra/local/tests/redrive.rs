@@ -13,7 +13,7 @@ fn event(email: &str) -> LeadEvent {
     let lead = LeadSubmission { email: Some(email.into()), ..Default::default() }
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
-    LeadEvent::Nurture { lead }
+    LeadEvent::announcing(&lead, &baton_domain::Announcement::Nurture)
 }
 
 #[test]

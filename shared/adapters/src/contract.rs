@@ -7,14 +7,15 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use baton_domain::{
-    Decision, Lead, LeadId, LeadStatus, LeadSubmission, Ruleset, Timestamp, Touch, TouchKind, Touched, WaitKind,
-    decide, sla,
+    Decision, Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, Ruleset, Timestamp, Touch, TouchKind, Transition,
+    WaitKind, decide, sla,
 };
 use chrono::TimeZone;
 use futures::future::join_all;
 
 use crate::ports::{
-    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, RulesetStore, WorkQueue,
+    AccountDirectory, Capacity, Captured, ChatNotifier, DeliveryKey, DeliveryLedger, EventPublisher, Idempotency,
+    LeadRepository, RulesetStore, Versioned, WebhookSender, WorkQueue, Written,
 };
 
 fn base() -> Timestamp {
@@ -47,20 +48,29 @@ fn ids(leads: &[Lead]) -> Vec<&LeadId> {
     leads.iter().map(|l| &l.id).collect()
 }
 
-/// Checks a [`LeadStore`]. `store` must be empty.
-pub async fn lead_store(store: &dyn LeadStore) {
+/// Writes `transition`'s lead over `current` with its effects; panics unless it applied.
+async fn apply(store: &dyn LeadRepository, current: &Versioned, transition: &Transition) -> Versioned {
+    let written = store.update(current, &transition.lead, &transition.effects).await.expect("update");
+    assert_eq!(written, Written::Applied, "an update over the current revision must apply");
+    store.read(&current.lead.id).await.unwrap().expect("the lead is still there")
+}
+
+async fn stored(store: &dyn LeadRepository, lead: &Lead) -> Versioned {
+    assert_eq!(store.capture(lead, None).await.expect("capture"), Captured::Created(lead.clone()));
+    store.read(&lead.id).await.unwrap().expect("a created lead reads back")
+}
+
+/// Checks a [`LeadRepository`]: reads, revision-guarded updates, counter effects and the
+/// due-time index. `store` must be empty; `capacity` must read the same open-lead slots.
+pub async fn lead_store(store: &dyn LeadRepository, capacity: &dyn Capacity) {
     let t0 = base();
     let a = new_lead(t0, "DE");
 
-    // Insert and read back; a second insert of the same id is refused and changes nothing.
-    store.insert(&a).await.expect("insert");
-    assert_eq!(store.get(&a.id).await.expect("get").as_ref(), Some(&a), "a stored lead reads back unchanged");
-    let mut imposter = a.clone();
-    imposter.company = Some("Overwritten".into());
-    let err = store.insert(&imposter).await.expect_err("inserting an existing id must fail");
-    assert!(!err.is_retryable(), "a duplicate insert is permanent, got {err:?}");
-    assert_eq!(store.get(&a.id).await.unwrap().unwrap().company, None, "a refused insert overwrote the lead");
-    assert_eq!(store.get(&LeadId::generate()).await.unwrap(), None, "an unknown id reads as None");
+    // Create and read back; an unknown id reads as None.
+    let v = stored(store, &a).await;
+    assert_eq!(v.lead, a, "a stored lead reads back unchanged");
+    assert_eq!(store.get(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.read(&LeadId::generate()).await.unwrap(), None, "an unknown id reads as None");
 
     // A captured lead waits for routing until the grace period has passed.
     let routing_due = t0 + sla::routing_grace();
@@ -69,186 +79,108 @@ pub async fn lead_store(store: &dyn LeadStore) {
     let due = store.overdue(WaitKind::Routing, routing_due, 10).await.unwrap();
     assert_eq!(ids(&due), [&a.id], "a lead past its routing grace is overdue for routing");
 
-    // Recording a decision happens once; replays and races see the first decision.
+    // An update applies over the revision it was computed from, and only once.
     let t1 = t0 + chrono::Duration::seconds(1);
     let first = decision_for(&a, t1);
-    let Recorded::Applied(assigned) = store.record_decision(&a.id, &first).await.unwrap() else {
-        panic!("the first decision must apply");
-    };
-    assert_eq!(assigned.status, LeadStatus::Assigned);
-    assert_eq!(assigned.decision.as_ref(), Some(&first));
+    let assign = v.lead.assign(first.clone()).unwrap();
+    let assigned = apply(store, &v, &assign).await;
+    assert_eq!(assigned.lead, assign.lead, "the lead the transition computed is what is stored");
+    assert!(assigned.revision > v.revision, "a write must move the revision");
     let mut second = decision_for(&a, t1 + chrono::Duration::seconds(5));
     second.rule = "another-rule".into();
-    match store.record_decision(&a.id, &second).await.unwrap() {
-        Recorded::AlreadyDecided(stored) => {
-            assert_eq!(stored.decision, Some(first.clone()), "a replay changed the decision")
-        }
-        other => panic!("a second decision must answer AlreadyDecided, got {other:?}"),
-    }
-    assert_eq!(store.get(&a.id).await.unwrap().unwrap(), assigned, "the stored lead is the assigned one");
-    assert_eq!(store.record_decision(&LeadId::generate(), &first).await.unwrap(), Recorded::Missing);
+    let stale = v.lead.assign(second).unwrap();
+    assert_eq!(store.update(&v, &stale.lead, &stale.effects).await.unwrap(), Written::Stale, "a stale write applied");
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().decision(), Some(&first), "a stale write changed the lead");
+
+    // Concurrent writers from one revision: exactly one applies.
+    let results = join_all((0..4).map(|_| store.update(&assigned, &assigned.lead, &[]))).await;
+    let applied = results.iter().filter(|r| matches!(r, Ok(Written::Applied))).count();
+    assert_eq!(applied, 1, "concurrent writes over one revision: exactly one must apply, got {results:?}");
+    let assigned = store.read(&a.id).await.unwrap().unwrap();
 
     // Once assigned, the lead waits for its first touch instead of for routing.
     let far = t0 + chrono::Duration::days(30);
-    assert!(
-        store.overdue(WaitKind::Routing, far, 10).await.unwrap().is_empty(),
-        "an assigned lead still waits for routing"
-    );
+    assert!(store.overdue(WaitKind::Routing, far, 10).await.unwrap().is_empty(), "an assigned lead waits for routing");
     let touch_due = first.first_touch_due_at;
     let not_yet = store.overdue(WaitKind::FirstTouch, touch_due - chrono::Duration::seconds(1), 10).await.unwrap();
     assert!(not_yet.is_empty(), "a lead was overdue for its first touch before the due time");
     assert_eq!(ids(&store.overdue(WaitKind::FirstTouch, touch_due, 10).await.unwrap()), [&a.id]);
 
-    // Escalation applies only once the first touch is overdue, and only once.
-    assert_eq!(store.record_escalation(&a.id, touch_due - chrono::Duration::seconds(1)).await.unwrap(), None);
-    let escalated = store.record_escalation(&a.id, touch_due).await.unwrap().expect("an overdue lead escalates");
-    assert_eq!((escalated.status, escalated.escalated_at), (LeadStatus::Escalated, Some(touch_due)));
-    assert_eq!(store.record_escalation(&a.id, far).await.unwrap(), None, "a lead escalated twice");
-    assert!(
-        store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty(),
-        "an escalated lead is still waiting"
-    );
+    // An escalation waits in the outbox (the announce index) until announced, then nothing waits.
+    let escalated = apply(store, &assigned, &assigned.lead.escalate(touch_due).unwrap()).await;
+    assert!(store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty(), "an escalated lead still waits");
+    assert_eq!(ids(&store.overdue(WaitKind::Announce, far, 10).await.unwrap()), [&a.id]);
+    let announcement = escalated.lead.outbox[0].clone();
+    let done = apply(store, &escalated, &escalated.lead.announced(&announcement)).await;
+    assert!(store.overdue(WaitKind::Announce, far, 10).await.unwrap().is_empty(), "an announced event still waits");
+    assert_eq!(done.lead.escalated_at(), Some(touch_due));
 
-    // A touch stops the clock: the lead leaves the index and cannot be escalated.
-    let b = new_lead(t0, "US");
-    store.insert(&b).await.unwrap();
-    let b_decision = decision_for(&b, t1);
-    assert!(matches!(store.record_decision(&b.id, &b_decision).await.unwrap(), Recorded::Applied(_)));
-    let Touched::First(touched) = store.record_touch(&b.id, &touch(TouchKind::Accepted, t1)).await.unwrap() else {
-        panic!("an assigned lead's first touch must count as the first")
-    };
-    assert_eq!((touched.status, touched.touched_at), (LeadStatus::Touched, Some(t1)));
-    let Touched::Again(again) = store.record_touch(&b.id, &touch(TouchKind::Called, far)).await.unwrap() else {
-        panic!("a second touch must be kept as activity")
-    };
-    assert_eq!((again.touched_at, again.touches.len()), (Some(t1), 2), "a later touch moved the first touch");
-    assert_eq!(store.get(&b.id).await.unwrap().as_ref(), Some(&again), "the touches read back");
-
-    // A touch whose event could not be published waits in the index until it is announced.
-    let call = &again.touches[1];
-    store.defer_announcement(&b.id, call).await.unwrap();
-    store.defer_announcement(&b.id, call).await.unwrap();
-    let waiting = store.overdue(WaitKind::Announce, far, 10).await.unwrap();
-    assert_eq!(ids(&waiting), [&b.id], "an unannounced touch must be found through the index");
-    assert_eq!(waiting[0].unannounced, std::slice::from_ref(call), "a touch deferred twice is kept once");
-    store.announced(&b.id, call).await.unwrap();
-    assert!(store.overdue(WaitKind::Announce, far, 10).await.unwrap().is_empty(), "an announced touch still waits");
-    assert_eq!(store.record_escalation(&b.id, far).await.unwrap(), None, "a touched lead escalated");
-    assert!(store.overdue(WaitKind::FirstTouch, far, 10).await.unwrap().is_empty());
-    let captured = new_lead(t0, "US");
-    store.insert(&captured).await.unwrap();
-    let refused = store.record_touch(&captured.id, &touch(TouchKind::Called, t1)).await.unwrap();
-    assert_eq!(refused, Touched::NotOpen(captured.clone()), "an unassigned lead was touched");
-    assert_eq!(store.record_touch(&LeadId::generate(), &touch(TouchKind::Called, t1)).await.unwrap(), Touched::Missing);
+    // A deferred lead leaves the index until its deferral ends.
+    let b = stored(store, &new_lead(t0, "US")).await;
+    let deferred = apply(store, &b, &b.lead.deferred(far, "queue down")).await;
+    assert!(!ids(&store.overdue(WaitKind::Routing, far, 10).await.unwrap()).contains(&&b.lead.id), "deferred lead due");
+    let later = far + chrono::Duration::hours(1);
+    assert!(ids(&store.overdue(WaitKind::Routing, later, 10).await.unwrap()).contains(&&b.lead.id));
+    assert_eq!(deferred.lead.deferral.as_ref().map(|d| d.attempts), Some(1));
 
     // Overdue leads come earliest first, and `limit` bounds the answer.
-    let mut later: Vec<Lead> = (1..=4).map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR")).collect();
-    later.reverse();
-    for lead in &later {
-        store.insert(lead).await.unwrap();
+    let mut later_leads: Vec<Lead> = (1..=4).map(|i| new_lead(t0 + chrono::Duration::minutes(i), "FR")).collect();
+    later_leads.reverse();
+    for lead in &later_leads {
+        stored(store, lead).await;
     }
     let page = store.overdue(WaitKind::Routing, far, 3).await.unwrap();
-    let expected = [&captured.id, &later[3].id, &later[2].id];
+    let expected = [&later_leads[3].id, &later_leads[2].id, &later_leads[1].id];
     assert_eq!(ids(&page), expected, "overdue leads are not earliest first or not limited");
 
-    // Concurrent routers: exactly one decision applies.
-    let c = new_lead(t0, "CA");
-    store.insert(&c).await.unwrap();
-    let d = decision_for(&c, t1);
-    let results = tokio::join!(
-        store.record_decision(&c.id, &d),
-        store.record_decision(&c.id, &d),
-        store.record_decision(&c.id, &d),
-        store.record_decision(&c.id, &d),
-    );
-    let applied = [results.0, results.1, results.2, results.3]
-        .into_iter()
-        .filter(|r| matches!(r, Ok(Recorded::Applied(_))))
-        .count();
-    assert_eq!(applied, 1, "concurrent decisions: exactly one must apply");
-
-    // Concurrent touches: exactly one is the first.
-    let call = touch(TouchKind::Called, t1);
-    let firsts = join_all((0..4).map(|_| store.record_touch(&c.id, &call)))
-        .await
-        .into_iter()
-        .filter(|r| matches!(r, Ok(Touched::First(_))))
-        .count();
-    assert_eq!(firsts, 1, "concurrent touches: exactly one must be the first");
-
-    // Delivery claims: first wins, a release lets a retry claim again.
-    let assigned = baton_domain::LeadEvent::Assigned { lead: a.clone() };
-    let key = DeliveryKey::new(&assigned, "slack");
-    let lease = chrono::Duration::seconds(40);
-    assert!(store.claim_delivery(&key, t1, lease).await.unwrap(), "the first claim wins");
-    assert!(!store.claim_delivery(&key, t1, lease).await.unwrap(), "a second claim must lose");
-    store.release_delivery(&key).await.unwrap();
-    assert!(store.claim_delivery(&key, t1, lease).await.unwrap(), "a released claim can be taken again");
-    // A holder that died mid-send: its claim can be taken once the lease has run out, not before.
-    let before_end = t1 + lease - chrono::Duration::seconds(1);
-    assert!(!store.claim_delivery(&key, before_end, lease).await.unwrap(), "a live lease was taken over");
-    let after_end = t1 + lease + chrono::Duration::seconds(1);
-    assert!(store.claim_delivery(&key, after_end, lease).await.unwrap(), "an expired lease must be claimable");
-    // A confirmed delivery is never claimed again, however late.
-    store.confirm_delivery(&key).await.unwrap();
-    let much_later = after_end + chrono::Duration::days(1);
-    assert!(!store.claim_delivery(&key, much_later, lease).await.unwrap(), "a sent delivery was claimed again");
-
-    // Notification failures: one per event and channel, the latest kept.
-    let failure = |error: &str| baton_domain::NotificationFailure {
-        event: "lead.assigned".into(),
-        channel: "webhook:crm".into(),
-        error: error.into(),
-        at: t1,
-    };
-    store.record_notification_failure(&a.id, &failure("410 Gone")).await.unwrap().expect("the lead exists");
-    let lead = store.record_notification_failure(&a.id, &failure("404 Not Found")).await.unwrap().unwrap();
+    // Counter effects move with the write: a take below the cap, a release at the first touch.
+    let owner = format!("rep-{}", uuid_like());
+    let c = stored(store, &new_lead(t0, "CA")).await;
+    let mut capped = decision_for(&c.lead, t1);
+    capped.owner = baton_domain::Owner::new(owner.clone(), "Capped Rep");
+    capped.max_open = Some(1);
+    let taken = apply(store, &c, &c.lead.assign(capped.clone()).unwrap()).await;
+    assert_eq!(capacity.open_count(&owner).await.unwrap(), 1, "the decision took a slot");
+    let d = stored(store, &new_lead(t0, "CA")).await;
+    let full = d.lead.assign(capped).unwrap();
+    assert_eq!(store.update(&d, &full.lead, &full.effects).await.unwrap(), Written::AtCapacity);
+    assert_eq!(store.get(&d.lead.id).await.unwrap().unwrap().status(), LeadStatus::Captured, "a refused take wrote");
+    let touched = taken.lead.touch(touch(TouchKind::Accepted, t1)).unwrap();
+    apply(store, &taken, &touched).await;
+    assert_eq!(capacity.open_count(&owner).await.unwrap(), 0, "the first touch gave the slot back");
     assert_eq!(
-        lead.notification_failures,
-        [failure("404 Not Found")],
-        "a repeated failure must replace the earlier one"
+        ids(&store.overdue(WaitKind::Announce, far, 10).await.unwrap()),
+        [&c.lead.id],
+        "the touch waits to be announced"
     );
-    assert_eq!(store.get(&a.id).await.unwrap().unwrap().notification_failures.len(), 1);
-    assert_eq!(store.record_notification_failure(&LeadId::generate(), &failure("x")).await.unwrap(), None);
 }
 
-/// Checks the open-lead cap of [`LeadStore::record_decision`] and [`LeadStore::record_touch`]:
-/// concurrent routers never give an owner more than `max_open` open leads, and the first touch
-/// frees a slot. `store` must be empty.
-pub async fn open_caps(store: &dyn LeadStore) {
+/// Checks the open-lead cap under concurrency: writers taking an owner's slots never take more
+/// than `max_open` between them. `store` must be empty; `capacity` reads its slots.
+pub async fn open_caps(store: &dyn LeadRepository, capacity: &dyn Capacity) {
     let t0 = base();
     let owner = format!("rep-{}", uuid_like());
-    let leads: Vec<Lead> = (0..6).map(|_| new_lead(t0, "US")).collect();
-    let mut decisions = Vec::new();
-    for lead in &leads {
-        store.insert(lead).await.unwrap();
-        let mut d = decision_for(lead, t0);
-        d.owner = baton_domain::Owner::new(owner.clone(), "Capped Rep");
-        d.max_open = Some(2);
-        decisions.push(d);
+    let mut current = Vec::new();
+    for _ in 0..6 {
+        current.push(stored(store, &new_lead(t0, "US")).await);
     }
-    let results = join_all(leads.iter().zip(&decisions).map(|(l, d)| store.record_decision(&l.id, d))).await;
-    let applied: Vec<&LeadId> = results
+    let transitions: Vec<Transition> = current
         .iter()
-        .zip(&leads)
-        .filter_map(|(r, l)| matches!(r, Ok(Recorded::Applied(_))).then_some(&l.id))
+        .map(|v| {
+            let mut d = decision_for(&v.lead, t0);
+            d.owner = baton_domain::Owner::new(owner.clone(), "Capped Rep");
+            d.max_open = Some(2);
+            v.lead.assign(d).unwrap()
+        })
         .collect();
-    assert_eq!(applied.len(), 2, "concurrent routers gave an owner more than max_open leads: {results:?}");
+    let results = join_all(current.iter().zip(&transitions).map(|(v, t)| store.update(v, &t.lead, &t.effects))).await;
+    let applied = results.iter().filter(|r| matches!(r, Ok(Written::Applied))).count();
+    assert_eq!(applied, 2, "concurrent writers gave an owner more than max_open leads: {results:?}");
     assert!(
-        results.iter().all(|r| matches!(r, Ok(Recorded::Applied(_) | Recorded::AtCapacity))),
-        "a capped decision must be applied or at capacity: {results:?}"
+        results.iter().all(|r| matches!(r, Ok(Written::Applied | Written::AtCapacity))),
+        "a capped write must be applied or at capacity: {results:?}"
     );
-    assert_eq!(store.open_count(&owner).await.unwrap(), 2);
-    let refused = leads.iter().find(|l| !applied.contains(&&l.id)).unwrap();
-    assert_eq!(store.get(&refused.id).await.unwrap().unwrap().status, LeadStatus::Captured, "a refused decision wrote");
-
-    // The first touch frees a slot; a later touch does not free another.
-    store.record_touch(applied[0], &touch(TouchKind::Accepted, t0)).await.unwrap();
-    store.record_touch(applied[0], &touch(TouchKind::Called, t0)).await.unwrap();
-    assert_eq!(store.open_count(&owner).await.unwrap(), 1, "the first touch must free exactly one slot");
-    let i = leads.iter().position(|l| l.id == refused.id).unwrap();
-    assert!(matches!(store.record_decision(&refused.id, &decisions[i]).await.unwrap(), Recorded::Applied(_)));
-    assert_eq!(store.open_count(&owner).await.unwrap(), 2);
+    assert_eq!(capacity.open_count(&owner).await.unwrap(), 2);
 }
 
 fn person(email: &str, at: Timestamp, json_extra: &str) -> Lead {
@@ -263,9 +195,9 @@ fn idem(key: &str, fingerprint: &str) -> Idempotency {
     Idempotency { key: format!("test:{key}"), fingerprint: fingerprint.to_owned() }
 }
 
-/// Checks [`LeadStore::capture`]: deduplication, idempotency and their behaviour under
+/// Checks [`LeadRepository::capture`]: deduplication, idempotency and their behaviour under
 /// concurrency. `store` must be empty.
-pub async fn capture(store: &dyn LeadStore) {
+pub async fn capture(store: &dyn LeadRepository) {
     let t0 = base();
     let email = format!("{}@dedupe.example", uuid_like());
 
@@ -288,10 +220,12 @@ pub async fn capture(store: &dyn LeadStore) {
 
     // A merge never undoes routing that happened in between.
     let decision = decision_for(&first, t0);
-    assert!(matches!(store.record_decision(&first.id, &decision).await.unwrap(), Recorded::Applied(_)));
+    let current = store.read(&first.id).await.unwrap().unwrap();
+    let assign = current.lead.assign(decision.clone()).unwrap();
+    assert_eq!(store.update(&current, &assign.lead, &assign.effects).await.unwrap(), Written::Applied);
     let third = person(&email, t0 + chrono::Duration::minutes(2), "");
     let Captured::Merged(after) = store.capture(&third, None).await.unwrap() else { panic!("merge") };
-    assert_eq!((after.status, after.decision.as_ref()), (LeadStatus::Assigned, Some(&decision)));
+    assert_eq!((after.status(), after.decision()), (LeadStatus::Assigned, Some(&decision)));
     assert_eq!(after.submissions, 3);
 
     // Idempotency: the same key and body replays; the same key with another body is refused.
@@ -377,16 +311,20 @@ pub async fn capture(store: &dyn LeadStore) {
     assert_eq!((created, replayed), (1, 2), "one key, one lead: {outcomes:?}");
 }
 
-/// Checks [`PoolCounters`]: every value handed out once, in order, even to concurrent callers.
-pub async fn counters(counters: &dyn PoolCounters) {
+/// Checks [`Capacity`]'s turns and daily slots: every value handed out once, in order, even to concurrent callers.
+pub async fn counters(counters: &dyn Capacity) {
     let pool = format!("pool-{}", uuid_like());
-    assert_eq!(counters.next(&pool).await.unwrap(), 0, "a new pool starts at 0");
-    let (a, b, c, d) =
-        tokio::join!(counters.next(&pool), counters.next(&pool), counters.next(&pool), counters.next(&pool));
+    assert_eq!(counters.next_turn(&pool).await.unwrap(), 0, "a new pool starts at 0");
+    let (a, b, c, d) = tokio::join!(
+        counters.next_turn(&pool),
+        counters.next_turn(&pool),
+        counters.next_turn(&pool),
+        counters.next_turn(&pool)
+    );
     let mut got = vec![a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3, 4], "no two callers get the same slot");
-    assert_eq!(counters.next(&format!("other-{pool}")).await.unwrap(), 0, "pools count separately");
+    assert_eq!(counters.next_turn(&format!("other-{pool}")).await.unwrap(), 0, "pools count separately");
 
     // Daily caps: never more than `max` claims a day, even when claimed concurrently.
     let member = format!("rep-{}", uuid_like());
@@ -456,6 +394,65 @@ pub async fn accounts(directory: &dyn AccountDirectory) {
     renamed.name = "Renamed".into();
     directory.put_accounts(std::slice::from_ref(&renamed)).await.unwrap();
     assert_eq!(directory.find_by_domain("company0.example").await.unwrap().unwrap().name, "Renamed");
+}
+
+/// Checks a [`DeliveryLedger`]: the first claim wins, a released claim can be taken again, a
+/// lease that ran out can be taken over, and a confirmed delivery is never claimed again (not
+/// even after a late release).
+pub async fn ledger(ledger: &dyn DeliveryLedger) {
+    let t1 = base();
+    let lead = new_lead(t1, "US");
+    let lead = lead.assign(decision_for(&lead, t1)).unwrap().lead;
+    let key = DeliveryKey::new(&LeadEvent::assigned(&lead), "slack");
+    let lease = chrono::Duration::seconds(40);
+    assert!(ledger.claim(&key, t1, lease).await.unwrap(), "the first claim wins");
+    assert!(!ledger.claim(&key, t1, lease).await.unwrap(), "a second claim must lose");
+    ledger.release(&key).await.unwrap();
+    assert!(ledger.claim(&key, t1, lease).await.unwrap(), "a released claim can be taken again");
+    // A holder that died mid-send: its claim can be taken once the lease has run out, not before.
+    let before_end = t1 + lease - chrono::Duration::seconds(1);
+    assert!(!ledger.claim(&key, before_end, lease).await.unwrap(), "a live lease was taken over");
+    let after_end = t1 + lease + chrono::Duration::seconds(1);
+    assert!(ledger.claim(&key, after_end, lease).await.unwrap(), "an expired lease must be claimable");
+    // A confirmed delivery is never claimed again, however late, and a release cannot undo it.
+    ledger.confirm(&key).await.unwrap();
+    ledger.release(&key).await.unwrap();
+    let much_later = after_end + chrono::Duration::days(1);
+    assert!(!ledger.claim(&key, much_later, lease).await.unwrap(), "a sent delivery was claimed again");
+    // Concurrent claims: exactly one wins.
+    let other = DeliveryKey::new(&LeadEvent::assigned(&lead), "webhook:crm");
+    let wins = join_all((0..4).map(|_| ledger.claim(&other, t1, lease))).await;
+    assert_eq!(wins.iter().filter(|w| matches!(w, Ok(true))).count(), 1, "concurrent claims: {wins:?}");
+}
+
+/// Checks an [`EventPublisher`]: every event of the contract publishes (the largest a lead can
+/// make included).
+pub async fn publisher(publisher: &dyn EventPublisher) {
+    let t1 = base();
+    let mut lead = new_lead(t1, "US");
+    for i in 0..baton_domain::contract::MAX_ATTRIBUTES {
+        lead.attributes.insert(format!("a{i}"), serde_json::Value::String("\"".repeat(1000)));
+    }
+    lead.message = Some("é".repeat(baton_domain::contract::MAX_MESSAGE));
+    let assigned = lead.assign(decision_for(&lead, t1)).unwrap().lead;
+    let touched = assigned.touch(touch(TouchKind::Called, t1)).unwrap().lead;
+    for event in [LeadEvent::assigned(&assigned), LeadEvent::announcing(&touched, &touched.outbox[0])] {
+        assert!(event.to_json().len() <= baton_domain::MAX_EVENT_BYTES);
+        publisher.publish(&event).await.unwrap_or_else(|e| panic!("{} did not publish: {e}", event.kind.as_str()));
+    }
+}
+
+/// Checks a [`ChatNotifier`]: a message posts.
+pub async fn chat(chat: &dyn ChatNotifier) {
+    let message = serde_json::json!({ "channel": "C0CONTRACT", "text": "contract check", "blocks": [] });
+    chat.post(&message).await.expect("a message posts");
+}
+
+/// Checks a [`WebhookSender`]: a signed event is delivered.
+pub async fn webhooks(sender: &dyn WebhookSender, subscriber: &crate::webhook::Subscriber) {
+    let lead = new_lead(base(), "US");
+    let body = LeadEvent::assigned(&lead.assign(decision_for(&lead, base())).unwrap().lead).webhook_body(base());
+    sender.send(subscriber, "msg_contract", &body).await.expect("a webhook is delivered");
 }
 
 /// Checks a [`WorkQueue`] whose visibility timeout is `visibility`. `queue` must be empty.

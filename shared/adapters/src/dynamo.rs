@@ -1,4 +1,5 @@
-//! [`LeadStore`] on DynamoDB.
+//! The DynamoDB adapters: [`LeadRepository`], [`DeliveryLedger`], [`Capacity`],
+//! [`AccountDirectory`] and [`RulesetStore`], all in one table.
 //!
 //! One table, string partition key `pk`:
 //! - leads at `lead#<id>`, mapped to and from [`Lead`] by `serde_dynamo`;
@@ -9,8 +10,10 @@
 //! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
 //!   `expires_at` (epoch seconds) for the table's TTL.
 //!
-//! Every lead item carries a `revision` that each write increments, so a merge (read, merge,
-//! write back) can condition its write on nothing having changed in between.
+//! Every lead item carries a `revision` that each write increments: every write of a lead is a
+//! put of what a domain transition computed, conditioned on the revision it was computed from
+//! (with the open-slot counter updates its effects name, in the same transaction). No
+//! transition is re-derived here.
 //!
 //! A lead that is waiting for something carries `wait_kind` and `wait_due_at` (fixed-width
 //! RFC 3339, so text order is time order). The global secondary index [`WAIT_INDEX`] is keyed by
@@ -26,15 +29,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
-use baton_domain::{
-    Account, Decision, Lead, LeadId, LeadStatus, NotificationFailure, Ruleset, Timestamp, Touch, Touched, WaitKind,
-};
+use baton_domain::{Account, Effect, Lead, LeadId, Ruleset, Stage, Timestamp, WaitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::ports::{
-    AccountDirectory, Captured, DeliveryKey, Idempotency, LeadStore, PoolCounters, Recorded, RulesetStore,
-    RulesetVersion,
+    AccountDirectory, Capacity, Captured, DeliveryKey, DeliveryLedger, Idempotency, LeadRepository, RulesetStore,
+    RulesetVersion, Versioned, Written,
 };
 
 /// The name of the sparse due-time index.
@@ -46,10 +47,6 @@ type Item = HashMap<String, AttributeValue>;
 /// Text form of an instant used in the index: always millisecond precision and `Z`.
 pub fn index_time(at: Timestamp) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn lead_key(id: &LeadId) -> AttributeValue {
-    AttributeValue::S(format!("lead#{id}"))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -155,7 +152,8 @@ async fn increment(client: &Client, table: &str, pk: String) -> Result<u64, Erro
         .ok_or_else(|| Error::Corrupt(format!("counter `{pk}` has no number")))
 }
 
-/// What a transaction's outcome means for a capture.
+/// What a transaction's outcome means for its caller.
+#[derive(Debug, PartialEq, Eq)]
 enum Transaction {
     Done,
     /// A condition failed: someone else wrote first; read again and retry. One flag per item:
@@ -163,13 +161,18 @@ enum Transaction {
     LostRace(Vec<bool>),
 }
 
-/// What [`DynamoLeadStore::update_lead`] does with the lead it read.
-enum Step<T> {
-    /// Answer without writing.
-    Answer(T),
-    /// Write `lead` and `extra` in one transaction; answer `done` when it applies, or `refused`
-    /// (when given) when one of `extra`'s conditions fails.
-    Write { lead: Box<Lead>, extra: Vec<TransactWriteItem>, done: T, refused: Option<T> },
+/// What a cancelled transaction's reasons (one code per item) mean: lost to another writer (a
+/// failed condition, a conflicting transaction), throttled (retryable: DynamoDB asks to slow
+/// down), or refused for good (validation, size).
+fn cancellation(codes: &[&str]) -> Result<Transaction, Error> {
+    let throttled = ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"];
+    if codes.iter().any(|code| throttled.contains(code)) {
+        return Err(Error::unavailable(SERVICE, format!("transaction throttled ({}); retry", codes.join(", "))));
+    }
+    if codes.iter().all(|code| matches!(*code, "None" | "ConditionalCheckFailed" | "TransactionConflict")) {
+        return Ok(Transaction::LostRace(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect()));
+    }
+    Err(Error::Rejected { service: SERVICE, detail: format!("transaction refused: {}", codes.join(", ")) })
 }
 
 /// An atomic `ADD` of `delta` to the counter at `pk`, if `condition` (on `#n`, the count) holds.
@@ -215,11 +218,7 @@ where
     Error::unavailable(SERVICE, DisplayErrorContext(err))
 }
 
-fn status(s: LeadStatus) -> AttributeValue {
-    serde_dynamo::to_attribute_value(s).expect("a status is a plain string")
-}
-
-/// A [`LeadStore`] on one DynamoDB table (see the module docs for its layout).
+/// A [`LeadRepository`] on one DynamoDB table (see the module docs for its layout).
 #[derive(Debug, Clone)]
 pub struct DynamoLeadStore {
     client: Client,
@@ -230,35 +229,6 @@ impl DynamoLeadStore {
     /// A store on `table`, which must exist with the layout [`crate::provision::ensure_table`] creates.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
-    }
-
-    /// Applies `update` if `condition` holds and returns the lead after it, or `None` if the condition failed.
-    async fn conditional_update(
-        &self,
-        id: &LeadId,
-        update: &str,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<Option<Lead>, Error> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", lead_key(id))
-            .update_expression(format!("{update} ADD #rev :one"))
-            .condition_expression(condition)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#rev", "revision")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew);
-        for (name, v) in values {
-            request = request.expression_attribute_values(name, v);
-        }
-        match request.send().await {
-            Ok(out) => out.attributes.map(from_item).transpose(),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
-            Err(e) => Err(sdk_error(e)),
-        }
     }
 }
 
@@ -274,108 +244,15 @@ impl DynamoLeadStore {
                 let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
                     return Err(sdk_error(e));
                 };
-                // Lost to another writer: a failed condition, or a transaction conflict (concurrent
-                // transactions on the same items). Anything else (validation, size) is permanent.
                 let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-                if codes.iter().all(|code| matches!(*code, "None" | "ConditionalCheckFailed" | "TransactionConflict")) {
-                    Ok(Transaction::LostRace(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect()))
-                } else {
-                    Err(Error::Rejected {
-                        service: SERVICE,
-                        detail: format!("transaction refused: {}", codes.join(", ")),
-                    })
-                }
+                cancellation(&codes)
             }
         }
     }
 
-    /// Reads the lead (`None` when there is none), lets `step` decide, and when it decides to
-    /// write, writes the lead as the next revision (with `step`'s extra items, in one
-    /// transaction) only if nothing changed it in between, reading again after a lost race.
-    async fn update_lead<T: Send>(
-        &self,
-        id: &LeadId,
-        what: &str,
-        step: impl Fn(Option<Lead>) -> Result<Step<T>, Error> + Send + Sync,
-    ) -> Result<T, Error> {
-        for attempt in 0..CAPTURE_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let current = self.get_raw(format!("lead#{id}")).await?.map(from_item_with_revision).transpose()?;
-            let revision = current.as_ref().map_or(0, |(_, revision)| *revision);
-            match step(current.map(|(lead, _)| lead))? {
-                Step::Answer(answer) => return Ok(answer),
-                Step::Write { lead, extra, done, refused } => {
-                    let mut items = vec![self.revised(&lead, revision)?];
-                    items.extend(extra);
-                    match self.transact(items).await? {
-                        Transaction::Done => return Ok(done),
-                        Transaction::LostRace(failed) => {
-                            // An extra item's condition failed: that is the answer, not a race.
-                            if let Some(refused) = refused
-                                && failed.iter().skip(1).any(|f| *f)
-                            {
-                                return Ok(refused);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Err(Error::unavailable(SERVICE, format!("too much contention {what}; retry")))
-    }
-
-    /// Changes the lead with `change` ([`DynamoLeadStore::update_lead`]); the lead as written, or
-    /// `None` if there is none.
-    async fn modify(&self, id: &LeadId, change: impl Fn(Lead) -> Lead + Send + Sync) -> Result<Option<Lead>, Error> {
-        self.update_lead(id, "updating the same lead", |lead| {
-            Ok(match lead {
-                None => Step::Answer(None),
-                Some(lead) => {
-                    let next = change(lead);
-                    Step::Write { lead: Box::new(next.clone()), extra: vec![], done: Some(next), refused: None }
-                }
-            })
-        })
-        .await
-    }
-
-    /// Writes `lead` as the revision after `revision`, only if nothing changed it since.
-    fn revised(&self, lead: &Lead, revision: u64) -> Result<TransactWriteItem, Error> {
-        put(
-            &self.table,
-            to_item_at(lead, revision + 1)?,
-            "revision = :rev",
-            vec![(":rev", AttributeValue::N(revision.to_string()))],
-        )
-    }
-
-    /// Records a decision whose owner has a cap on open leads: the lead and the owner's open
-    /// count change in one transaction, and only while the count is below `max`.
-    async fn record_capped_decision(&self, id: &LeadId, decision: &Decision, max: u32) -> Result<Recorded, Error> {
-        self.update_lead(id, "recording the decision", |lead| {
-            Ok(match lead {
-                None => Step::Answer(Recorded::Missing),
-                Some(lead) if lead.status != LeadStatus::Captured => Step::Answer(Recorded::AlreadyDecided(lead)),
-                Some(lead) => {
-                    let next = lead.assigned(decision.clone());
-                    let slot = counter_add(
-                        &self.table,
-                        open_key(&decision.owner.id),
-                        1,
-                        Some(("attribute_not_exists(#n) OR #n < :max", max)),
-                    )?;
-                    Step::Write {
-                        lead: Box::new(next.clone()),
-                        extra: vec![slot],
-                        done: Recorded::Applied(next),
-                        refused: Some(Recorded::AtCapacity),
-                    }
-                }
-            })
-        })
-        .await
+    /// Writes `item` (the next revision) only if the stored one is still `revision`.
+    fn revised_item(&self, item: Item, revision: u64) -> Result<TransactWriteItem, Error> {
+        put(&self.table, item, "revision = :rev", vec![(":rev", AttributeValue::N(revision.to_string()))])
     }
 
     fn idempotency_put(&self, idem: &Idempotency, lead: &LeadId, now: Timestamp) -> Result<TransactWriteItem, Error> {
@@ -429,9 +306,9 @@ fn backoff(attempt: usize) -> std::time::Duration {
 }
 
 #[async_trait]
-impl LeadStore for DynamoLeadStore {
+impl LeadRepository for DynamoLeadStore {
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
-        let identities = if lead.status == LeadStatus::Spam { Vec::new() } else { lead.identities() };
+        let identities = if lead.stage == Stage::Spam { Vec::new() } else { lead.identities() };
         for attempt in 0..CAPTURE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
@@ -445,8 +322,9 @@ impl LeadStore for DynamoLeadStore {
                     return Ok(Captured::KeyReused { lead_id });
                 }
                 let original = self
-                    .get(&lead_id)
+                    .read(&lead_id)
                     .await?
+                    .map(|v| v.lead)
                     .ok_or_else(|| Error::Corrupt(format!("idempotency record names missing lead {lead_id}")))?;
                 return Ok(Captured::Replayed(original));
             }
@@ -462,7 +340,7 @@ impl LeadStore for DynamoLeadStore {
                         return Err(Error::Corrupt(format!("identity record names missing lead {existing_id}")));
                     };
                     let (existing, revision) = from_item_with_revision(item)?;
-                    let merged = existing.merged_with(lead);
+                    let merged = existing.merge(lead).lead;
                     items.push(put(
                         &self.table,
                         to_item_at(&merged, revision + 1)?,
@@ -504,68 +382,62 @@ impl LeadStore for DynamoLeadStore {
         Err(Error::unavailable(SERVICE, "too much contention capturing the same person; retry"))
     }
 
-    async fn insert(&self, lead: &Lead) -> Result<(), Error> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(lead)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Err(Error::Rejected { service: SERVICE, detail: format!("lead {} already exists", lead.id) })
+    async fn read(&self, id: &LeadId) -> Result<Option<Versioned>, Error> {
+        let item = self.get_raw(format!("lead#{id}")).await?;
+        Ok(item.map(from_item_with_revision).transpose()?.map(|(lead, revision)| Versioned { lead, revision }))
+    }
+
+    async fn update(&self, current: &Versioned, next: &Lead, effects: &[Effect]) -> Result<Written, Error> {
+        let mut slots = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::TakeOpenSlot { owner, max } => slots.push(counter_add(
+                    &self.table,
+                    open_key(owner),
+                    1,
+                    Some(("attribute_not_exists(#n) OR #n < :max", *max)),
+                )?),
+                // Unconditional, so a touch can never be refused by its counter (a count read
+                // below zero reads as zero).
+                Effect::ReleaseOpenSlot { owner } => slots.push(counter_add(&self.table, open_key(owner), -1, None)?),
+                Effect::Publish(_) => {}
             }
-            Err(e) => Err(sdk_error(e)),
         }
-    }
-
-    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", lead_key(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        out.item.map(from_item).transpose()
-    }
-
-    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
-        if let Some(max) = decision.max_open.filter(|_| decision.status() == LeadStatus::Assigned) {
-            return self.record_capped_decision(id, decision, max).await;
+        let item = to_item_at(next, current.revision + 1)?;
+        if slots.is_empty() {
+            // One conditional put: the common case costs one request.
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("revision = :rev")
+                .expression_attribute_values(":rev", AttributeValue::N(current.revision.to_string()))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Written::Applied),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                    Ok(Written::Stale)
+                }
+                Err(e) => Err(sdk_error(e)),
+            };
         }
-        // The lead's next state comes from the decision; only an assigned lead waits (for its first touch).
-        let next = decision.status();
-        let (update, mut values) = if next == LeadStatus::Assigned {
-            (
-                "SET #status = :next, decision = :decision, wait_kind = :kind, wait_due_at = :due",
-                vec![
-                    (":kind", AttributeValue::S(WaitKind::FirstTouch.as_str().into())),
-                    (":due", AttributeValue::S(index_time(decision.first_touch_due_at))),
-                ],
-            )
-        } else {
-            ("SET #status = :next, decision = :decision REMOVE wait_kind, wait_due_at", vec![])
-        };
-        values.extend([
-            (":next", status(next)),
-            (":captured", status(LeadStatus::Captured)),
-            (":decision", value(decision)?),
-        ]);
-        let applied =
-            self.conditional_update(id, update, "attribute_exists(pk) AND #status = :captured", values).await?;
-        if let Some(lead) = applied {
-            return Ok(Recorded::Applied(lead));
+        let mut items = vec![self.revised_item(item, current.revision)?];
+        let takes: Vec<bool> = effects
+            .iter()
+            .filter(|e| !matches!(e, Effect::Publish(_)))
+            .map(|e| matches!(e, Effect::TakeOpenSlot { .. }))
+            .collect();
+        items.extend(slots);
+        match self.transact(items).await? {
+            Transaction::Done => Ok(Written::Applied),
+            Transaction::LostRace(failed) => {
+                let lead_changed = failed.first().copied().unwrap_or(false);
+                let slot_refused = failed.iter().skip(1).zip(&takes).any(|(f, take)| *f && *take);
+                Ok(if slot_refused && !lead_changed { Written::AtCapacity } else { Written::Stale })
+            }
         }
-        Ok(match self.get(id).await? {
-            Some(lead) => Recorded::AlreadyDecided(lead),
-            None => Recorded::Missing,
-        })
     }
 
     async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
@@ -600,59 +472,25 @@ impl LeadStore for DynamoLeadStore {
         }
         Ok(leads)
     }
+}
 
-    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
-        self.conditional_update(
-            id,
-            "SET #status = :escalated, escalated_at = :now REMOVE wait_kind, wait_due_at",
-            "#status = :assigned AND wait_due_at <= :now_key",
-            vec![
-                (":escalated", status(LeadStatus::Escalated)),
-                (":assigned", status(LeadStatus::Assigned)),
-                (":now", value(now)?),
-                (":now_key", AttributeValue::S(index_time(now))),
-            ],
-        )
-        .await
+/// A [`DeliveryLedger`] in the leads table: claims at `delivery#<key>`, `pending` with a
+/// `lease_until` (epoch ms) while a send is under way, `sent` after; expiring through the TTL.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLedger {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
     }
+}
 
-    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error> {
-        self.update_lead(id, "touching the same lead", |lead| {
-            let Some(lead) = lead else { return Ok(Step::Answer(Touched::Missing)) };
-            let slot = lead.decision.as_ref().filter(|d| d.max_open.is_some()).map(|d| d.owner.id.clone());
-            let outcome = lead.touch(touch.clone());
-            let (Touched::First(next) | Touched::Again(next)) = &outcome else { return Ok(Step::Answer(outcome)) };
-            let mut extra = Vec::new();
-            if let (Touched::First(_), Some(owner)) = (&outcome, slot) {
-                extra.push(counter_add(&self.table, open_key(&owner), -1, None)?);
-            }
-            Ok(Step::Write { lead: Box::new(next.clone()), extra, done: outcome, refused: None })
-        })
-        .await
-    }
-
-    async fn record_notification_failure(
-        &self,
-        id: &LeadId,
-        failure: &NotificationFailure,
-    ) -> Result<Option<Lead>, Error> {
-        self.modify(id, |lead| lead.with_notification_failure(failure.clone())).await
-    }
-
-    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
-        self.modify(id, |lead| lead.with_unannounced(touch.clone())).await.map(drop)
-    }
-
-    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
-        self.modify(id, |lead| lead.announced(touch)).await.map(drop)
-    }
-
-    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
-        let Some(item) = self.get_raw(open_key(owner)).await? else { return Ok(0) };
-        Ok(item.get("value").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u32)
-    }
-
-    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
+#[async_trait]
+impl DeliveryLedger for DynamoLedger {
+    async fn claim(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
         // Claims are kept 30 days (the table's TTL removes them), far past any redelivery.
         let expires = (now + chrono::Duration::days(30)).timestamp();
         let result = self
@@ -677,12 +515,13 @@ impl LeadStore for DynamoLeadStore {
         }
     }
 
-    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+    async fn confirm(&self, key: &DeliveryKey) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
             .update_expression("SET #state = :sent REMOVE lease_until")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
             .send()
@@ -691,15 +530,23 @@ impl LeadStore for DynamoLeadStore {
         Ok(())
     }
 
-    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
-        self.client
+    async fn release(&self, key: &DeliveryKey) -> Result<(), Error> {
+        // Only a pending claim is given up: a confirmed delivery stays sent whatever happens.
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
+            .condition_expression("#state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 }
 
@@ -708,6 +555,19 @@ mod tests {
     use super::*;
     use baton_domain::LeadSubmission;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_throttled_transaction_is_retryable_and_a_lost_race_is_not_an_error() {
+        let throttled = cancellation(&["None", "ThrottlingError"]).unwrap_err();
+        assert!(throttled.is_retryable(), "throttling inside a transaction must be retryable: {throttled:?}");
+        let exceeded = cancellation(&["ProvisionedThroughputExceeded", "None"]).unwrap_err();
+        assert!(exceeded.is_retryable(), "{exceeded:?}");
+        assert_eq!(
+            cancellation(&["ConditionalCheckFailed", "None"]).unwrap(),
+            Transaction::LostRace(vec![true, false])
+        );
+        assert!(!cancellation(&["ValidationError"]).unwrap_err().is_retryable(), "a validation error is permanent");
+    }
 
     #[test]
     fn index_times_sort_as_text_in_time_order() {
@@ -811,7 +671,8 @@ impl AccountDirectory for DynamoAccounts {
     }
 }
 
-/// [`PoolCounters`] in the leads table, at `counter#pool#<name>`, advanced with an atomic `ADD`.
+/// [`Capacity`] in the leads table: turns at `counter#pool#<name>` (an atomic `ADD`), daily
+/// slots at `counter#daily#<member>#<date>`, open slots at `counter#open#<owner>`.
 #[derive(Debug, Clone)]
 pub struct DynamoCounters {
     client: Client,
@@ -825,8 +686,14 @@ impl DynamoCounters {
 }
 
 #[async_trait]
-impl PoolCounters for DynamoCounters {
-    async fn next(&self, pool: &str) -> Result<u64, Error> {
+impl Capacity for DynamoCounters {
+    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
+        let Some(item) = get_item(&self.client, &self.table, open_key(owner)).await? else { return Ok(0) };
+        let n = item.get("value").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+        Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    }
+
+    async fn next_turn(&self, pool: &str) -> Result<u64, Error> {
         Ok(increment(&self.client, &self.table, format!("counter#pool#{pool}")).await? - 1)
     }
 

@@ -38,6 +38,7 @@ pub mod webhook;
 
 pub use error::Error;
 pub use ports::{
-    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
-    QueueMessage, Recorded, RulesetStore, RulesetVersion, SystemClock, WebhookSender, WorkQueue,
+    AccountDirectory, Capacity, Captured, ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPublisher,
+    Idempotency, LeadRepository, QueueMessage, RulesetStore, RulesetVersion, SystemClock, Versioned, WebhookSender,
+    WorkQueue, Written,
 };

@@ -2,20 +2,17 @@
 //! the local runner when no AWS endpoint is configured.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use baton_domain::{
-    Account, Decision, Lead, LeadEvent, LeadId, LeadStatus, NotificationFailure, Ruleset, Timestamp, Touch, Touched,
-    WaitKind,
-};
+use baton_domain::{Account, Effect, Lead, LeadEvent, LeadId, Ruleset, Stage, Timestamp, WaitKind};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
-    AccountDirectory, Captured, ChatNotifier, Clock, DeliveryKey, EventPublisher, Idempotency, LeadStore, PoolCounters,
-    QueueMessage, Recorded, RulesetStore, RulesetVersion, WorkQueue,
+    AccountDirectory, Capacity, Captured, ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPublisher,
+    Idempotency, LeadRepository, QueueMessage, RulesetStore, RulesetVersion, Versioned, WorkQueue, Written,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -24,16 +21,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A [`LeadStore`] in a map.
+/// Owner → open-lead slots held, shared by a [`MemoryLeadStore`] (which moves them with a
+/// lead's write) and the [`MemoryCounters`] that read them.
+pub type OpenSlots = Arc<Mutex<HashMap<String, u32>>>;
+
+/// A [`LeadRepository`] in a map.
 #[derive(Debug, Default)]
 pub struct MemoryLeadStore {
-    leads: Mutex<HashMap<LeadId, Lead>>,
-    /// identity → lead, and idempotency key → (lead, fingerprint); guarded by `leads`' lock order.
+    /// id → (lead, revision).
+    leads: Mutex<HashMap<LeadId, (Lead, u64)>>,
+    /// identity → lead, and idempotency key → (lead, fingerprint); taken after `leads`.
     keys: Mutex<Keys>,
-    /// key → `None` once sent, or the lease of a pending claim.
-    deliveries: Mutex<HashMap<DeliveryKey, Option<Timestamp>>>,
-    /// owner → open leads held against their cap; taken after `leads`.
-    open: Mutex<HashMap<String, u32>>,
+    /// Taken after `leads`.
+    open: OpenSlots,
 }
 
 #[derive(Debug, Default)]
@@ -49,12 +49,25 @@ impl MemoryLeadStore {
 
     /// Every stored lead (for tests and the local runner's summary).
     pub fn all(&self) -> Vec<Lead> {
-        lock(&self.leads).values().cloned().collect()
+        lock(&self.leads).values().map(|(l, _)| l.clone()).collect()
+    }
+
+    /// Puts `lead` in the store as it is, in whatever stage, replacing any lead with its id (for
+    /// tests that start from a given stage; not part of the repository contract).
+    pub fn seed(&self, lead: &Lead) {
+        let mut leads = lock(&self.leads);
+        let revision = leads.get(&lead.id).map_or(1, |(_, r)| r + 1);
+        leads.insert(lead.id.clone(), (lead.clone(), revision));
+    }
+
+    /// Counters that read (and share) this store's open-lead slots.
+    pub fn counters(&self) -> MemoryCounters {
+        MemoryCounters { open: self.open.clone(), ..MemoryCounters::default() }
     }
 }
 
 #[async_trait]
-impl LeadStore for MemoryLeadStore {
+impl LeadRepository for MemoryLeadStore {
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
         let mut leads = lock(&self.leads);
         let mut keys = lock(&self.keys);
@@ -63,20 +76,21 @@ impl LeadStore for MemoryLeadStore {
             && *expires >= lead.captured_at
         {
             return Ok(if *fingerprint == idem.fingerprint {
-                Captured::Replayed(leads[id].clone())
+                Captured::Replayed(leads[id].0.clone())
             } else {
                 Captured::KeyReused { lead_id: id.clone() }
             });
         }
-        let identities = if lead.status == LeadStatus::Spam { Vec::new() } else { lead.identities() };
+        let identities = if lead.stage == Stage::Spam { Vec::new() } else { lead.identities() };
         let existing = identities.iter().find_map(|i| keys.identities.get(i)).cloned();
         let outcome = match existing {
             Some(id) => {
-                let merged = leads[&id].clone().merged_with(lead);
+                let (current, revision) = leads[&id].clone();
+                let merged = current.merge(lead).lead;
                 for identity in merged.identities() {
                     keys.identities.entry(identity).or_insert_with(|| id.clone());
                 }
-                leads.insert(id, merged.clone());
+                leads.insert(id, (merged.clone(), revision + 1));
                 Captured::Merged(merged)
             }
             None => {
@@ -86,7 +100,7 @@ impl LeadStore for MemoryLeadStore {
                         detail: format!("lead {} already exists", lead.id),
                     });
                 }
-                leads.insert(lead.id.clone(), lead.clone());
+                leads.insert(lead.id.clone(), (lead.clone(), 1));
                 for identity in identities {
                     keys.identities.insert(identity, lead.id.clone());
                 }
@@ -101,102 +115,67 @@ impl LeadStore for MemoryLeadStore {
         Ok(outcome)
     }
 
-    async fn insert(&self, lead: &Lead) -> Result<(), Error> {
-        let mut leads = lock(&self.leads);
-        if leads.contains_key(&lead.id) {
-            return Err(Error::Rejected {
-                service: "memory store",
-                detail: format!("lead {} already exists", lead.id),
-            });
-        }
-        leads.insert(lead.id.clone(), lead.clone());
-        Ok(())
+    async fn read(&self, id: &LeadId) -> Result<Option<Versioned>, Error> {
+        Ok(lock(&self.leads).get(id).map(|(lead, revision)| Versioned { lead: lead.clone(), revision: *revision }))
     }
 
-    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error> {
-        Ok(lock(&self.leads).get(id).cloned())
-    }
-
-    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error> {
+    async fn update(&self, current: &Versioned, next: &Lead, effects: &[Effect]) -> Result<Written, Error> {
         let mut leads = lock(&self.leads);
-        let Some(lead) = leads.get_mut(id) else {
-            return Ok(Recorded::Missing);
-        };
-        if lead.status != LeadStatus::Captured {
-            return Ok(Recorded::AlreadyDecided(lead.clone()));
+        let mut open = lock(&self.open);
+        match leads.get(&current.lead.id) {
+            Some((_, revision)) if *revision == current.revision => {}
+            _ => return Ok(Written::Stale),
         }
-        if let Some(max) = decision.max_open.filter(|_| decision.status() == LeadStatus::Assigned) {
-            let mut open = lock(&self.open);
-            let held = open.entry(decision.owner.id.clone()).or_insert(0);
-            if *held >= max {
-                return Ok(Recorded::AtCapacity);
+        for effect in effects {
+            if let Effect::TakeOpenSlot { owner, max } = effect
+                && open.get(owner).copied().unwrap_or(0) >= *max
+            {
+                return Ok(Written::AtCapacity);
             }
-            *held += 1;
         }
-        *lead = lead.clone().assigned(decision.clone());
-        Ok(Recorded::Applied(lead.clone()))
+        for effect in effects {
+            match effect {
+                Effect::TakeOpenSlot { owner, .. } => *open.entry(owner.clone()).or_insert(0) += 1,
+                Effect::ReleaseOpenSlot { owner } => {
+                    let n = open.entry(owner.clone()).or_insert(0);
+                    *n = n.saturating_sub(1);
+                }
+                Effect::Publish(_) => {}
+            }
+        }
+        leads.insert(next.id.clone(), (next.clone(), current.revision + 1));
+        Ok(Written::Applied)
     }
 
     async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
         let leads = lock(&self.leads);
-        let mut due: Vec<(Timestamp, &Lead)> = leads
+        let mut due: Vec<(Timestamp, Lead)> = leads
             .values()
-            .filter_map(|l| l.awaiting().filter(|w| w.kind == kind && w.due_at <= now).map(|w| (w.due_at, l)))
+            .filter_map(|(lead, _)| {
+                lead.awaiting().filter(|w| w.kind == kind && w.due_at <= now).map(|w| (w.due_at, lead.clone()))
+            })
             .collect();
         due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().take(limit).map(|(_, l)| l.clone()).collect())
+        Ok(due.into_iter().take(limit).map(|(_, lead)| lead).collect())
     }
+}
 
-    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error> {
-        let mut leads = lock(&self.leads);
-        let Some(lead) = leads.get_mut(id) else {
-            return Ok(None);
-        };
-        match lead.awaiting() {
-            Some(w) if w.kind == WaitKind::FirstTouch && w.due_at <= now => {
-                *lead = lead.clone().escalated(now);
-                Ok(Some(lead.clone()))
-            }
-            _ => Ok(None),
-        }
+/// A [`DeliveryLedger`] in a map.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    /// key → `None` once sent, or the lease of a pending claim.
+    deliveries: Mutex<HashMap<DeliveryKey, Option<Timestamp>>>,
+}
+
+impl MemoryLedger {
+    pub fn new() -> Self {
+        Self::default()
     }
+}
 
-    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error> {
-        let mut leads = lock(&self.leads);
-        let Some(lead) = leads.get_mut(id) else {
-            return Ok(Touched::Missing);
-        };
-        let outcome = lead.clone().touch(touch.clone());
-        if let Touched::First(l) | Touched::Again(l) = &outcome {
-            if let (Touched::First(_), Some(d)) = (&outcome, lead.decision.as_ref().filter(|d| d.max_open.is_some())) {
-                let mut open = lock(&self.open);
-                let held = open.entry(d.owner.id.clone()).or_insert(0);
-                *held = held.saturating_sub(1);
-            }
-            *lead = l.clone();
-        }
-        Ok(outcome)
-    }
-
-    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
-        Ok(lock(&self.open).get(owner).copied().unwrap_or(0))
-    }
-
-    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
-        if let Some(lead) = lock(&self.leads).get_mut(id) {
-            *lead = lead.clone().with_unannounced(touch.clone());
-        }
-        Ok(())
-    }
-
-    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error> {
-        if let Some(lead) = lock(&self.leads).get_mut(id) {
-            *lead = lead.clone().announced(touch);
-        }
-        Ok(())
-    }
-
-    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
+#[async_trait]
+impl DeliveryLedger for MemoryLedger {
+    async fn claim(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
         let mut deliveries = lock(&self.deliveries);
         match deliveries.get(key) {
             Some(None) => Ok(false),
@@ -208,26 +187,17 @@ impl LeadStore for MemoryLeadStore {
         }
     }
 
-    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
+    async fn confirm(&self, key: &DeliveryKey) -> Result<(), Error> {
         lock(&self.deliveries).insert(key.clone(), None);
         Ok(())
     }
 
-    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error> {
-        lock(&self.deliveries).remove(key);
+    async fn release(&self, key: &DeliveryKey) -> Result<(), Error> {
+        let mut deliveries = lock(&self.deliveries);
+        if deliveries.get(key).is_some_and(Option::is_some) {
+            deliveries.remove(key);
+        }
         Ok(())
-    }
-
-    async fn record_notification_failure(
-        &self,
-        id: &LeadId,
-        failure: &NotificationFailure,
-    ) -> Result<Option<Lead>, Error> {
-        let mut leads = lock(&self.leads);
-        Ok(leads.get_mut(id).map(|lead| {
-            *lead = lead.clone().with_notification_failure(failure.clone());
-            lead.clone()
-        }))
     }
 }
 
@@ -283,11 +253,12 @@ impl RulesetStore for MemoryRulesets {
     }
 }
 
-/// [`PoolCounters`] in a map.
+/// [`Capacity`] in maps.
 #[derive(Debug, Default)]
 pub struct MemoryCounters {
     turns: Mutex<HashMap<String, u64>>,
     daily: Mutex<HashMap<(String, chrono::NaiveDate), u32>>,
+    open: OpenSlots,
 }
 
 impl MemoryCounters {
@@ -297,8 +268,8 @@ impl MemoryCounters {
 }
 
 #[async_trait]
-impl PoolCounters for MemoryCounters {
-    async fn next(&self, pool: &str) -> Result<u64, Error> {
+impl Capacity for MemoryCounters {
+    async fn next_turn(&self, pool: &str) -> Result<u64, Error> {
         let mut map = lock(&self.turns);
         let n = map.entry(pool.to_owned()).or_insert(0);
         let value = *n;
@@ -321,6 +292,10 @@ impl PoolCounters for MemoryCounters {
             *taken = taken.saturating_sub(1);
         }
         Ok(())
+    }
+
+    async fn open_count(&self, owner: &str) -> Result<u32, Error> {
+        Ok(lock(&self.open).get(owner).copied().unwrap_or(0))
     }
 }
 
@@ -487,6 +462,14 @@ impl MemoryPublisher {
 #[async_trait]
 impl EventPublisher for MemoryPublisher {
     async fn publish(&self, event: &LeadEvent) -> Result<(), Error> {
+        let size = event.to_json().len();
+        if size > crate::sns::MAX_MESSAGE_BYTES {
+            // SNS's own limit, so the twin refuses what SNS would.
+            return Err(Error::Rejected {
+                service: "memory publisher",
+                detail: format!("{size} bytes is over 256 KiB"),
+            });
+        }
         lock(&self.published).push(event.clone());
         if let Some(tx) = &self.subscriber {
             tx.send(event.clone()).map_err(|_| Error::unavailable("memory publisher", "the subscriber has stopped"))?;
@@ -610,47 +593,46 @@ impl Outage {
 }
 
 #[async_trait]
-impl LeadStore for Outage {
+impl LeadRepository for Outage {
     async fn capture(&self, _: &Lead, _: Option<&Idempotency>) -> Result<Captured, Error> {
         Err(self.error())
     }
-    async fn insert(&self, _: &Lead) -> Result<(), Error> {
+    async fn read(&self, _: &LeadId) -> Result<Option<Versioned>, Error> {
         Err(self.error())
     }
-    async fn get(&self, _: &LeadId) -> Result<Option<Lead>, Error> {
-        Err(self.error())
-    }
-    async fn record_decision(&self, _: &LeadId, _: &Decision) -> Result<Recorded, Error> {
+    async fn update(&self, _: &Versioned, _: &Lead, _: &[Effect]) -> Result<Written, Error> {
         Err(self.error())
     }
     async fn overdue(&self, _: WaitKind, _: Timestamp, _: usize) -> Result<Vec<Lead>, Error> {
         Err(self.error())
     }
-    async fn record_escalation(&self, _: &LeadId, _: Timestamp) -> Result<Option<Lead>, Error> {
+}
+
+#[async_trait]
+impl DeliveryLedger for Outage {
+    async fn claim(&self, _: &DeliveryKey, _: Timestamp, _: chrono::Duration) -> Result<bool, Error> {
         Err(self.error())
     }
-    async fn record_touch(&self, _: &LeadId, _: &Touch) -> Result<Touched, Error> {
+    async fn confirm(&self, _: &DeliveryKey) -> Result<(), Error> {
+        Err(self.error())
+    }
+    async fn release(&self, _: &DeliveryKey) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Capacity for Outage {
+    async fn next_turn(&self, _: &str) -> Result<u64, Error> {
+        Err(self.error())
+    }
+    async fn claim_daily(&self, _: &str, _: chrono::NaiveDate, _: u32) -> Result<bool, Error> {
+        Err(self.error())
+    }
+    async fn release_daily(&self, _: &str, _: chrono::NaiveDate) -> Result<(), Error> {
         Err(self.error())
     }
     async fn open_count(&self, _: &str) -> Result<u32, Error> {
-        Err(self.error())
-    }
-    async fn defer_announcement(&self, _: &LeadId, _: &Touch) -> Result<(), Error> {
-        Err(self.error())
-    }
-    async fn announced(&self, _: &LeadId, _: &Touch) -> Result<(), Error> {
-        Err(self.error())
-    }
-    async fn claim_delivery(&self, _: &DeliveryKey, _: Timestamp, _: chrono::Duration) -> Result<bool, Error> {
-        Err(self.error())
-    }
-    async fn confirm_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {
-        Err(self.error())
-    }
-    async fn release_delivery(&self, _: &DeliveryKey) -> Result<(), Error> {
-        Err(self.error())
-    }
-    async fn record_notification_failure(&self, _: &LeadId, _: &NotificationFailure) -> Result<Option<Lead>, Error> {
         Err(self.error())
     }
 }
@@ -692,12 +674,41 @@ mod tests {
 
     #[tokio::test]
     async fn the_memory_store_keeps_the_lead_store_contract() {
-        contract::lead_store(&MemoryLeadStore::new()).await;
+        let store = MemoryLeadStore::new();
+        contract::lead_store(&store, &store.counters()).await;
     }
 
     #[tokio::test]
     async fn the_memory_store_keeps_the_open_cap_contract() {
-        contract::open_caps(&MemoryLeadStore::new()).await;
+        let store = MemoryLeadStore::new();
+        contract::open_caps(&store, &store.counters()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_ledger_keeps_the_delivery_contract() {
+        contract::ledger(&MemoryLedger::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_publisher_keeps_the_publisher_contract() {
+        let publisher = MemoryPublisher::new();
+        contract::publisher(&publisher).await;
+        assert_eq!(publisher.published().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_recording_twins_keep_the_chat_and_webhook_contracts() {
+        let chat = RecordingNotifier::new();
+        contract::chat(&chat).await;
+        assert_eq!(chat.posted().len(), 1);
+        let webhooks = RecordingWebhooks::new();
+        let subscriber = crate::webhook::parse_subscribers(
+            r#"[{"id":"crm","url":"https://crm.example/hooks","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]"#,
+        )
+        .unwrap()
+        .remove(0);
+        contract::webhooks(&webhooks, &subscriber).await;
+        assert_eq!(webhooks.sent().len(), 1);
     }
 
     #[tokio::test]

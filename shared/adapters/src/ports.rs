@@ -1,30 +1,33 @@
-//! The ports handlers depend on. Every method documents its contract; [`crate::contract`]
+//! The ports the use cases depend on, each named after what its callers need. Every method documents its contract; [`crate::contract`]
 //! checks the implementations against it.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use baton_domain::{
-    Account, Decision, Lead, LeadEvent, LeadId, NotificationFailure, Ruleset, Timestamp, Touch, Touched, WaitKind,
-};
+use baton_domain::{Account, Effect, Lead, LeadEvent, LeadId, Ruleset, Timestamp, WaitKind};
 
 use crate::Error;
 
-/// The outcome of [`LeadStore::record_decision`].
+/// A lead as read, with the revision an update must find unchanged.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Recorded {
-    /// This call assigned the lead; the lead as now stored.
-    Applied(Lead),
-    /// The lead already had a decision (a replay, or a concurrent router won); the lead as stored.
-    AlreadyDecided(Lead),
-    /// The decision's owner already has their `max_open` open leads (another router took the
-    /// last slot); nothing was written. Decide again with that owner full.
-    AtCapacity,
-    /// No lead has this id.
-    Missing,
+pub struct Versioned {
+    pub lead: Lead,
+    /// Every write increments it; [`LeadRepository::update`] writes only over this revision.
+    pub revision: u64,
 }
 
-/// The outcome of [`LeadStore::capture`].
+/// The outcome of [`LeadRepository::update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The lead and every counter effect were written, together.
+    Applied,
+    /// Someone changed the lead since it was read: nothing was written; read again.
+    Stale,
+    /// A [`Effect::TakeOpenSlot`] found the owner's slots all taken: nothing was written.
+    AtCapacity,
+}
+
+/// The outcome of [`LeadRepository::capture`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Captured {
     /// A new lead was stored.
@@ -53,7 +56,7 @@ pub struct DeliveryKey(String);
 impl DeliveryKey {
     /// The key for delivering `event` on `channel` (such as `slack:U0AVERY001` or `webhook:crm`).
     pub fn new(event: &LeadEvent, channel: &str) -> Self {
-        Self(format!("{}#{}#{channel}", event.lead_id(), event.occurrence()))
+        Self(format!("{}#{channel}", event.id))
     }
 
     /// The key as text.
@@ -62,75 +65,53 @@ impl DeliveryKey {
     }
 }
 
-/// Where leads live.
+/// Where leads live. Writes are revision-guarded puts of what a domain transition computed; the
+/// repository holds no business rule of its own.
 #[async_trait]
-pub trait LeadStore: Send + Sync {
+pub trait LeadRepository: Send + Sync {
     /// Captures a submission, atomically and safely under concurrency:
     /// - with an `idempotency` key seen before, answers [`Captured::Replayed`] (same body) or
     ///   [`Captured::KeyReused`] (different body) and writes nothing;
-    /// - when the person ([`Lead::identity`]) already has a lead, merges into it
-    ///   ([`Lead::merged_with`]) and answers [`Captured::Merged`];
+    /// - when the person ([`Lead::identities`]) already has a lead, merges into it
+    ///   ([`Lead::merge`]) and answers [`Captured::Merged`];
     /// - otherwise stores `lead` and answers [`Captured::Created`].
     ///
     /// Spam leads are stored as they are, never merged and never claiming the identity.
     /// Either everything (lead, identity, idempotency record) is written or nothing is.
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error>;
 
-    /// Stores a new lead as it is, without identity or idempotency records (for imports and
-    /// tests). Fails with [`Error::Rejected`] if a lead with this id exists (nothing is overwritten).
-    async fn insert(&self, lead: &Lead) -> Result<(), Error>;
+    /// The lead with this id and its revision, if any (read consistently).
+    async fn read(&self, id: &LeadId) -> Result<Option<Versioned>, Error>;
 
     /// The lead with this id, if any.
-    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error>;
+    async fn get(&self, id: &LeadId) -> Result<Option<Lead>, Error> {
+        Ok(self.read(id).await?.map(|v| v.lead))
+    }
 
-    /// Records `decision` and marks the lead assigned, only if it is still captured.
-    /// A replay is not an error: it answers [`Recorded::AlreadyDecided`] and changes nothing.
-    /// With [`Decision::max_open`], the owner's open-lead count goes up by one in the same
-    /// atomic write, unless it is at the cap ([`Recorded::AtCapacity`], nothing written):
-    /// concurrent routers never give an owner more than `max_open` open leads.
-    async fn record_decision(&self, id: &LeadId, decision: &Decision) -> Result<Recorded, Error>;
+    /// Writes `next` over `current` only if the stored revision is still `current.revision`,
+    /// together with the counter effects ([`Effect::TakeOpenSlot`], [`Effect::ReleaseOpenSlot`])
+    /// in one atomic write; other effects are the caller's. [`Written::Stale`] or
+    /// [`Written::AtCapacity`] when it did not apply (nothing written).
+    async fn update(&self, current: &Versioned, next: &Lead, effects: &[Effect]) -> Result<Written, Error>;
 
     /// Up to `limit` leads whose `kind` wait was due at or before `now`, earliest first,
     /// found through the due-time index (never a scan of all leads).
     async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error>;
+}
 
-    /// Marks an assigned lead whose first touch is overdue at `now` as escalated.
-    /// Returns the updated lead, or `None` if it was no longer waiting (touched, escalated or not yet due).
-    async fn record_escalation(&self, id: &LeadId, now: Timestamp) -> Result<Option<Lead>, Error>;
-
-    /// Records `touch` ([`Lead::touch`]): the first stops the SLA clock and, with the same
-    /// atomic write, frees the owner's open-lead slot when the decision took one; later ones
-    /// are kept as activity. Concurrent touches never both count as the first.
-    async fn record_touch(&self, id: &LeadId, touch: &Touch) -> Result<Touched, Error>;
-
-    /// Keeps `touch` on the lead as not yet announced (its `lead.touched` could not be
-    /// published); the lead then waits ([`WaitKind::Announce`]) until [`LeadStore::announced`].
-    async fn defer_announcement(&self, id: &LeadId, touch: &Touch) -> Result<(), Error>;
-
-    /// Marks `touch` announced: it no longer waits.
-    async fn announced(&self, id: &LeadId, touch: &Touch) -> Result<(), Error>;
-
-    /// How many open leads (assigned, not yet touched) `owner` holds against their `max_open` cap.
-    async fn open_count(&self, owner: &str) -> Result<u32, Error>;
-
-    /// Claims the right to send the delivery `key` for `lease` from `now`. `true` for the first
-    /// claim, and for a claim whose holder neither confirmed nor released it before its lease ran
-    /// out (an invocation that died mid-send); `false` otherwise.
-    async fn claim_delivery(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error>;
+/// Exactly-once delivery: a claim per [`DeliveryKey`] before sending, confirmed after.
+#[async_trait]
+pub trait DeliveryLedger: Send + Sync {
+    /// Claims the right to send `key` for `lease` from `now`. `true` for the first claim, and
+    /// for a claim whose holder neither confirmed nor released it before its lease ran out (an
+    /// invocation that died mid-send); `false` otherwise.
+    async fn claim(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error>;
 
     /// Marks a claimed delivery as sent: it is never claimed again.
-    async fn confirm_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
+    async fn confirm(&self, key: &DeliveryKey) -> Result<(), Error>;
 
     /// Gives up a claim after a failed send, so a redelivered event can try again.
-    async fn release_delivery(&self, key: &DeliveryKey) -> Result<(), Error>;
-
-    /// Records on the lead that a notification could not be delivered, replacing an earlier
-    /// failure of the same event on the same channel. The lead as now stored, or `None` if missing.
-    async fn record_notification_failure(
-        &self,
-        id: &LeadId,
-        failure: &NotificationFailure,
-    ) -> Result<Option<Lead>, Error>;
+    async fn release(&self, key: &DeliveryKey) -> Result<(), Error>;
 }
 
 /// The accounts leads are matched to.
@@ -168,20 +149,23 @@ pub trait RulesetStore: Send + Sync {
     async fn active(&self) -> Result<Option<(u32, Ruleset)>, Error>;
 }
 
-/// Shared round-robin pointers, one per pool: each call hands out the next number, atomically,
-/// so concurrent routers never take the same slot.
+/// Owners' capacity: shared round-robin turns per pool, daily new-lead slots, and the open-lead
+/// slots that [`Effect::TakeOpenSlot`] and [`Effect::ReleaseOpenSlot`] move with a lead's write.
 #[async_trait]
-pub trait PoolCounters: Send + Sync {
-    /// The pool's next pointer value (0, 1, 2, … across every caller).
-    async fn next(&self, pool: &str) -> Result<u64, Error>;
+pub trait Capacity: Send + Sync {
+    /// The pool's next pointer value (0, 1, 2, … across every caller), atomically.
+    async fn next_turn(&self, pool: &str) -> Result<u64, Error>;
 
     /// Takes one of `member`'s `max` new-lead slots for `day` (their local date). `false` when
     /// all are taken: concurrent callers never take more than `max` between them.
     async fn claim_daily(&self, member: &str, day: chrono::NaiveDate, max: u32) -> Result<bool, Error>;
 
-    /// Gives back a slot [`PoolCounters::claim_daily`] took, when the lead did not go to the
+    /// Gives back a slot [`Capacity::claim_daily`] took, when the lead did not go to the
     /// member after all (the decision could not be recorded). Never goes below zero.
     async fn release_daily(&self, member: &str, day: chrono::NaiveDate) -> Result<(), Error>;
+
+    /// How many open-lead slots `owner` holds (assigned leads not yet touched, when capped).
+    async fn open_count(&self, owner: &str) -> Result<u32, Error>;
 }
 
 /// A message taken from a [`WorkQueue`].

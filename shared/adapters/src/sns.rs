@@ -10,6 +10,10 @@ use baton_domain::LeadEvent;
 use crate::Error;
 use crate::ports::EventPublisher;
 
+/// The largest message SNS accepts (256 KiB); events are bounded well inside it
+/// ([`baton_domain::MAX_EVENT_BYTES`]).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
 /// The message attribute that carries the event type.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "event_type";
 
@@ -34,10 +38,14 @@ impl EventPublisher for SnsPublisher {
             .string_value(event.event_type().as_str())
             .build()
             .map_err(|e| Error::Rejected { service: "SNS", detail: e.to_string() })?;
+        let message = event.to_json();
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(Error::Rejected { service: "SNS", detail: format!("{} bytes is over 256 KiB", message.len()) });
+        }
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
-            .message(event.to_json())
+            .message(message)
             .message_attributes(EVENT_TYPE_ATTRIBUTE, attribute)
             .send()
             .await

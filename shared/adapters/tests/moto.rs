@@ -10,7 +10,7 @@ use baton_adapters::contract::{self, test_endpoint, unique_name};
 use baton_adapters::dynamo::DynamoLeadStore;
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
-use baton_adapters::{EventPublisher, LeadStore, WorkQueue, provision};
+use baton_adapters::{EventPublisher, LeadRepository, WorkQueue, Written, provision};
 use baton_domain::{LeadEvent, LeadId, LeadSubmission, Ruleset, decide};
 
 async fn sdk() -> aws_config::SdkConfig {
@@ -27,14 +27,27 @@ async fn store() -> (DynamoLeadStore, aws_sdk_dynamodb::Client, String) {
 
 #[tokio::test]
 async fn the_dynamodb_store_keeps_the_lead_store_contract() {
-    let (store, _, _) = store().await;
-    contract::lead_store(&store).await;
+    let (store, client, table) = store().await;
+    contract::lead_store(&store, &baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
 }
 
 #[tokio::test]
 async fn the_dynamodb_store_keeps_the_open_cap_contract() {
-    let (store, _, _) = store().await;
-    contract::open_caps(&store).await;
+    let (store, client, table) = store().await;
+    contract::open_caps(&store, &baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
+}
+
+#[tokio::test]
+async fn the_dynamodb_ledger_keeps_the_delivery_contract() {
+    let (_, client, table) = store().await;
+    contract::ledger(&baton_adapters::dynamo::DynamoLedger::new(client, table)).await;
+}
+
+#[tokio::test]
+async fn the_sns_publisher_keeps_the_publisher_contract() {
+    let config = sdk().await;
+    let topic = provision::ensure_topic(&aws_sdk_sns::Client::new(&config), &unique_name("events")).await.unwrap();
+    contract::publisher(&SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic)).await;
 }
 
 #[tokio::test]
@@ -67,7 +80,7 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
-    store.insert(&lead).await.unwrap();
+    store.capture(&lead, None).await.unwrap();
     let raw = |id: LeadId| {
         let client = client.clone();
         let table = table.clone();
@@ -85,10 +98,21 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
     };
     assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "routing");
     let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
-    store.record_decision(&lead.id, &decision).await.unwrap();
+    let step = |t: baton_domain::Transition| {
+        let store = store.clone();
+        let id = lead.id.clone();
+        async move {
+            let current = store.read(&id).await.unwrap().unwrap();
+            assert_eq!(store.update(&current, &t.lead, &t.effects).await.unwrap(), Written::Applied);
+            store.read(&id).await.unwrap().unwrap().lead
+        }
+    };
+    let assigned = step(lead.assign(decision).unwrap()).await;
     assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "first_touch");
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "U1", "api");
-    assert!(matches!(store.record_touch(&lead.id, &touch).await.unwrap(), baton_domain::Touched::First(_)));
+    let touched = step(assigned.touch(touch).unwrap()).await;
+    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "announce", "the touch waits to be announced");
+    step(touched.announced(&touched.outbox[0])).await;
     let item = raw(lead.id.clone()).await;
     assert!(
         !item.contains_key("wait_kind") && !item.contains_key("wait_due_at"),
@@ -146,7 +170,7 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
         .into_lead(LeadId::generate(), chrono::Utc::now())
         .unwrap();
     let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
-    let event = LeadEvent::Assigned { lead: lead.assigned(decision) };
+    let event = LeadEvent::assigned(&lead.assign(decision).unwrap().lead);
     SnsPublisher::new(sns, &topic).publish(&event).await.unwrap();
 
     let all = SqsQueue::new(sqs.clone(), &everything.url);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{AccountMatch, FieldError, Owner, normalize};
 
 /// A known company.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Account {
     pub account_id: String,
     pub name: String,

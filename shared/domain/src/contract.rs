@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::normalize::{self, Normalization};
-use crate::{Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Timestamp, Touchpoint};
+use crate::{Consent, Email, Enrichment, Lead, LeadId, Phone, Source, Timestamp, Touchpoint};
 
 /// The longest value accepted for a short text field (names, company, title, ids, UTM values).
 pub const MAX_SHORT_TEXT: usize = 256;
@@ -242,7 +242,7 @@ impl LeadSubmission {
     }
 
     /// Validates and normalizes every field and builds a new lead captured at `now`. Lists every
-    /// problem at once. A submission whose honeypot is filled becomes a [`LeadStatus::Spam`] lead.
+    /// problem at once. A submission whose honeypot is filled becomes a [`crate::Stage::Spam`] lead.
     pub fn into_lead(self, id: LeadId, now: Timestamp) -> Result<Lead, ContractError> {
         let mut errors = Vec::new();
         let mut normalized = Vec::new();
@@ -389,6 +389,9 @@ impl LeadSubmission {
                 Value::String(s) if s.chars().count() > MAX_ATTRIBUTE_VALUE => {
                     errors.push(FieldError::new(field, format!("is longer than {MAX_ATTRIBUTE_VALUE} characters")));
                 }
+                Value::String(s) if s.chars().any(forbidden_control) => {
+                    errors.push(FieldError::new(field, "contains control characters"));
+                }
                 Value::Number(n) if !storable_number(n) => {
                     errors.push(FieldError::new(
                         field,
@@ -472,7 +475,7 @@ impl LeadSubmission {
         let spam = self.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty());
         Ok(Lead {
             id,
-            status: if spam { LeadStatus::Spam } else { LeadStatus::Captured },
+            stage: if spam { crate::Stage::Spam } else { crate::Stage::Captured },
             email,
             phone,
             first_name,
@@ -496,15 +499,19 @@ impl LeadSubmission {
             account: None,
             submissions: 1,
             captured_at: now,
-            decision: None,
             previous_decisions: Vec::new(),
-            touched_at: None,
-            escalated_at: None,
             touches: Vec::new(),
-            unannounced: Vec::new(),
+            outbox: Vec::new(),
+            deferral: None,
             notification_failures: Vec::new(),
         })
     }
+}
+
+/// Control characters other than line breaks and tabs: refused in every text value (JSON
+/// writes each as six bytes, and no person types them).
+fn forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }
 
 /// A trimmed text field; blank is absent. Too long or control characters: an error for `field`.
@@ -514,7 +521,7 @@ fn text(errors: &mut Vec<FieldError>, field: &str, value: Option<String>, max: u
         errors.push(FieldError::new(field, format!("is longer than {max} characters")));
         return None;
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if value.chars().any(forbidden_control) {
         errors.push(FieldError::new(field, "contains control characters"));
         return None;
     }
@@ -574,7 +581,7 @@ mod tests {
                 "source":{"form_type":"demo_request","utm_campaign":"launch"}}"#,
         )
         .unwrap();
-        assert_eq!(lead.status, LeadStatus::Captured);
+        assert_eq!(lead.status(), crate::LeadStatus::Captured);
         assert_eq!(lead.email.unwrap().as_str(), "ada@example.com");
         assert_eq!(lead.source.form_type.as_deref(), Some("demo_request"));
         assert_eq!(lead.captured_at, now());
@@ -697,10 +704,10 @@ mod tests {
     #[test]
     fn a_filled_honeypot_makes_the_lead_spam() {
         let lead = accept(r#"{"email":"bot@spam.example","_honeypot":"http://buy.example"}"#).unwrap();
-        assert_eq!(lead.status, LeadStatus::Spam);
+        assert_eq!(lead.status(), crate::LeadStatus::Spam);
         assert_eq!(lead.awaiting(), None, "spam is never routed");
         let lead = accept(r#"{"email":"human@corp.example","_honeypot":""}"#).unwrap();
-        assert_eq!(lead.status, LeadStatus::Captured);
+        assert_eq!(lead.status(), crate::LeadStatus::Captured);
     }
 
     #[test]
@@ -731,6 +738,14 @@ mod tests {
         let err = accept(r#"{"email":"a@b.co","attributes":{"big":1e200,"tiny":1e-200,"ok":1.5,"n":-7}}"#).unwrap_err();
         let fields: Vec<String> = err.field_errors().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["attributes.big", "attributes.tiny"]);
+    }
+
+    #[test]
+    fn attribute_values_with_control_characters_are_refused_by_path_like_other_text() {
+        let err = accept("{\"email\":\"a@b.co\",\"attributes\":{\"bell\":\"ding\\u0007\",\"note\":\"line\\nbreak\"}}")
+            .unwrap_err();
+        let problems: Vec<(String, String)> = err.field_errors().into_iter().map(|e| (e.field, e.message)).collect();
+        assert_eq!(problems, [("attributes.bell".to_owned(), "contains control characters".to_owned())]);
     }
 
     #[test]

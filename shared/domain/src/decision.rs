@@ -35,7 +35,7 @@ impl FirstAction {
 }
 
 /// Why a lead went to whom, and what is due by when. Recorded once per lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Decision {
     pub owner: Owner,
     /// The routing rule that matched, or `fallback`.
@@ -89,22 +89,6 @@ impl Decision {
             Some(crate::rules::Disposition::Nurture) => LeadStatus::Nurture,
             Some(crate::rules::Disposition::Disqualified) => LeadStatus::Disqualified,
         }
-    }
-}
-
-impl Lead {
-    /// The lead with `decision` recorded and its status assigned.
-    pub fn assigned(mut self, decision: Decision) -> Lead {
-        self.status = decision.status();
-        self.decision = Some(decision);
-        self
-    }
-
-    /// The lead marked as escalated at `now` (its first touch was overdue).
-    pub fn escalated(mut self, now: Timestamp) -> Lead {
-        self.status = LeadStatus::Escalated;
-        self.escalated_at = Some(now);
-        self
     }
 }
 

@@ -161,7 +161,7 @@ fn one() -> u32 {
 }
 
 /// Where a lead stands in its journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     /// Stored, waiting to be qualified and assigned.
@@ -196,7 +196,7 @@ impl LeadStatus {
 }
 
 /// Where a lead came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Source {
     /// The form or integration that submitted the lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +229,7 @@ pub struct Source {
 }
 
 /// What the person agreed to, and how it was asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consent {
     pub granted: bool,
     /// What the consent is for, such as `marketing_email`.
@@ -245,7 +245,7 @@ pub struct Consent {
 }
 
 /// What Baton derived from the submitted values.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Enrichment {
     /// The company name without legal form or punctuation, for matching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -282,7 +282,10 @@ pub type AccountMatch = crate::Account;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub id: LeadId,
-    pub status: LeadStatus,
+    /// Where the lead stands, with what that stage has (stored flat: `status`, `decision`,
+    /// `touched_at`, `escalated_at`).
+    #[serde(flatten)]
+    pub stage: crate::Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,24 +339,20 @@ pub struct Lead {
     #[serde(default = "one")]
     pub submissions: u32,
     pub captured_at: Timestamp,
-    /// Set when the lead is assigned (or sent to nurture, or disqualified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
     /// Earlier decisions, oldest first: a nurture decision is kept here when a new submission
     /// sends the lead back to routing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_decisions: Vec<Decision>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub touched_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub escalated_at: Option<Timestamp>,
     /// What the owner did with the lead, oldest first (at most [`crate::touch::MAX_TOUCHES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub touches: Vec<crate::touch::Touch>,
-    /// Touches whose `lead.touched` event could not be published yet: the sweep publishes them
-    /// (an outbox, so no touch goes unannounced).
+    /// Events recorded with the write that made them true and not yet published (touches,
+    /// escalations): the lead waits ([`crate::WaitKind::Announce`]) until each is out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unannounced: Vec<crate::touch::Touch>,
+    pub outbox: Vec<crate::Announcement>,
+    /// Set while the sweep is backing off a lead it could not handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferral: Option<crate::stage::Deferral>,
     /// Notifications that could not be delivered (one per event and channel), for someone to fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_failures: Vec<crate::NotificationFailure>,
@@ -453,31 +452,42 @@ impl Lead {
             self.touchpoints.remove(0);
         }
         self.submissions = self.submissions.saturating_add(later.submissions);
-        if self.status == LeadStatus::Nurture {
+        if let crate::Stage::Nurture { decision } = &self.stage {
             // A new submission may re-qualify a nurtured lead: it goes back to routing.
-            self.status = LeadStatus::Captured;
-            self.previous_decisions.extend(self.decision.take());
+            self.previous_decisions.push(decision.clone());
+            self.stage = crate::Stage::Captured;
         }
         self
     }
 
     /// "First Last", the email, the phone, or the id: the best human label available.
     pub fn display_name(&self) -> String {
-        let name = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !name.is_empty() {
-            return name;
-        }
-        self.email
-            .as_ref()
-            .map(|e| e.as_str().to_owned())
-            .or_else(|| self.phone.as_ref().map(|p| p.as_str().to_owned()))
-            .unwrap_or_else(|| self.id.to_string())
+        display_name(
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.email.as_ref(),
+            self.phone.as_ref(),
+            &self.id,
+        )
     }
+}
+
+/// "First Last", the email, the phone, or the id: the best human label of these.
+pub(crate) fn display_name(
+    first: Option<&str>,
+    last: Option<&str>,
+    email: Option<&Email>,
+    phone: Option<&Phone>,
+    id: &LeadId,
+) -> String {
+    let name = [first, last].into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    if !name.is_empty() {
+        return name;
+    }
+    email
+        .map(|e| e.as_str().to_owned())
+        .or_else(|| phone.map(|p| p.as_str().to_owned()))
+        .unwrap_or_else(|| id.to_string())
 }
 
 #[cfg(test)]
@@ -620,10 +630,10 @@ mod tests {
     fn a_new_submission_sends_a_nurtured_lead_back_to_routing_and_keeps_the_old_decision() {
         let first = lead(r#"{"email":"kid@gmail.com","job_title":"Student"}"#, 0);
         let decision = crate::decide(&first, &crate::Ruleset::default_ruleset(), first.captured_at);
-        let nurtured = first.assigned(decision.clone());
-        assert_eq!(nurtured.status, LeadStatus::Nurture);
+        let nurtured = first.assign(decision.clone()).unwrap().lead;
+        assert_eq!(nurtured.status(), LeadStatus::Nurture);
         let back = nurtured.merged_with(&lead(r#"{"email":"kid@gmail.com","job_title":"CTO"}"#, 9));
-        assert_eq!((back.status, back.decision.as_ref()), (LeadStatus::Captured, None));
+        assert_eq!((back.status(), back.decision()), (LeadStatus::Captured, None));
         assert_eq!(back.previous_decisions, [decision]);
         assert!(back.awaiting().is_some_and(|w| w.kind == crate::WaitKind::Routing));
     }

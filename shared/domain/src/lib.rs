@@ -7,13 +7,17 @@
 //! # Layout
 //! - [`account`]: known companies (CSV/JSON import) that leads are matched to by domain.
 //! - [`lead`]: the lead record, its identifiers and validated value types ([`Email`], [`Phone`]).
+//! - [`stage`]: the lead's lifecycle: its [`Stage`] and every transition, each returning the new
+//!   lead and the [`Effect`]s the write must perform.
 //! - [`contract`]: the versioned `POST /leads` contract: parsing and field-level validation.
 //! - [`score`]: scores (itemized reasons) and priorities.
 //! - [`assign`]: who can own a lead ([`Owner`]).
 //! - [`rules`]: the ruleset as data (scoring, qualification, routing, pools, SLA) and its engine.
 //! - [`sla`]: first-touch targets and the single thing a lead is waiting for at any time.
 //! - [`decision`]: the routing decision (score + owner + first action + due time).
-//! - [`event`]: the events published when a lead is assigned or escalated.
+//! - [`touch`]: what an owner does with a lead, and the first-action task.
+//! - [`normalize`]: normalization and enrichment of submitted values.
+//! - [`event`]: the public, versioned event contract ([`LeadEvent`] with a bounded [`LeadView`]).
 
 pub mod account;
 pub mod assign;
@@ -25,17 +29,19 @@ pub mod normalize;
 pub mod rules;
 pub mod score;
 pub mod sla;
+pub mod stage;
 pub mod touch;
 
 pub use account::Account;
 pub use assign::Owner;
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
-pub use event::{EventType, LeadEvent, NotificationFailure};
+pub use event::{EVENT_VERSION, EventType, LeadEvent, LeadView, MAX_EVENT_BYTES, NotificationFailure};
 pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
 pub use rules::Ruleset;
 pub use score::{Priority, Score, ScoreReason};
 pub use sla::{Awaiting, WaitKind};
+pub use stage::{Announcement, Effect, Refusal, Stage, Transition};
 pub use touch::{Task, TaskStatus, Touch, TouchKind, Touched};
 
 /// Instants are always UTC.

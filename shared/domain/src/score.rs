@@ -23,14 +23,14 @@ impl Priority {
 }
 
 /// One criterion's contribution to a score.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoreReason {
     pub points: i32,
     pub reason: String,
 }
 
 /// A lead's score: the total, the priority it implies and the itemized reasons.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Score {
     pub points: i32,
     pub priority: Priority,

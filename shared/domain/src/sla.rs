@@ -7,7 +7,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::{Lead, LeadStatus, Priority, Timestamp};
+use crate::{Lead, Priority, Stage, Timestamp};
 
 /// How long a captured lead may wait for routing before the sweep hands it to routing again.
 pub fn routing_grace() -> Duration {
@@ -51,21 +51,26 @@ pub struct Awaiting {
 }
 
 impl Lead {
-    /// What the lead is waiting for, or `None` once it is touched or escalated (and every touch
-    /// is announced).
+    /// What the lead is waiting for, or `None` once it is touched, escalated or closed (and its
+    /// outbox is empty). A lead the sweep deferred is due no earlier than the deferral's end.
     pub fn awaiting(&self) -> Option<Awaiting> {
-        if let Some(first) = self.unannounced.iter().map(|t| t.at).min() {
-            return Some(Awaiting { kind: WaitKind::Announce, due_at: first });
-        }
-        match (self.status, &self.decision) {
-            (LeadStatus::Captured, _) => {
-                Some(Awaiting { kind: WaitKind::Routing, due_at: self.captured_at + routing_grace() })
+        let wait = if let Some(first) = self.outbox.iter().map(|a| a.due_at(self)).min() {
+            Some(Awaiting { kind: WaitKind::Announce, due_at: first })
+        } else {
+            match &self.stage {
+                Stage::Captured => {
+                    Some(Awaiting { kind: WaitKind::Routing, due_at: self.captured_at + routing_grace() })
+                }
+                Stage::Assigned { decision } => {
+                    Some(Awaiting { kind: WaitKind::FirstTouch, due_at: decision.first_touch_due_at })
+                }
+                _ => None,
             }
-            (LeadStatus::Assigned, Some(decision)) => {
-                Some(Awaiting { kind: WaitKind::FirstTouch, due_at: decision.first_touch_due_at })
-            }
-            _ => None,
-        }
+        };
+        wait.map(|w| match &self.deferral {
+            Some(d) if d.until > w.due_at => Awaiting { due_at: d.until, ..w },
+            _ => w,
+        })
     }
 }
 
@@ -86,10 +91,12 @@ mod tests {
         let t1 = t0 + Duration::seconds(1);
         let decision = decide(&lead, &Ruleset::default_ruleset(), t1);
         let due = t1 + Ruleset::default_ruleset().sla.target(decision.score.priority);
-        let assigned = lead.assigned(decision);
+        let assigned = lead.assign(decision).unwrap().lead;
         assert_eq!(assigned.awaiting(), Some(Awaiting { kind: WaitKind::FirstTouch, due_at: due }));
 
-        let escalated = assigned.escalated(due + Duration::minutes(1));
+        let escalated = assigned.escalate(due + Duration::minutes(1)).unwrap().lead;
+        assert_eq!(escalated.awaiting().map(|w| w.kind), Some(WaitKind::Announce), "until the breach is announced");
+        let escalated = escalated.announced(&escalated.outbox[0].clone()).lead;
         assert_eq!(escalated.awaiting(), None);
     }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Lead, LeadStatus, Timestamp};
+use crate::{Lead, Timestamp};
 
 /// What the owner did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -66,7 +66,7 @@ impl TouchKind {
 }
 
 /// One thing the owner (or someone for them) did with a lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Touch {
     pub kind: TouchKind,
     pub at: Timestamp,
@@ -96,29 +96,6 @@ pub enum Touched {
     NotOpen(Lead),
     /// No lead has this id.
     Missing,
-}
-
-impl Lead {
-    /// The lead with `touch` waiting to be announced (unless it already is).
-    pub fn with_unannounced(mut self, touch: Touch) -> Lead {
-        if !self.unannounced.contains(&touch) {
-            self.unannounced.push(touch);
-        }
-        self
-    }
-
-    /// The lead with `touch` announced.
-    pub fn announced(mut self, touch: &Touch) -> Lead {
-        self.unannounced.retain(|t| t != touch);
-        self
-    }
-
-    /// The lead with `failure` recorded, replacing an earlier failure of the same event and channel.
-    pub fn with_notification_failure(mut self, failure: crate::NotificationFailure) -> Lead {
-        self.notification_failures.retain(|f| (&f.event, &f.channel) != (&failure.event, &failure.channel));
-        self.notification_failures.push(failure);
-        self
-    }
 }
 
 /// Where the owner's first-action task stands.
@@ -151,9 +128,9 @@ pub struct Task {
 impl Lead {
     /// The lead's first-action task at `now`, if it was assigned to a rep.
     pub fn task(&self, now: Timestamp) -> Option<Task> {
-        let d = self.decision.as_ref().filter(|d| d.disposition.is_none())?;
-        let done = self.touched_at.and_then(|at| self.touches.iter().find(|t| t.at == at).cloned());
-        let status = match (&done, self.touched_at) {
+        let d = self.decision().filter(|d| d.disposition.is_none())?;
+        let done = self.touched_at().and_then(|at| self.touches.iter().find(|t| t.at == at).cloned());
+        let status = match (&done, self.touched_at()) {
             (_, Some(_)) => TaskStatus::Done,
             (None, None) if now > d.first_touch_due_at => TaskStatus::Overdue,
             _ => TaskStatus::Open,
@@ -174,37 +151,6 @@ impl Lead {
 /// in `touched_at`.
 pub const MAX_TOUCHES: usize = 50;
 
-impl Lead {
-    /// Whether the lead waits for its owner's first touch (assigned or escalated): it counts
-    /// against the owner's open-lead cap.
-    pub fn is_open(&self) -> bool {
-        matches!(self.status, LeadStatus::Assigned | LeadStatus::Escalated)
-    }
-
-    /// The lead with `touch` recorded: [`Touched::First`] when it was open, [`Touched::Again`]
-    /// when touched before, [`Touched::NotOpen`] (unchanged) when it is not with a rep.
-    /// "Not a fit" disqualifies the lead.
-    pub fn touch(self, touch: Touch) -> Touched {
-        let first = self.is_open();
-        if !first && self.status != LeadStatus::Touched {
-            return Touched::NotOpen(self);
-        }
-        let mut lead = self;
-        if first {
-            lead.touched_at = Some(touch.at);
-            lead.status = LeadStatus::Touched;
-        }
-        if touch.kind == TouchKind::NotAFit {
-            lead.status = LeadStatus::Disqualified;
-        }
-        lead.touches.push(touch);
-        if lead.touches.len() > MAX_TOUCHES {
-            lead.touches.remove(0);
-        }
-        if first { Touched::First(lead) } else { Touched::Again(lead) }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +161,7 @@ mod tests {
             .into_lead(LeadId::generate(), chrono::Utc::now())
             .unwrap();
         let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
-        lead.assigned(decision)
+        lead.assign(decision).unwrap().lead
     }
 
     fn touch(kind: TouchKind) -> Touch {
@@ -223,28 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn the_first_touch_stops_the_clock_and_later_ones_are_activity() {
-        let Touched::First(lead) = assigned().touch(touch(TouchKind::Accepted)) else { panic!("not a first touch") };
-        assert_eq!((lead.status, lead.awaiting()), (LeadStatus::Touched, None));
-        let first_at = lead.touched_at;
-        let Touched::Again(lead) = lead.touch(touch(TouchKind::Called)) else { panic!("not a later touch") };
-        assert_eq!((lead.touched_at, lead.touches.len()), (first_at, 2));
-    }
-
-    #[test]
-    fn not_a_fit_disqualifies_and_closes_the_lead() {
-        let Touched::First(lead) = assigned().touch(touch(TouchKind::NotAFit)) else { panic!("not a first touch") };
-        assert_eq!(lead.status, LeadStatus::Disqualified);
-        assert!(matches!(lead.touch(touch(TouchKind::Called)), Touched::NotOpen(_)));
-    }
-
-    #[test]
     fn the_task_is_open_then_overdue_then_done_by_the_first_touch() {
         let lead = assigned();
-        let due = lead.decision.as_ref().unwrap().first_touch_due_at;
+        let due = lead.decision().unwrap().first_touch_due_at;
         assert_eq!(lead.task(due).unwrap().status, TaskStatus::Open);
         assert_eq!(lead.task(due + chrono::Duration::seconds(1)).unwrap().status, TaskStatus::Overdue);
-        let Touched::First(done) = lead.touch(touch(TouchKind::MeetingBooked)) else { panic!("first") };
+        let done = lead.touch(touch(TouchKind::MeetingBooked)).unwrap().lead;
         let task = done.task(due + chrono::Duration::hours(1)).unwrap();
         assert_eq!((task.status, task.done.map(|t| t.kind)), (TaskStatus::Done, Some(TouchKind::MeetingBooked)));
     }

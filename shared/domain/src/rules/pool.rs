@@ -13,7 +13,7 @@ use super::{Member, Pool, Strategy};
 use crate::Timestamp;
 
 /// A member passed over, and why; recorded on the decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Skip {
     pub member: String,
     pub reason: String,

@@ -5,7 +5,7 @@
 //!
 //! Every function returns a `chat.postMessage` body; the caller sets `channel`.
 
-use baton_domain::{Decision, FirstAction, Lead, LeadEvent, Priority, Timestamp, TouchKind};
+use baton_domain::{Decision, EventType, FirstAction, LeadEvent, LeadView, Priority, Timestamp, TouchKind};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
@@ -66,7 +66,7 @@ fn field(label: &str, value: Option<&str>) -> Option<Value> {
         .map(|v| json!({ "type": "mrkdwn", "text": format!("*{label}*\n{}", escape(&truncate(v, 500))) }))
 }
 
-fn source_line(lead: &Lead) -> String {
+fn source_line(lead: &LeadView) -> String {
     [lead.source.form_type.as_deref(), lead.source.utm_source.as_deref(), lead.source.utm_campaign.as_deref()]
         .into_iter()
         .flatten()
@@ -74,7 +74,7 @@ fn source_line(lead: &Lead) -> String {
         .join(" · ")
 }
 
-fn context_fields(lead: &Lead) -> Vec<Value> {
+fn context_fields(lead: &LeadView) -> Vec<Value> {
     let source = source_line(lead);
     [
         field("Company", lead.company.as_deref()),
@@ -103,15 +103,15 @@ fn context_fields(lead: &Lead) -> Vec<Value> {
 /// The owner message for an event, or `None` for events no rep is told about (nurture,
 /// touches, delivery failures).
 pub fn render(event: &LeadEvent) -> Option<Value> {
-    match event {
-        LeadEvent::Assigned { lead } => Some(assigned(lead)),
-        LeadEvent::Escalated { lead } => Some(escalated(lead)),
-        LeadEvent::Nurture { .. } | LeadEvent::Touched { .. } | LeadEvent::NotificationFailed { .. } => None,
+    match event.kind {
+        EventType::Assigned => Some(assigned(&event.lead)),
+        EventType::Escalated => Some(escalated(&event.lead)),
+        EventType::Nurture | EventType::Touched | EventType::NotificationFailed => None,
     }
 }
 
 /// The first-action line: what to do, to whom, by when (in the owner's time zone), and how.
-fn first_action(lead: &Lead, d: &Decision) -> String {
+fn first_action(lead: &LeadView, d: &Decision) -> String {
     let name = escape(&lead.display_name());
     let tz = d.owner.timezone.as_deref();
     let how = match d.first_action {
@@ -147,7 +147,7 @@ fn first_action(lead: &Lead, d: &Decision) -> String {
 }
 
 /// The buttons that record a touch; each carries the lead id as its value.
-fn buttons(lead: &Lead) -> Value {
+fn buttons(lead: &LeadView) -> Value {
     let elements: Vec<Value> = TouchKind::ALL
         .iter()
         .map(|k| {
@@ -176,7 +176,7 @@ fn buttons(lead: &Lead) -> Value {
     json!({ "type": "actions", "block_id": "baton_touch", "elements": elements })
 }
 
-fn assigned_blocks(lead: &Lead, d: &Decision) -> Vec<Value> {
+fn assigned_blocks(lead: &LeadView, d: &Decision) -> Vec<Value> {
     let name = lead.display_name();
     let priority = d.score.priority;
     let reasons = d
@@ -201,14 +201,14 @@ fn assigned_blocks(lead: &Lead, d: &Decision) -> Vec<Value> {
     blocks
 }
 
-fn footer(lead: &Lead, d: &Decision) -> Value {
+fn footer(lead: &LeadView, d: &Decision) -> Value {
     let pool = d.pool.as_deref().map(|p| format!(" · pool `{}`", escape(p))).unwrap_or_default();
     let play = d.play.as_deref().map(|p| format!(" · play `{}`", escape(p))).unwrap_or_default();
     let ruleset = d.ruleset.as_deref().map(|r| format!(" · ruleset `{}`", escape(r))).unwrap_or_default();
     json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}`{pool}{play}{ruleset} · Baton", lead.id, escape(&d.rule)) } ] })
 }
 
-fn assigned(lead: &Lead) -> Value {
+fn assigned(lead: &LeadView) -> Value {
     let Some(d) = &lead.decision else {
         return json!({ "text": format!("Lead {} was assigned, but its decision is missing", lead.id) });
     };
@@ -236,7 +236,7 @@ fn actor(t: &baton_domain::Touch) -> String {
 
 /// The owner message after someone pressed a button: the same context, the buttons replaced by
 /// what was done, by whom and when (`replace_original` for the `response_url`).
-pub fn after_touch(lead: &Lead) -> Value {
+pub fn after_touch(lead: &LeadView) -> Value {
     let Some(d) = &lead.decision else {
         return json!({ "replace_original": true, "text": format!("Lead {} has no decision", lead.id) });
     };
@@ -273,7 +273,7 @@ pub fn after_touch(lead: &Lead) -> Value {
     })
 }
 
-fn escalated(lead: &Lead) -> Value {
+fn escalated(lead: &LeadView) -> Value {
     let name = lead.display_name();
     let Some(d) = &lead.decision else {
         return json!({ "text": format!("⏰ SLA breach: lead {} has no decision", lead.id) });
@@ -296,8 +296,8 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
     let d = lead.decision.as_ref()?;
     let name = escape(&lead.display_name());
     let company = lead.company.as_deref().map(|c| format!(" ({})", escape(c))).unwrap_or_default();
-    let text = match event {
-        LeadEvent::Assigned { .. } => format!(
+    let text = match event.kind {
+        EventType::Assigned => format!(
             "{} {name}{company} → {} · {} by {} · {} points · rule `{}`",
             priority_badge(d.score.priority),
             mention(d),
@@ -306,7 +306,7 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
             d.score.points,
             escape(&d.rule)
         ),
-        LeadEvent::Escalated { .. } => format!(
+        EventType::Escalated => format!(
             "⏰ SLA breach: {name}{company} — {} has not touched it (due {})",
             mention(d),
             slack_time(d.first_touch_due_at, None)
@@ -314,8 +314,8 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
         _ => return None,
     };
     Some(json!({
-        "text": match event {
-            LeadEvent::Escalated { .. } => format!("⏰ SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+        "text": match event.kind {
+            EventType::Escalated => format!("⏰ SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
             _ => format!("{} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
         },
         "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } } ],
@@ -324,7 +324,7 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
 
 /// The alert for a notification that could not be delivered, for the team channel.
 pub fn alert(event: &LeadEvent) -> Option<Value> {
-    let LeadEvent::NotificationFailed { lead, failure } = event else { return None };
+    let (lead, Some(failure)) = (&event.lead, &event.failure) else { return None };
     let text = format!(
         "⚠️ *Notification not delivered:* `{}` about {} on `{}` failed: {}. The event is in the dead-letter queue for redrive once fixed.",
         escape(&failure.event),

@@ -1,0 +1,81 @@
+//! Capturing a lead: a validated lead (parsed at the HTTP edge) → matched to its account,
+//! stored or merged into the person's lead (one atomic write with its identity and idempotency
+//! records), and queued for routing. If the queue is down the lead is still captured: it waits
+//! for routing and the sweep re-queues it.
+
+use std::sync::Arc;
+
+use baton_adapters::{AccountDirectory, Captured, Error, Idempotency, LeadRepository, WorkQueue};
+use baton_domain::normalize::Normalization;
+use baton_domain::{Lead, RouteRequest, Stage};
+
+/// The capture use case and what it needs.
+#[derive(Clone)]
+pub struct CaptureLeads {
+    repo: Arc<dyn LeadRepository>,
+    queue: Arc<dyn WorkQueue>,
+    accounts: Option<Arc<dyn AccountDirectory>>,
+}
+
+impl CaptureLeads {
+    pub fn new(repo: Arc<dyn LeadRepository>, queue: Arc<dyn WorkQueue>) -> Self {
+        Self { repo, queue, accounts: None }
+    }
+
+    /// Matches each lead's company domain to these accounts, so it arrives with its account and owner.
+    pub fn with_accounts(mut self, accounts: Arc<dyn AccountDirectory>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// Attaches the account whose domain is the lead's company domain. A directory failure only
+    /// costs the enrichment: the lead is still captured.
+    async fn match_account(&self, lead: &mut Lead) {
+        let (Some(accounts), Some(domain)) = (&self.accounts, lead.enrichment.company_domain.clone()) else { return };
+        match accounts.find_by_domain(&domain).await {
+            Ok(Some(account)) => {
+                lead.normalized.push(Normalization::new(
+                    "account",
+                    &domain,
+                    &account.account_id,
+                    "the company domain is this account's domain",
+                ));
+                lead.account = Some(account.as_match());
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, domain, "account lookup failed; capturing without an account match"),
+        }
+    }
+
+    /// Captures `lead` ([`LeadRepository::capture`]) and queues it for routing when it needs
+    /// routing: a new lead (not spam), or a nurtured lead a new submission sent back. Fails only
+    /// when nothing was stored.
+    pub async fn capture(&self, mut lead: Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
+        self.match_account(&mut lead).await;
+        let outcome = self.repo.capture(&lead, idempotency).await?;
+        match &outcome {
+            Captured::Created(lead) if lead.stage == Stage::Spam => tracing::info!("honeypot filled; stored as spam"),
+            Captured::Created(lead) => self.enqueue(lead).await,
+            Captured::Merged(lead) => {
+                tracing::info!(submissions = lead.submissions, "duplicate submission merged into the existing lead");
+                if lead.stage == Stage::Captured && !lead.previous_decisions.is_empty() {
+                    // A nurtured lead re-qualifies through routing (its first capture was queued already).
+                    self.enqueue(lead).await;
+                }
+            }
+            Captured::Replayed(_) | Captured::KeyReused { .. } => {}
+        }
+        Ok(outcome)
+    }
+
+    async fn enqueue(&self, lead: &Lead) {
+        let message =
+            serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).expect("a route request serializes");
+        if let Err(e) = self.queue.send(&message).await {
+            // Stored, so not lost: the lead waits for routing and the sweep re-queues it.
+            tracing::warn!(error = %e, "routing queue unavailable; the SLA sweep will re-queue the lead");
+        } else {
+            tracing::info!("lead captured");
+        }
+    }
+}

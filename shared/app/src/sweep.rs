@@ -1,0 +1,162 @@
+//! The SLA sweep: on a schedule, find leads whose wait is overdue and act.
+//!
+//! - Waiting for routing past the grace period (the queue was down at capture, or the message
+//!   was lost): hand the lead to routing again. Routing is idempotent, so a duplicate is harmless.
+//! - Waiting for a first touch past its due time: record the escalation (the domain's
+//!   [`baton_domain::Lead::escalate`], keyed by the lead and the due time it missed, with its
+//!   `lead.escalated` in the outbox) and then announce it. A rerun, an overlapping run or a
+//!   schedule delivered twice finds the lead escalated and sends nothing new.
+//! - With events in its outbox (a touch or an escalation not yet announced): publish them.
+//!
+//! All three lookups go through the repository's due-time index, so a sweep costs what is
+//! overdue, not what is stored. Each run handles at most [`Sweep::batch`] leads of each kind,
+//! earliest first. A lead that cannot be handled is deferred (its wait moves past now, backing
+//! off) and reported, so it never holds up the leads due after it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_adapters::{Clock, EventPublisher, LeadRepository, WorkQueue};
+use baton_domain::{Lead, LeadId, RouteRequest, Timestamp, WaitKind};
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::lead::{Outcome, announce, transition};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Leads handed to routing again.
+    pub requeued: usize,
+    /// Leads escalated for a missed first touch.
+    pub escalated: usize,
+    /// Events announced from leads' outboxes (touches and escalations published late).
+    pub announced: usize,
+    /// Leads that could not be handled this time: deferred (tried again after a backoff) and named.
+    pub failed: usize,
+    /// The ids of the leads that failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_leads: Vec<String>,
+}
+
+/// The sweep and what it needs.
+#[derive(Clone)]
+pub struct Sweep {
+    repo: Arc<dyn LeadRepository>,
+    queue: Arc<dyn WorkQueue>,
+    publisher: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+    batch: usize,
+}
+
+/// How long a sweep waits for one event to publish.
+const PUBLISH_PATIENCE: Duration = Duration::from_millis(500);
+
+impl Sweep {
+    /// A sweep handling up to 200 leads of each kind per run.
+    pub fn new(
+        repo: Arc<dyn LeadRepository>,
+        queue: Arc<dyn WorkQueue>,
+        publisher: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { repo, queue, publisher, clock, batch: 200 }
+    }
+
+    /// The most leads of each kind one run handles.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Handles at most `batch` leads of each kind per run.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Puts `lead` aside after `error`: its wait moves past `now` (backing off), so the next run
+    /// starts with the leads after it.
+    async fn defer(&self, report: &mut SweepReport, id: &LeadId, now: Timestamp, error: &str) {
+        tracing::error!(lead_id = %id, error, "could not handle an overdue lead; deferred");
+        report.failed += 1;
+        report.failed_leads.push(id.to_string());
+        if let Err(e) = transition(self.repo.as_ref(), id, |lead| Ok(lead.deferred(now, error))).await {
+            tracing::error!(lead_id = %id, error = %e, "could not defer the lead either");
+        }
+    }
+
+    /// Publishes every event in `lead`'s outbox; `false` if any stays there.
+    async fn announce_outbox(&self, lead: &Lead, report: &mut SweepReport) -> Result<bool, baton_adapters::Error> {
+        let mut lead = lead.clone();
+        for announcement in lead.outbox.clone() {
+            match announce(self.repo.as_ref(), self.publisher.as_ref(), &lead, &announcement, PUBLISH_PATIENCE).await? {
+                Some(now_stored) => {
+                    report.announced += 1;
+                    lead = now_stored;
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Escalates lead `id` if its first touch is (still) overdue at `now`, then announces it.
+    async fn escalate(&self, id: &LeadId, now: Timestamp, report: &mut SweepReport) {
+        let escalated = match transition(self.repo.as_ref(), id, |l| l.escalate(now)).await {
+            Ok(Outcome::Applied { transition, .. }) => transition.lead,
+            Ok(_) => return, // touched (or escalated by another run) since the query: nothing to do
+            Err(e) => return self.defer(report, id, now, &format!("could not record the escalation: {e}")).await,
+        };
+        report.escalated += 1;
+        let mut announced = SweepReport::default();
+        match self.announce_outbox(&escalated, &mut announced).await {
+            Ok(true) => {}
+            Ok(false) => {} // recorded; it waits in the outbox for the next run
+            Err(e) => tracing::warn!(error = %e, "escalation recorded; its event waits in the outbox"),
+        }
+    }
+
+    /// Runs one sweep. Fails only if the repository cannot be queried; per-lead failures are
+    /// deferred and reported.
+    pub async fn run(&self) -> Result<SweepReport, baton_adapters::Error> {
+        let now = self.clock.now();
+        let mut report = SweepReport::default();
+
+        for lead in self.repo.overdue(WaitKind::Routing, now, self.batch).await? {
+            let message =
+                serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).expect("a route request serializes");
+            match self.queue.send(&message).await {
+                Ok(()) => report.requeued += 1,
+                Err(e) => self.defer(&mut report, &lead.id, now, &format!("could not re-queue for routing: {e}")).await,
+            }
+        }
+
+        for lead in self.repo.overdue(WaitKind::FirstTouch, now, self.batch).await? {
+            let span = tracing::info_span!("escalate", lead_id = %lead.id);
+            self.escalate(&lead.id, now, &mut report).instrument(span).await;
+        }
+
+        for lead in self.repo.overdue(WaitKind::Announce, now, self.batch).await? {
+            let span = tracing::info_span!("outbox", lead_id = %lead.id);
+            async {
+                match self.announce_outbox(&lead, &mut report).await {
+                    Ok(true) => {}
+                    Ok(false) => self.defer(&mut report, &lead.id, now, "could not publish its events").await,
+                    Err(e) => self.defer(&mut report, &lead.id, now, &format!("could not clear its outbox: {e}")).await,
+                }
+            }
+            .instrument(span)
+            .await;
+        }
+        if report != SweepReport::default() {
+            tracing::info!(
+                requeued = report.requeued,
+                escalated = report.escalated,
+                announced = report.announced,
+                failed = report.failed,
+                "sweep done"
+            );
+        }
+        Ok(report)
+    }
+}

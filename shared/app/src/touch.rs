@@ -1,0 +1,46 @@
+//! Recording a touch (a Slack button press, or a CRM's API call): the touch and its
+//! `lead.touched` outbox entry are one write, so the event can never be lost once the touch
+//! stands; the event is then published and taken out of the outbox (or, if publishing fails,
+//! left there for the sweep).
+
+use std::time::Duration;
+
+use baton_adapters::{Error, EventPublisher, LeadRepository};
+use baton_domain::{Announcement, LeadId, Touch, Touched};
+
+use crate::lead::{Outcome, announce, transition};
+
+/// How long a touch waits for its event to publish before leaving it to the sweep.
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Records `touch` on lead `id` ([`baton_domain::Lead::touch`]) and announces it. The first
+/// touch of an open lead is [`Touched::First`] (concurrent touches never both are); a lead not
+/// with a rep answers [`Touched::NotOpen`] and nothing is written. Without a `publisher`, the
+/// event waits in the outbox for the sweep.
+pub async fn record_touch(
+    repo: &dyn LeadRepository,
+    publisher: Option<&dyn EventPublisher>,
+    id: &LeadId,
+    touch: Touch,
+) -> Result<Touched, Error> {
+    let outcome = transition(repo, id, |lead| lead.touch(touch.clone())).await?;
+    let (before, lead) = match outcome {
+        Outcome::Missing => return Ok(Touched::Missing),
+        Outcome::Refused { lead, .. } | Outcome::AtCapacity { lead } => return Ok(Touched::NotOpen(*lead)),
+        Outcome::Applied { before, transition } => (before, transition.lead),
+    };
+    let first = before.is_open();
+    tracing::info!(kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first, "touch recorded");
+    let announcement = Announcement::Touched { touch };
+    let Some(publisher) = publisher else { return Ok(if first { Touched::First(lead) } else { Touched::Again(lead) }) };
+    let lead = match announce(repo, publisher, &lead, &announcement, PUBLISH_PATIENCE).await {
+        Ok(Some(announced)) => announced,
+        Ok(None) => lead,
+        Err(e) => {
+            // The touch stands and its event waits in the outbox: the sweep announces it.
+            tracing::warn!(error = %e, "the touch is recorded; its event waits in the outbox");
+            lead
+        }
+    };
+    Ok(if first { Touched::First(lead) } else { Touched::Again(lead) })
+}
