@@ -17,11 +17,12 @@ pub mod signature;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
+use baton_adapters::http::{self, Problem};
 use baton_adapters::{ChatNotifier, Clock, EventPublisher, LeadRepository};
 use baton_app::message;
 use baton_app::touch::record_touch;
 use baton_domain::{LeadId, LeadView, Touch, TouchKind, Touched};
-use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -83,21 +84,38 @@ pub struct Actions {
     clock: Arc<dyn Clock>,
 }
 
-fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(body.to_string()))
-        .expect("a response built from valid parts")
+/// Why an interactivity request was refused: each variant is one [`Problem`] answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionsError {
+    #[error("Slack interactivity is POST /slack/actions")]
+    NotFound,
+    #[error(transparent)]
+    BadSignature(signature::Refused),
+    #[error("{0}")]
+    BadPayload(String),
+    #[error("no Baton button in `actions`")]
+    UnknownAction,
+    #[error("`{0}` is not a lead id")]
+    BadId(String),
+}
+
+impl ActionsError {
+    /// The answer this refusal is.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            Self::NotFound => Problem::new(StatusCode::NOT_FOUND, "not_found", message),
+            Self::BadSignature(_) => Problem::new(StatusCode::UNAUTHORIZED, "bad_signature", message),
+            Self::BadPayload(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_payload", message),
+            Self::UnknownAction => Problem::new(StatusCode::BAD_REQUEST, "unknown_action", message),
+            Self::BadId(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_id", message),
+        }
+    }
 }
 
 /// A reply only the presser sees, leaving the message as it is.
 fn ephemeral(text: String) -> serde_json::Value {
     json!({ "response_type": "ephemeral", "replace_original": false, "text": text })
-}
-
-fn problem(status: StatusCode, error: &str, message: &str) -> Response<Body> {
-    respond(status, json!({ "error": error, "message": message }))
 }
 
 impl Actions {
@@ -150,43 +168,51 @@ impl Actions {
 
     /// Answers one request. Never fails: every outcome is an HTTP response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        match self.answer(&request).await {
+            Ok(()) => http::json(StatusCode::OK, &json!({})),
+            Err(e) => {
+                if let ActionsError::BadSignature(refused) = &e {
+                    tracing::warn!(reason = %refused, "refused an unsigned or stale interactivity request");
+                }
+                e.problem().into_response()
+            }
+        }
+    }
+
+    async fn answer(&self, request: &Request) -> Result<(), ActionsError> {
         if request.method() != Method::POST || request.uri().path().trim_end_matches('/') != "/slack/actions" {
-            return problem(StatusCode::NOT_FOUND, "not_found", "Slack interactivity is POST /slack/actions");
+            return Err(ActionsError::NotFound);
         }
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
         let body = request.body().as_ref();
-        if let Err(refused) = signature::verify(
+        signature::verify(
             &self.signing_secret,
             header("x-slack-request-timestamp"),
             header("x-slack-signature"),
             body,
             self.clock.now().timestamp(),
-        ) {
-            tracing::warn!(reason = %refused, "refused an unsigned or stale interactivity request");
-            return problem(StatusCode::UNAUTHORIZED, "bad_signature", &refused.to_string());
-        }
-        let payload = match serde_urlencoded::from_bytes::<Form>(body)
+        )
+        .map_err(ActionsError::BadSignature)?;
+        let payload = serde_urlencoded::from_bytes::<Form>(body)
             .map_err(|e| format!("the body is not a form with a `payload` field: {e}"))
             .and_then(|f| {
                 serde_json::from_str::<Payload>(&f.payload)
                     .map_err(|e| format!("`payload` is not a Slack payload: {e}"))
-            }) {
-            Ok(p) => p,
-            Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_payload", &message),
-        };
+            })
+            .map_err(ActionsError::BadPayload)?;
         if payload.kind != "block_actions" {
             // Other interaction types (shortcuts, view submissions) are not Baton's.
-            return respond(StatusCode::OK, json!({}));
+            return Ok(());
         }
-        let Some((kind, lead_id)) = payload.actions.iter().find_map(|a| {
-            let kind = TouchKind::parse(a.action_id.strip_prefix(message::ACTION_PREFIX)?)?;
-            Some((kind, a.value.as_deref()?))
-        }) else {
-            return problem(StatusCode::BAD_REQUEST, "unknown_action", "no Baton button in `actions`");
-        };
-        let Ok(id) = LeadId::parse(lead_id) else {
-            return problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{lead_id}` is not a lead id"));
-        };
+        let (kind, lead_id) = payload
+            .actions
+            .iter()
+            .find_map(|a| {
+                let kind = TouchKind::parse(a.action_id.strip_prefix(message::ACTION_PREFIX)?)?;
+                Some((kind, a.value.as_deref()?))
+            })
+            .ok_or(ActionsError::UnknownAction)?;
+        let id = LeadId::parse(lead_id).map_err(|_| ActionsError::BadId(lead_id.to_owned()))?;
         let span = tracing::info_span!("slack_action", lead_id = %id, action = kind.as_str(), user = %payload.user.id);
         let reply = self.press(&id, kind, &payload.user.id).instrument(span).await;
         if let Some(url) = &payload.response_url
@@ -194,6 +220,6 @@ impl Actions {
         {
             tracing::warn!(lead_id = %id, error = %e, "could not update the Slack message");
         }
-        respond(StatusCode::OK, json!({}))
+        Ok(())
     }
 }

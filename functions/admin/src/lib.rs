@@ -14,11 +14,13 @@
 //! | `POST /admin/leads/{id}/touches` | record what the owner did (`{"kind": "called", "by": "…"}`); the first touch completes the task and stops the SLA clock |
 //!
 //! # Layout
-//! Everything is in this file: [`Admin`] (the handler) and [`Config`].
+//! Everything is in this file: [`Admin`] (the handler), [`AdminError`] (every refusal, as its
+//! [`Problem`]) and [`Config`].
 
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
+use baton_adapters::http::{self, Problem};
 use baton_adapters::{Clock, EventPublisher, LeadRepository, RulesetStore};
 use baton_app::touch::record_touch;
 use baton_domain::{FieldError, LeadId, Ruleset, Touch, TouchKind, Touched};
@@ -66,23 +68,67 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Why an admin request was refused: each variant is one [`Problem`] answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("send Authorization: Bearer <admin token>")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("`{0}` is not a lead id")]
+    BadId(String),
+    #[error("`{0}` is not a version number")]
+    BadVersion(String),
+    #[error("the touch was not recorded")]
+    BadTouch(FieldError),
+    #[error("lead {0} is {1}: touches are recorded only while it is with a rep")]
+    NotOpen(LeadId, &'static str),
+    #[error("lead {0} has no task: it is {1} (not assigned to a rep)")]
+    NoTask(LeadId, &'static str),
+    #[error("the ruleset must be UTF-8 text")]
+    NotText,
+    #[error("the ruleset was not saved")]
+    InvalidRuleset(Vec<FieldError>),
+    /// The store failed: 503 when a retry may succeed, 422 when it will not.
+    #[error(transparent)]
+    Store(#[from] baton_adapters::Error),
+}
+
+impl AdminError {
+    /// The answer this refusal is.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            Self::Unauthorized => Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
+            Self::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", message),
+            Self::BadId(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_id", message),
+            Self::BadVersion(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_version", message),
+            Self::BadTouch(e) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad_touch", message).with_errors(vec![e.clone()])
+            }
+            Self::NotOpen(..) => Problem::new(StatusCode::CONFLICT, "not_open", message),
+            Self::NoTask(..) => Problem::new(StatusCode::NOT_FOUND, "no_task", message),
+            Self::NotText => Problem::new(StatusCode::BAD_REQUEST, "not_text", message),
+            Self::InvalidRuleset(errors) => {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid_ruleset", message).with_errors(errors.clone())
+            }
+            Self::Store(e) if e.is_retryable() => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "store_error", message),
+            Self::Store(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "store_error", message),
+        }
+    }
+}
+
 fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(body.to_string()))
-        .expect("a response built from valid parts")
+    http::json(status, &body)
 }
 
-fn problem(status: StatusCode, error: &str, message: &str, errors: &[FieldError]) -> Response<Body> {
-    respond(status, json!({ "error": error, "message": message, "errors": errors }))
+fn lead_id(text: &str) -> Result<LeadId, AdminError> {
+    LeadId::parse(text).map_err(|_| AdminError::BadId(text.to_owned()))
 }
 
-/// A version number from a path, or the 400 that says it is not one.
-fn parse_version(text: &str) -> Result<u32, Box<Response<Body>>> {
-    text.parse::<u32>().map_err(|_| {
-        Box::new(problem(StatusCode::BAD_REQUEST, "bad_version", &format!("`{text}` is not a version number"), &[]))
-    })
+/// A version number from a path.
+fn parse_version(text: &str) -> Result<u32, AdminError> {
+    text.parse::<u32>().map_err(|_| AdminError::BadVersion(text.to_owned()))
 }
 
 /// The admin handler and what it needs.
@@ -146,7 +192,7 @@ impl Admin {
     /// Answers one request. Never fails: every outcome is an HTTP response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         if !self.authorized(&request) {
-            return problem(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin token>", &[]);
+            return AdminError::Unauthorized.problem().into_response();
         }
         let path = request.uri().path().trim_end_matches('/').to_owned();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -159,63 +205,46 @@ impl Admin {
             (Method::POST, ["admin", "rulesets"]) => self.upload(&request).await,
             (Method::GET, ["admin", "rulesets", version]) => self.version(version).await,
             (Method::POST, ["admin", "rulesets", version, "activate"]) => self.activate(version).await,
-            _ => Ok(problem(StatusCode::NOT_FOUND, "not_found", &format!("no admin route for `{path}`"), &[])),
+            _ => Err(AdminError::NotFound(format!("no admin route for `{path}`"))),
         };
         result.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "admin request failed");
-            let status =
-                if e.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY };
-            problem(status, "store_error", &e.to_string(), &[])
+            if let AdminError::Store(cause) = &e {
+                tracing::error!(error = %cause, "admin request failed");
+            }
+            e.problem().into_response()
         })
     }
 
-    async fn lead(&self, id: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(id) = LeadId::parse(id) else {
-            return Ok(problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{id}` is not a lead id"), &[]));
-        };
-        Ok(match self.leads.get(&id).await? {
-            Some(lead) => respond(StatusCode::OK, serde_json::to_value(&lead).unwrap_or_default()),
-            None => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
-        })
+    async fn lead(&self, id: &str) -> Result<Response<Body>, AdminError> {
+        let id = lead_id(id)?;
+        match self.leads.get(&id).await? {
+            Some(lead) => Ok(respond(StatusCode::OK, serde_json::to_value(&lead).unwrap_or_default())),
+            None => Err(AdminError::NotFound(format!("no lead {id}"))),
+        }
     }
 
-    async fn task(&self, id: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(id) = LeadId::parse(id) else {
-            return Ok(problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{id}` is not a lead id"), &[]));
-        };
-        Ok(match self.leads.get(&id).await? {
-            None => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
-            Some(lead) => match lead.task(self.clock.now()) {
-                Some(task) => respond(StatusCode::OK, serde_json::to_value(&task).unwrap_or_default()),
-                None => problem(
-                    StatusCode::NOT_FOUND,
-                    "no_task",
-                    &format!("lead {id} has no task: it is {} (not assigned to a rep)", lead.status().as_str()),
-                    &[],
-                ),
-            },
-        })
+    async fn task(&self, id: &str) -> Result<Response<Body>, AdminError> {
+        let id = lead_id(id)?;
+        let lead = self.leads.get(&id).await?.ok_or_else(|| AdminError::NotFound(format!("no lead {id}")))?;
+        match lead.task(self.clock.now()) {
+            Some(task) => Ok(respond(StatusCode::OK, serde_json::to_value(&task).unwrap_or_default())),
+            None => Err(AdminError::NoTask(id, lead.status().as_str())),
+        }
     }
 
-    async fn touch(&self, id: &str, request: &Request) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(id) = LeadId::parse(id) else {
-            return Ok(problem(StatusCode::BAD_REQUEST, "bad_id", &format!("`{id}` is not a lead id"), &[]));
-        };
+    async fn touch(&self, id: &str, request: &Request) -> Result<Response<Body>, AdminError> {
+        let id = lead_id(id)?;
         let deserializer = &mut serde_json::Deserializer::from_slice(request.body().as_ref());
         let body: TouchRequest = match serde_path_to_error::deserialize(deserializer) {
             Ok(b) => b,
             Err(e) => {
                 let field = e.path().to_string();
-                let error = FieldError {
-                    field: if field == "." { "body".into() } else { field },
-                    message: e.inner().to_string(),
-                };
-                return Ok(problem(StatusCode::BAD_REQUEST, "bad_touch", "the touch was not recorded", &[error]));
+                let field = if field == "." { "body".into() } else { field };
+                return Err(AdminError::BadTouch(FieldError::new(field, e.inner().to_string())));
             }
         };
         if body.by.trim().is_empty() {
-            let error = FieldError { field: "by".into(), message: "who acted must not be blank".into() };
-            return Ok(problem(StatusCode::BAD_REQUEST, "bad_touch", "the touch was not recorded", &[error]));
+            return Err(AdminError::BadTouch(FieldError::new("by", "who acted must not be blank")));
         }
         let mut touch = Touch::new(body.kind, self.clock.now(), body.by.trim(), "api");
         touch.note = body.note.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(1000).collect());
@@ -224,17 +253,12 @@ impl Admin {
         Ok(match outcome {
             Touched::First(lead) => respond(StatusCode::CREATED, json!({ "first": true, "lead": lead })),
             Touched::Again(lead) => respond(StatusCode::CREATED, json!({ "first": false, "lead": lead })),
-            Touched::NotOpen(lead) => problem(
-                StatusCode::CONFLICT,
-                "not_open",
-                &format!("lead {id} is {}: touches are recorded only while it is with a rep", lead.status().as_str()),
-                &[],
-            ),
-            Touched::Missing => problem(StatusCode::NOT_FOUND, "not_found", &format!("no lead {id}"), &[]),
+            Touched::NotOpen(lead) => return Err(AdminError::NotOpen(id, lead.status().as_str())),
+            Touched::Missing => return Err(AdminError::NotFound(format!("no lead {id}"))),
         })
     }
 
-    async fn list(&self) -> Result<Response<Body>, baton_adapters::Error> {
+    async fn list(&self) -> Result<Response<Body>, AdminError> {
         let versions: Vec<serde_json::Value> = self
             .rulesets
             .list()
@@ -245,48 +269,34 @@ impl Admin {
         Ok(respond(StatusCode::OK, json!({ "versions": versions })))
     }
 
-    async fn upload(&self, request: &Request) -> Result<Response<Body>, baton_adapters::Error> {
-        let Ok(text) = std::str::from_utf8(request.body().as_ref()) else {
-            return Ok(problem(StatusCode::BAD_REQUEST, "not_text", "the ruleset must be UTF-8 text", &[]));
-        };
+    async fn upload(&self, request: &Request) -> Result<Response<Body>, AdminError> {
+        let text = std::str::from_utf8(request.body().as_ref()).map_err(|_| AdminError::NotText)?;
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("application/json"));
         let parsed = if json { Ruleset::parse_json(text) } else { Ruleset::parse_toml(text) };
-        let ruleset = match parsed {
-            Ok(r) => r,
-            Err(errors) => {
-                return Ok(problem(StatusCode::BAD_REQUEST, "invalid_ruleset", "the ruleset was not saved", &errors));
-            }
-        };
+        let ruleset = parsed.map_err(AdminError::InvalidRuleset)?;
         let version = self.rulesets.save(&ruleset, self.clock.now()).await?;
         tracing::info!(version, name = %ruleset.name, "ruleset saved");
         Ok(respond(StatusCode::CREATED, json!({ "version": version, "name": ruleset.name, "active": false })))
     }
 
-    async fn version(&self, version: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let n = match parse_version(version) {
-            Ok(n) => n,
-            Err(refusal) => return Ok(*refusal),
-        };
-        Ok(match self.rulesets.load(n).await? {
-            Some(r) => respond(StatusCode::OK, serde_json::to_value(&r).unwrap_or_default()),
-            None => problem(StatusCode::NOT_FOUND, "not_found", &format!("no ruleset version {n}"), &[]),
-        })
+    async fn version(&self, version: &str) -> Result<Response<Body>, AdminError> {
+        let n = parse_version(version)?;
+        match self.rulesets.load(n).await? {
+            Some(r) => Ok(respond(StatusCode::OK, serde_json::to_value(&r).unwrap_or_default())),
+            None => Err(AdminError::NotFound(format!("no ruleset version {n}"))),
+        }
     }
 
-    async fn activate(&self, version: &str) -> Result<Response<Body>, baton_adapters::Error> {
-        let n = match parse_version(version) {
-            Ok(n) => n,
-            Err(refusal) => return Ok(*refusal),
-        };
-        Ok(if self.rulesets.activate(n).await? {
-            tracing::info!(version = n, "ruleset activated");
-            respond(StatusCode::OK, json!({ "version": n, "active": true }))
-        } else {
-            problem(StatusCode::NOT_FOUND, "not_found", &format!("no ruleset version {n}"), &[])
-        })
+    async fn activate(&self, version: &str) -> Result<Response<Body>, AdminError> {
+        let n = parse_version(version)?;
+        if !self.rulesets.activate(n).await? {
+            return Err(AdminError::NotFound(format!("no ruleset version {n}")));
+        }
+        tracing::info!(version = n, "ruleset activated");
+        Ok(respond(StatusCode::OK, json!({ "version": n, "active": true })))
     }
 }

@@ -24,6 +24,7 @@ pub mod keys;
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
+use baton_adapters::http::{self, Problem};
 use baton_adapters::{AccountDirectory, Captured, Clock, Idempotency, LeadRepository, WorkQueue};
 use baton_app::capture::CaptureLeads;
 use baton_domain::{ContractError, FieldError, Lead, LeadId, LeadStatus, LeadSubmission};
@@ -68,16 +69,70 @@ pub struct Capture {
     clock: Arc<dyn Clock>,
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(body.to_string()))
-        .expect("a response built from valid parts")
+/// Why a request to capture was refused: each variant is one [`Problem`] answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("no route for `{0}`; leads are posted to /leads")]
+    NotFound(String),
+    #[error("leads are submitted with POST")]
+    MethodNotAllowed,
+    #[error("send the lead as `application/json` or `application/x-www-form-urlencoded`")]
+    UnsupportedMediaType,
+    #[error("the body is {0} bytes; the limit is {MAX_BODY_BYTES}")]
+    TooLarge(usize),
+    /// No, unknown or unproven key (401), or a revoked key or disallowed origin (403).
+    #[error(transparent)]
+    Unauthorized(keys::AuthError),
+    /// The body is not a lead (malformed) or not a valid one (invalid), every problem named.
+    #[error(transparent)]
+    Contract(ContractError),
+    #[error("invalid lead: 1 problem(s)")]
+    IdempotencyKeyTooLong,
+    #[error(
+        "this idempotency key was already used for lead {0} with a different body; use a new key for a new submission"
+    )]
+    KeyReused(LeadId),
+    #[error("the lead could not be stored as submitted ({0}); retrying the same request will not help")]
+    NotStorable(baton_adapters::Error),
+    #[error("the lead could not be stored; nothing was saved, retry shortly")]
+    Unavailable(baton_adapters::Error),
 }
 
-fn problem(status: StatusCode, error: &str, message: &str, errors: &[FieldError]) -> Response<Body> {
-    json_response(status, json!({ "error": error, "message": message, "errors": errors }))
+impl CaptureError {
+    /// The answer this refusal is.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            Self::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", message),
+            Self::MethodNotAllowed => Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+                .with_header(header::ALLOW, "POST, OPTIONS"),
+            Self::UnsupportedMediaType => {
+                Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+            }
+            Self::TooLarge(_) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
+            Self::Unauthorized(e) => {
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+                let error = if status == StatusCode::FORBIDDEN { "forbidden" } else { "unauthorized" };
+                Problem::new(status, error, message)
+            }
+            Self::Contract(e) => {
+                let error = if matches!(e, ContractError::Malformed(_)) { "malformed_lead" } else { "invalid_lead" };
+                Problem::new(StatusCode::BAD_REQUEST, error, message).with_errors(e.field_errors())
+            }
+            Self::IdempotencyKeyTooLong => Problem::new(StatusCode::BAD_REQUEST, "invalid_lead", message)
+                .with_errors(vec![FieldError::new("Idempotency-Key", "is longer than 256 characters")]),
+            Self::KeyReused(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", message),
+            Self::NotStorable(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not_storable", message),
+            Self::Unavailable(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+                .with_header(header::RETRY_AFTER, "5"),
+        }
+    }
+}
+
+impl From<baton_adapters::Error> for CaptureError {
+    fn from(e: baton_adapters::Error) -> Self {
+        if e.is_retryable() { Self::Unavailable(e) } else { Self::NotStorable(e) }
+    }
 }
 
 /// The body formats capture reads.
@@ -125,7 +180,7 @@ fn accepted(lead: &Lead, merged: bool) -> Response<Body> {
     if merged {
         body["merged"] = json!(true);
     }
-    json_response(StatusCode::ACCEPTED, body)
+    http::json(StatusCode::ACCEPTED, &body)
 }
 
 impl Capture {
@@ -147,20 +202,29 @@ impl Capture {
     /// Answers one API Gateway request. Never fails: every outcome is an HTTP response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = header(request.headers(), "origin").map(str::to_owned);
-        let mut response = self.route(&request, origin.as_deref()).await;
+        let mut response = match self.route(&request, origin.as_deref()).await {
+            Ok(response) => response,
+            Err(e) => {
+                match &e {
+                    CaptureError::Unavailable(cause) => {
+                        tracing::error!(error = %cause, "lead store unavailable; answering 503")
+                    }
+                    CaptureError::NotStorable(cause) => {
+                        tracing::error!(error = %cause, "the store refused the lead; answering 422")
+                    }
+                    _ => {}
+                }
+                e.problem().into_response()
+            }
+        };
         cors(&self.keys, origin.as_deref(), response.headers_mut());
         response
     }
 
-    async fn route(&self, request: &Request, origin: Option<&str>) -> Response<Body> {
+    async fn route(&self, request: &Request, origin: Option<&str>) -> Result<Response<Body>, CaptureError> {
         let path = request.uri().path().trim_end_matches('/');
         if path != "/leads" {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                &format!("no route for `{path}`; leads are posted to /leads"),
-                &[],
-            );
+            return Err(CaptureError::NotFound(path.to_owned()));
         }
         if request.method() == Method::OPTIONS {
             let mut response =
@@ -174,35 +238,26 @@ impl Capture {
                 );
                 h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
             }
-            return response;
+            return Ok(response);
         }
         if request.method() != Method::POST {
-            let mut response =
-                problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "leads are submitted with POST", &[]);
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-            return response;
+            return Err(CaptureError::MethodNotAllowed);
         }
-        let Some(format) = format_of(request.headers()) else {
-            return problem(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the lead as `application/json` or `application/x-www-form-urlencoded`",
-                &[],
-            );
-        };
+        let format = format_of(request.headers()).ok_or(CaptureError::UnsupportedMediaType)?;
         let body: &[u8] = request.body().as_ref();
         if body.len() > MAX_BODY_BYTES {
-            return problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!("the body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len()),
-                &[],
-            );
+            return Err(CaptureError::TooLarge(body.len()));
         }
         self.capture(request, format, body, origin).await
     }
 
-    async fn capture(&self, request: &Request, format: Format, body: &[u8], origin: Option<&str>) -> Response<Body> {
+    async fn capture(
+        &self,
+        request: &Request,
+        format: Format,
+        body: &[u8],
+        origin: Option<&str>,
+    ) -> Result<Response<Body>, CaptureError> {
         let headers = request.headers();
         let query_key = request.query_string_parameters_ref().and_then(|q| q.first("key")).map(str::to_owned);
         let header_credential = match (header(headers, "x-baton-key-id"), header(headers, "x-baton-key")) {
@@ -217,41 +272,28 @@ impl Capture {
         let now = self.clock.now();
         // Keys sent as headers are checked before the body is read; a form's `_key` after.
         let header_key = match header_credential {
-            Some(credential) => match self.keys.authenticate(Some(credential), body, origin, now.timestamp()) {
-                Ok(key) => Some(key),
-                Err(e) => return self.unauthorized(&e),
-            },
+            Some(credential) => Some(
+                self.keys
+                    .authenticate(Some(credential), body, origin, now.timestamp())
+                    .map_err(CaptureError::Unauthorized)?,
+            ),
             None => None,
         };
         let parsed = match format {
             Format::Json => LeadSubmission::from_json(body),
             Format::Form => LeadSubmission::from_form(body),
         };
-        let submission = match parsed {
-            Ok(s) => s,
-            Err(e) => return problem(StatusCode::BAD_REQUEST, "malformed_lead", &e.to_string(), &e.field_errors()),
-        };
+        let submission = parsed.map_err(CaptureError::Contract)?;
         let key = match header_key {
             Some(key) => key,
             None => {
                 let credential = submission.form_key.as_deref().map(Credential::Public);
-                match self.keys.authenticate(credential, body, origin, now.timestamp()) {
-                    Ok(key) => key,
-                    Err(e) => return self.unauthorized(&e),
-                }
+                self.keys.authenticate(credential, body, origin, now.timestamp()).map_err(CaptureError::Unauthorized)?
             }
         };
         let idempotency_key =
             header(headers, "idempotency-key").or_else(|| submission.submission_id()).map(str::to_owned);
-        let mut lead = match submission.into_lead(LeadId::generate(), now) {
-            Ok(lead) => lead,
-            Err(e @ ContractError::Malformed(_)) => {
-                return problem(StatusCode::BAD_REQUEST, "malformed_lead", &e.to_string(), &e.field_errors());
-            }
-            Err(e @ ContractError::Invalid(_)) => {
-                return problem(StatusCode::BAD_REQUEST, "invalid_lead", &e.to_string(), &e.field_errors());
-            }
-        };
+        let mut lead = submission.into_lead(LeadId::generate(), now).map_err(CaptureError::Contract)?;
         lead.source.key_id = Some(key.id.clone());
         if let Some(consent) = lead.consent.as_mut()
             && (consent.ip.is_none() || !key.is_signed())
@@ -268,39 +310,14 @@ impl Capture {
             t.consent = lead.consent.clone();
         });
         if idempotency_key.as_ref().is_some_and(|k| k.chars().count() > 256) {
-            let e = FieldError { field: "Idempotency-Key".into(), message: "is longer than 256 characters".into() };
-            return problem(StatusCode::BAD_REQUEST, "invalid_lead", "invalid lead: 1 problem(s)", &[e]);
+            return Err(CaptureError::IdempotencyKeyTooLong);
         }
         let idempotency =
             idempotency_key.map(|k| Idempotency { key: format!("{}:{k}", key.id), fingerprint: fingerprint(body) });
 
         let span = tracing::info_span!("capture", lead_id = %lead.id, key = %key.id);
-        let outcome = match self.leads.capture(lead, idempotency.as_ref()).instrument(span).await {
-            Ok(outcome) => outcome,
-            Err(e @ (baton_adapters::Error::Rejected { .. } | baton_adapters::Error::Corrupt(_))) => {
-                tracing::error!(error = %e, "the store refused the lead; answering 422");
-                return problem(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "not_storable",
-                    &format!(
-                        "the lead could not be stored as submitted ({e}); retrying the same request will not help"
-                    ),
-                    &[],
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "lead store unavailable; answering 503");
-                let mut response = problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the lead could not be stored; nothing was saved, retry shortly",
-                    &[],
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                return response;
-            }
-        };
-        match outcome {
+        let outcome = self.leads.capture(lead, idempotency.as_ref()).instrument(span).await?;
+        Ok(match outcome {
             Captured::Created(lead) => accepted(&lead, false),
             // Whether a person is already known is told only to signed integrations, not to
             // anyone holding a form's public key.
@@ -310,21 +327,8 @@ impl Capture {
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
                 response
             }
-            Captured::KeyReused { lead_id } => json_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": "idempotency_key_reused",
-                    "message": format!("this idempotency key was already used for lead {lead_id} with a different body; use a new key for a new submission"),
-                    "errors": [],
-                }),
-            ),
-        }
-    }
-
-    fn unauthorized(&self, e: &keys::AuthError) -> Response<Body> {
-        let status = StatusCode::from_u16(e.status()).expect("401 or 403");
-        let error = if status == StatusCode::FORBIDDEN { "forbidden" } else { "unauthorized" };
-        problem(status, error, &e.to_string(), &[])
+            Captured::KeyReused { lead_id } => return Err(CaptureError::KeyReused(lead_id)),
+        })
     }
 }
 

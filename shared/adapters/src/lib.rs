@@ -7,6 +7,7 @@
 //! - [`config`]: required environment variables and tracing set-up for the function binaries.
 //! - [`ports`]: the traits (lead store, work queue, event publisher, chat notifier, clock).
 //! - [`error`]: the one error type adapters return, split by what the caller can do.
+//! - [`http`]: the JSON answer and the [`http::Problem`] refusal every HTTP surface turns its errors into.
 //! - [`dynamo`]: [`ports::LeadStore`] on DynamoDB (item mapping by `serde_dynamo`, conditional writes, a sparse due-time index).
 //! - [`sqs`]: [`ports::WorkQueue`] on SQS.
 //! - [`sns`]: [`ports::EventPublisher`] on SNS, with the event type as a message attribute.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod contract;
 pub mod dynamo;
 pub mod error;
+pub mod http;
 pub mod memory;
 pub mod metrics;
 pub mod ports;

@@ -1,7 +1,18 @@
 //! AWS SDK configuration and idempotent creation of Baton's resources, for the local runner
 //! and tests (in AWS, `template.yaml` creates them). Creating something that exists is success.
+//! [`RequestTally`] counts the AWS requests clients make, by service and operation.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::ConfigBag;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -20,6 +31,101 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// Counts the AWS requests made through the clients it is registered on, by
+/// `"{service}.{operation}"` (`"DynamoDB.GetItem"`): every HTTP request sent counts, retries
+/// included. An SQS `ReceiveMessage` that returned no messages (an idle poll) counts as
+/// [`RequestTally::IDLE_RECEIVE`] instead, so per-item work and polling can be told apart.
+/// Clones share their counts. Register it with [`aws_clients`] (an [`SdkConfig`] carries no
+/// interceptors; each client's configuration does).
+#[derive(Debug, Clone, Default)]
+pub struct RequestTally {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl RequestTally {
+    /// The key idle polls are counted under: `SQS.ReceiveMessage` calls that returned no message.
+    pub const IDLE_RECEIVE: &'static str = "SQS.ReceiveMessage (empty)";
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests so far, by `"{service}.{operation}"`.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// All requests so far.
+    pub fn total(&self) -> u64 {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+
+    /// Forgets every count (for example once start-up is done) and returns what it held.
+    pub fn reset(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Intercept for RequestTally {
+    fn name(&self) -> &'static str {
+        "RequestTally"
+    }
+
+    /// Called once per operation, when it is over (success or failure): by then the attempts
+    /// made are known, and so is whether a receive got anything.
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Stored by the orchestrator before each attempt; absent when none was sent.
+        let attempts = cfg.load::<RequestAttempts>().map_or(0, |a| u64::from(a.attempts()));
+        if attempts == 0 {
+            return Ok(());
+        }
+        let (service, operation) = cfg.load::<Metadata>().map_or(("?", "?"), |m| (m.service(), m.name()));
+        let idle = (service, operation) == ("SQS", "ReceiveMessage")
+            && context.output_or_error().is_some_and(|result| {
+                result.is_ok_and(|output| {
+                    output
+                        .downcast_ref::<aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput>()
+                        .is_some_and(|o| o.messages().is_empty())
+                })
+            });
+        let key = if idle { Self::IDLE_RECEIVE.to_owned() } else { format!("{service}.{operation}") };
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += attempts;
+        Ok(())
+    }
+}
+
+/// The clients Baton's AWS adapters use.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+/// Builds the DynamoDB, SQS and SNS clients from `sdk`, each counting its requests in `tally`
+/// when given.
+pub fn aws_clients(sdk: &SdkConfig, tally: Option<&RequestTally>) -> AwsClients {
+    let Some(tally) = tally else {
+        return AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+        };
+    };
+    AwsClients {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(tally.clone()).build(),
+        ),
+        sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(tally.clone()).build()),
+        sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(sdk).interceptor(tally.clone()).build()),
+    }
 }
 
 fn definition(name: &str) -> Result<AttributeDefinition, Error> {
