@@ -153,3 +153,24 @@ async fn a_subscriber_answering_410_is_permanent_and_429_waits_as_asked() {
         Error::Throttled { service: "webhook", retry_after: Duration::from_secs(3) }
     );
 }
+
+#[tokio::test]
+async fn the_slack_adapters_keep_the_chat_contract() {
+    let (url, received) = receiver(StatusCode::OK, &[], r#"{"ok":true,"ts":"1.2"}"#).await;
+    baton_adapters::contract::chat(&api(&url)).await;
+    baton_adapters::contract::chat(&webhook(&url)).await;
+    assert_eq!(received.lock().unwrap().len(), 2, "each adapter posted the contract's message once");
+}
+
+#[tokio::test]
+async fn the_http_webhook_sender_keeps_the_webhook_contract() {
+    let (url, received) = receiver(StatusCode::NO_CONTENT, &[], "").await;
+    let subscribers = parse_subscribers(&format!(
+        r#"[{{"id":"crm","url":"{url}/hooks","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}]"#
+    ))
+    .unwrap();
+    baton_adapters::contract::webhooks(&HttpWebhooks::new(), &subscribers[0]).await;
+    let got = received.lock().unwrap();
+    let event: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!((event["type"].as_str(), event["data"]["version"].as_u64()), (Some("lead.assigned"), Some(1)));
+}
