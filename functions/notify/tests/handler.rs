@@ -1,8 +1,6 @@
 //! The notify handler, driven by real SNS events: every channel exactly once, retries within
 //! the deadline, permanent failures recorded and announced.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -314,8 +312,6 @@ async fn a_send_that_hangs_is_cut_at_the_deadline_and_left_for_the_retry() {
     assert_eq!(w.slack.posted().len(), 2);
 }
 
-type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
-
 /// A ledger that claims and releases like the memory one, but whose confirmations never get
 /// through (the service is unavailable every time): a send is made, its record is lost.
 struct LostConfirmations {
@@ -323,40 +319,19 @@ struct LostConfirmations {
     confirms: AtomicUsize,
 }
 
-// `DeliveryLedger` is an `async_trait`; this crate does not depend on `async-trait`, so the
-// methods are written as the boxed futures it expands to.
+#[async_trait::async_trait]
 impl DeliveryLedger for LostConfirmations {
-    fn claim<'life0, 'life1, 'async_trait>(
-        &'life0 self,
-        key: &'life1 DeliveryKey,
-        now: Timestamp,
-        lease: chrono::Duration,
-    ) -> LedgerFuture<'async_trait, bool>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        self.inner.claim(key, now, lease)
+    async fn claim(&self, key: &DeliveryKey, now: Timestamp, lease: chrono::Duration) -> Result<bool, Error> {
+        self.inner.claim(key, now, lease).await
     }
 
-    fn confirm<'life0, 'life1, 'async_trait>(&'life0 self, _key: &'life1 DeliveryKey) -> LedgerFuture<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
+    async fn confirm(&self, _key: &DeliveryKey) -> Result<(), Error> {
         self.confirms.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async { Err(Error::Unavailable { service: "ledger", detail: "the confirmation was lost".into() }) })
+        Err(Error::Unavailable { service: "ledger", detail: "the confirmation was lost".into() })
     }
 
-    fn release<'life0, 'life1, 'async_trait>(&'life0 self, key: &'life1 DeliveryKey) -> LedgerFuture<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        self.inner.release(key)
+    async fn release(&self, key: &DeliveryKey) -> Result<(), Error> {
+        self.inner.release(key).await
     }
 }
 
