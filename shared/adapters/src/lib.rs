@@ -1,14 +1,16 @@
 //! Baton's ports and the adapters behind them.
 //!
-//! Handlers depend on the traits in [`ports`] as `Arc<dyn Port>`; each port has an AWS
-//! implementation and an in-process one, and both pass the same contract suite in [`contract`].
+//! The use cases (`baton-app`) depend on the traits in [`ports`] as `Arc<dyn Port>`; each port
+//! has an AWS (or HTTP) implementation and an in-process one, and both pass the same contract
+//! suite in [`contract`]. Adapters hold no business rules: a lead is written as the domain
+//! computed it, guarded by its revision, with the counter effects the domain named.
 //!
 //! # Layout
 //! - [`config`]: required environment variables and tracing set-up for the function binaries.
-//! - [`ports`]: the traits (lead store, work queue, event publisher, chat notifier, clock).
+//! - [`ports`]: the narrow traits: lead repository, delivery ledger, capacity, accounts, rulesets, work queue, event publisher, chat notifier, webhook sender, clock.
 //! - [`error`]: the one error type adapters return, split by what the caller can do.
 //! - [`http`]: the JSON answer and the [`http::Problem`] refusal every HTTP surface turns its errors into.
-//! - [`dynamo`]: [`ports::LeadStore`] on DynamoDB (item mapping by `serde_dynamo`, conditional writes, a sparse due-time index).
+//! - [`dynamo`]: the lead repository, delivery ledger, capacity, accounts and rulesets on one DynamoDB table (item mapping by `serde_dynamo`, revision-guarded puts, a sparse due-time index).
 //! - [`sqs`]: [`ports::WorkQueue`] on SQS.
 //! - [`sns`]: [`ports::EventPublisher`] on SNS, with the event type as a message attribute.
 //! - [`ses`]: [`ports::ChatNotifier`] as email through SES v2 (Slack mrkdwn rendered as plain text and HTML).
@@ -19,7 +21,7 @@
 //! - [`retry`]: retries within a deadline (`Retry-After`, exponential backoff with jitter).
 //! - [`memory`]: in-process twins of every port, for tests and the zero-install local mode.
 //! - [`provision`]: AWS SDK configuration and idempotent creation of the table, queues and topic.
-//! - [`contract`]: the behaviour every [`ports::LeadStore`] and [`ports::WorkQueue`] must show.
+//! - [`contract`]: the behaviour every implementation of each port must show.
 
 pub mod config;
 pub mod contract;
