@@ -102,6 +102,10 @@ pub struct Options {
     pub ruleset: Ruleset,
     /// The bearer token the admin API accepts ([`DEMO_ADMIN_TOKEN`] by default).
     pub admin_token: String,
+    /// On AWS/moto, counts every AWS request the handlers (and the pollers standing in for
+    /// Lambda's event source mappings) make; creating the resources and [`Running::settled`]'s
+    /// checks are not counted. `None` by default.
+    pub request_tally: Option<provision::RequestTally>,
 }
 
 /// Slack's signing secret unless told otherwise (the built-in stand-in signs with it).
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Options {
             .field("sweep_every", &self.sweep_every)
             .field("visibility_timeout", &self.visibility_timeout)
             .field("ruleset", &self.ruleset.name)
+            .field("request_tally", &self.request_tally)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +160,7 @@ impl Default for Options {
             accounts_csv: SAMPLE_ACCOUNTS.to_owned(),
             ruleset: Ruleset::default_ruleset(),
             admin_token: DEMO_ADMIN_TOKEN.to_owned(),
+            request_tally: None,
         }
     }
 }
@@ -318,17 +324,20 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
         }
         Backend::Aws { endpoint } => {
             let sdk = provision::sdk_config(endpoint.as_deref()).await;
-            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-            let sqs = aws_sdk_sqs::Client::new(&sdk);
-            let sns = aws_sdk_sns::Client::new(&sdk);
+            // Creating the resources and checking the backlog are the runner's own requests,
+            // not the system's: made with clients that `options.request_tally` does not count.
+            let setup = provision::aws_clients(&sdk, None);
+            let provision::AwsClients { dynamodb: dynamo, sqs, sns } =
+                provision::aws_clients(&sdk, options.request_tally.as_ref());
             let visibility = options.visibility_timeout.as_secs().max(1) as u32;
             let name = |suffix: &str| format!("{}-{suffix}", options.prefix);
             let table = name("leads");
-            provision::ensure_table(&dynamo, &table).await?;
-            let (route_queue, _) = provision::ensure_queue_with_dlq(&sqs, &name("route"), visibility, 5).await?;
-            let topic_arn = provision::ensure_topic(&sns, &name("lead-events")).await?;
-            let (notify_queue, _) = provision::ensure_queue_with_dlq(&sqs, &name("notify"), visibility, 5).await?;
-            provision::subscribe_queue(&sns, &topic_arn, &notify_queue.arn).await?;
+            provision::ensure_table(&setup.dynamodb, &table).await?;
+            let (route_queue, _) = provision::ensure_queue_with_dlq(&setup.sqs, &name("route"), visibility, 5).await?;
+            let topic_arn = provision::ensure_topic(&setup.sns, &name("lead-events")).await?;
+            let (notify_queue, _) =
+                provision::ensure_queue_with_dlq(&setup.sqs, &name("notify"), visibility, 5).await?;
+            provision::subscribe_queue(&setup.sns, &topic_arn, &notify_queue.arn).await?;
             let aws = AwsResources {
                 table: table.clone(),
                 queue_url: route_queue.url.clone(),
@@ -336,7 +345,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 notify_queue_url: notify_queue.url.clone(),
             };
             Ports {
-                backlog: Backlog::Sqs(sqs.clone(), vec![route_queue.url.clone(), notify_queue.url.clone()]),
+                backlog: Backlog::Sqs(setup.sqs, vec![route_queue.url.clone(), notify_queue.url.clone()]),
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
                 counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),

@@ -272,6 +272,44 @@ impl DynamoLeadStore {
         )
     }
 
+    /// Who owns each of `identities` (in their order), read consistently in one request when
+    /// there is more than one (a BatchGetItem; keys it leaves unprocessed are asked for again).
+    async fn identity_owners(&self, identities: &[String]) -> Result<Vec<(String, Option<LeadId>)>, Error> {
+        if identities.len() < 2 {
+            let mut owners = Vec::with_capacity(identities.len());
+            for identity in identities {
+                owners.push((identity.clone(), self.identity_owner(identity).await?));
+            }
+            return Ok(owners);
+        }
+        let key =
+            |identity: &str| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("identity#{identity}")))]);
+        let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(identities.iter().map(|i| key(i)).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+        let mut pending = HashMap::from([(self.table.clone(), request)]);
+        let mut found: HashMap<String, LeadId> = HashMap::new();
+        for attempt in 0..CAPTURE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let out = self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
+            for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
+                let pk = string_attr(&item, "pk")?;
+                let owner = LeadId::parse(&string_attr(&item, "lead_id")?).map_err(Error::Corrupt)?;
+                found.insert(pk.trim_start_matches("identity#").to_owned(), owner);
+            }
+            pending = out.unprocessed_keys.unwrap_or_default();
+            pending.retain(|_, k| !k.keys.is_empty());
+            if pending.is_empty() {
+                return Ok(identities.iter().map(|i| (i.clone(), found.get(i).cloned())).collect());
+            }
+        }
+        Err(Error::unavailable(SERVICE, "identities left unprocessed after retries"))
+    }
+
     async fn identity_owner(&self, identity: &str) -> Result<Option<LeadId>, Error> {
         match self.get_raw(format!("identity#{identity}")).await? {
             Some(record) => Ok(Some(LeadId::parse(&string_attr(&record, "lead_id")?).map_err(Error::Corrupt)?)),
@@ -329,10 +367,7 @@ impl LeadRepository for DynamoLeadStore {
                 return Ok(Captured::Replayed(original));
             }
             // Who already owns each of the person's identities (the email first).
-            let mut owners = Vec::with_capacity(identities.len());
-            for identity in &identities {
-                owners.push((identity.clone(), self.identity_owner(identity).await?));
-            }
+            let owners = self.identity_owners(&identities).await?;
             let mut items = Vec::new();
             let outcome = match owners.iter().find_map(|(_, owner)| owner.clone()) {
                 Some(existing_id) => {

@@ -7,18 +7,18 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::ConfigBag;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::retries::RequestAttempts;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::Error;
 use crate::dynamo::WAIT_INDEX;
@@ -247,4 +247,43 @@ pub async fn subscribe_queue(client: &aws_sdk_sns::Client, topic_arn: &str, queu
         .await
         .map_err(|e| Error::unavailable("SNS", aws_sdk_sns::error::DisplayErrorContext(e)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::WorkQueue;
+    use crate::contract::{test_endpoint, unique_name};
+    use crate::sqs::SqsQueue;
+
+    #[tokio::test]
+    async fn the_tally_counts_requests_by_operation_and_idle_receives_apart() {
+        let sdk = sdk_config(Some(&test_endpoint())).await;
+        let tally = RequestTally::new();
+        let counted = aws_clients(&sdk, Some(&tally));
+        let uncounted = aws_clients(&sdk, None);
+        let queue = ensure_queue(&uncounted.sqs, &unique_name("tally"), &[]).await.unwrap();
+        assert_eq!(tally.total(), 0, "clients built without the tally are not counted");
+
+        let queue = SqsQueue::new(counted.sqs, queue.url);
+        assert!(queue.receive(10, Duration::ZERO).await.unwrap().is_empty());
+        queue.send("one").await.unwrap();
+        let received = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(received.len(), 1);
+        queue.delete(&received[0].receipt).await.unwrap();
+
+        let expected = BTreeMap::from([
+            (RequestTally::IDLE_RECEIVE.to_owned(), 1),
+            ("SQS.DeleteMessage".to_owned(), 1),
+            ("SQS.ReceiveMessage".to_owned(), 1),
+            ("SQS.SendMessage".to_owned(), 1),
+        ]);
+        assert_eq!(tally.counts(), expected);
+        assert_eq!(tally.total(), 4);
+        assert_eq!(tally.reset(), expected);
+        assert_eq!(tally.total(), 0);
+    }
 }
