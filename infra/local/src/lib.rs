@@ -1,7 +1,9 @@
-//! Baton's local runner: the four Lambda handlers, wired as AWS would wire them, on this machine.
+//! Baton's local runner: the six Lambda handlers (and through them the use cases in `baton-app`),
+//! wired as AWS would wire them, on this machine.
 //!
-//! - HTTP: each request becomes an API Gateway HTTP API (payload 2.0) event for capture, parsed
-//!   by `lambda_http` exactly as in Lambda; the response is sent back as is.
+//! - HTTP: each request becomes an API Gateway HTTP API (payload 2.0) event for capture, admin
+//!   (`/admin/…`) or actions (`/slack/actions`), parsed by `lambda_http` exactly as in Lambda; the
+//!   response is sent back as is.
 //! - Route: a poller takes batches of up to 10 from the routing queue, hands them to route as an
 //!   SQS event, and deletes the records route did not report as failed (partial batch response).
 //! - Notify: every published event reaches notify as an SNS event. On AWS/moto, through a real
@@ -20,8 +22,10 @@
 //! `/_local/webhook` that checks their signature and prints them, unless subscribers are given.
 //!
 //! # Layout
-//! - this file: [`Options`], [`start`], [`Running`].
+//! - this file: [`Options`], [`start`], [`Running`] (with [`Running::settled`] for tests), the
+//!   account import and notify's dead-letter redrive.
 //! - [`events`]: turning HTTP requests and queue messages into the Lambda event JSON AWS sends.
+//! - [`admin_client`]: the `rules … --api` commands' client for the admin API.
 
 pub mod admin_client;
 pub mod events;

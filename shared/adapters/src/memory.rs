@@ -478,7 +478,7 @@ impl EventPublisher for MemoryPublisher {
     }
 }
 
-/// A [`WebhookSender`] that records what it sends (subscriber id, message id, body), for tests.
+/// A [`crate::ports::WebhookSender`] that records what it sends (subscriber id, message id, body), for tests.
 #[derive(Debug, Default)]
 pub struct RecordingWebhooks {
     sent: Mutex<Vec<(String, String, String)>>,

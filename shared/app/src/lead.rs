@@ -35,7 +35,7 @@ fn pause(attempt: u32) -> Duration {
 
 /// Applies `step` to lead `id`: reads it, computes the transition, and writes it only over the
 /// revision read. A lost race reads again; a retryable error (throttling, an outage) is tried
-/// again after a pause, up to [`ATTEMPTS`] times in all.
+/// again after a pause, up to eight times in all.
 pub async fn transition(
     repo: &dyn LeadRepository,
     id: &LeadId,
