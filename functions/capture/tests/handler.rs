@@ -154,6 +154,49 @@ async fn an_unavailable_store_gets_a_503_with_retry_after_and_nothing_is_queued(
     assert!(queue.is_empty());
 }
 
+/// A store that is throttling every capture (as DynamoDB does with a cancelled transaction).
+struct Throttling;
+
+#[async_trait::async_trait]
+impl LeadRepository for Throttling {
+    async fn capture(
+        &self,
+        _: &baton_domain::Lead,
+        _: Option<&baton_adapters::Idempotency>,
+    ) -> Result<baton_adapters::Captured, baton_adapters::Error> {
+        Err(baton_adapters::Error::Throttled { service: "DynamoDB", retry_after: Duration::from_millis(50) })
+    }
+    async fn read(&self, _: &LeadId) -> Result<Option<baton_adapters::Versioned>, baton_adapters::Error> {
+        Ok(None)
+    }
+    async fn update(
+        &self,
+        _: &baton_adapters::Versioned,
+        _: &baton_domain::Lead,
+        _: &[baton_domain::Effect],
+    ) -> Result<baton_adapters::Written, baton_adapters::Error> {
+        Ok(baton_adapters::Written::Stale)
+    }
+    async fn overdue(
+        &self,
+        _: WaitKind,
+        _: baton_domain::Timestamp,
+        _: usize,
+    ) -> Result<Vec<baton_domain::Lead>, baton_adapters::Error> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_store_is_a_503_with_retry_after_not_a_422() {
+    let queue = Arc::new(MemoryQueue::default());
+    let capture = Capture::new(Arc::new(Throttling), queue.clone(), keys(), Arc::new(baton_adapters::SystemClock));
+    let response = capture.handle(event(|_| {})).await;
+    assert_eq!(response.status(), 503, "retrying will help: not a 422");
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert!(queue.is_empty());
+}
+
 #[tokio::test]
 async fn an_unavailable_queue_still_accepts_the_lead_and_leaves_it_waiting_for_routing() {
     let store = Arc::new(MemoryLeadStore::new());

@@ -167,7 +167,8 @@ enum Transaction {
 fn cancellation(codes: &[&str]) -> Result<Transaction, Error> {
     let throttled = ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"];
     if codes.iter().any(|code| throttled.contains(code)) {
-        return Err(Error::unavailable(SERVICE, format!("transaction throttled ({}); retry", codes.join(", "))));
+        // Nothing was written: the same transaction may be sent again after a pause.
+        return Err(Error::Throttled { service: SERVICE, retry_after: std::time::Duration::from_millis(50) });
     }
     if codes.iter().all(|code| matches!(*code, "None" | "ConditionalCheckFailed" | "TransactionConflict")) {
         return Ok(Transaction::LostRace(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect()));
@@ -409,9 +410,16 @@ impl LeadRepository for DynamoLeadStore {
                 };
                 items.push(self.idempotency_put(idem, &l.id, lead.captured_at)?);
             }
-            match self.transact(items).await? {
-                Transaction::Done => return Ok(outcome),
-                Transaction::LostRace(_) => continue,
+            match self.transact(items).await {
+                Ok(Transaction::Done) => return Ok(outcome),
+                Ok(Transaction::LostRace(_)) => continue,
+                // Throttled: nothing was written, so the same capture is tried again after a pause.
+                // (Not after a timeout, which may hide a write that did happen.)
+                Err(e @ Error::Throttled { .. }) if attempt + 1 < CAPTURE_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "capture transaction not applied; retrying");
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
         }
         Err(Error::unavailable(SERVICE, "too much contention capturing the same person; retry"))
@@ -595,6 +603,7 @@ mod tests {
     fn a_throttled_transaction_is_retryable_and_a_lost_race_is_not_an_error() {
         let throttled = cancellation(&["None", "ThrottlingError"]).unwrap_err();
         assert!(throttled.is_retryable(), "throttling inside a transaction must be retryable: {throttled:?}");
+        assert!(matches!(throttled, Error::Throttled { .. }), "and known to have written nothing: {throttled:?}");
         let exceeded = cancellation(&["ProvisionedThroughputExceeded", "None"]).unwrap_err();
         assert!(exceeded.is_retryable(), "{exceeded:?}");
         assert_eq!(
