@@ -60,6 +60,9 @@ struct LeadItem {
     wait_due_at: Option<String>,
     #[serde(default)]
     revision: u64,
+    /// Items written before the outbox kept unannounced touches here: read into the outbox.
+    #[serde(default, skip_serializing)]
+    unannounced: Vec<baton_domain::Touch>,
 }
 
 /// How long an idempotency key is remembered.
@@ -79,6 +82,7 @@ fn to_item_at(lead: &Lead, revision: u64) -> Result<Item, Error> {
         lead: lead.clone(),
         wait_kind: wait.map(|w| w.kind.as_str().to_owned()),
         wait_due_at: wait.map(|w| index_time(w.due_at)),
+        unannounced: Vec::new(),
     };
     serde_dynamo::to_item(item).map_err(|e| Error::Corrupt(format!("lead {} cannot be stored: {e}", lead.id)))
 }
@@ -89,9 +93,15 @@ fn from_item(item: Item) -> Result<Lead, Error> {
 
 fn from_item_with_revision(item: Item) -> Result<(Lead, u64), Error> {
     let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-    serde_dynamo::from_item::<_, LeadItem>(item)
-        .map(|i| (i.lead, i.revision))
-        .map_err(|e| Error::Corrupt(format!("item `{pk}` is not a lead: {e}")))
+    let mut read = serde_dynamo::from_item::<_, LeadItem>(item)
+        .map_err(|e| Error::Corrupt(format!("item `{pk}` is not a lead: {e}")))?;
+    for touch in read.unannounced.drain(..) {
+        let announcement = baton_domain::Announcement::Touched { touch };
+        if !read.lead.outbox.contains(&announcement) {
+            read.lead.outbox.push(announcement);
+        }
+    }
+    Ok((read.lead, read.revision))
 }
 
 fn string_attr(item: &Item, name: &str) -> Result<String, Error> {
@@ -631,6 +641,26 @@ mod tests {
         assert_eq!(item["wait_kind"].as_s().unwrap(), "routing");
         assert_eq!(item["pk"].as_s().unwrap(), &format!("lead#{}", lead.id));
         assert_eq!(from_item(item).unwrap(), lead);
+    }
+
+    #[test]
+    fn an_item_stored_before_the_stage_type_reads_back_with_its_stage_and_its_unannounced_touches() {
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
+        let decision = baton_domain::decide(&lead, &baton_domain::Ruleset::default_ruleset(), lead.captured_at);
+        let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, lead.captured_at, "U1", "slack");
+        // The shape the previous release wrote: flat status/decision/touched_at, and `unannounced`.
+        let mut old = to_item(&lead).unwrap();
+        old.insert("status".into(), AttributeValue::S("touched".into()));
+        old.insert("decision".into(), serde_dynamo::to_attribute_value(&decision).unwrap());
+        old.insert("touched_at".into(), serde_dynamo::to_attribute_value(touch.at).unwrap());
+        old.insert("touches".into(), serde_dynamo::to_attribute_value(vec![touch.clone()]).unwrap());
+        old.insert("unannounced".into(), serde_dynamo::to_attribute_value(vec![touch.clone()]).unwrap());
+        let read = from_item(old).unwrap();
+        assert_eq!(read.stage, baton_domain::Stage::Touched { decision, touched_at: touch.at, escalated_at: None });
+        assert_eq!(read.outbox, [baton_domain::Announcement::Touched { touch }], "an unannounced touch is not lost");
+        assert!(!to_item(&read).unwrap().contains_key("unannounced"), "written back in the new shape");
     }
 
     #[test]
