@@ -4,8 +4,9 @@
 //! who did what.
 //!
 //! Every request must carry Slack's signature ([`signature`]); anything else is a 401 and
-//! changes nothing. Slack wants an answer within 3 s, so the handler does one store write, one
-//! publish and one message update, and answers 200 even when the lead is no longer open (the
+//! changes nothing. Slack wants an answer within 3 s, so the handler reads the lead (to check
+//! the owner), writes the touch with its outbox entry, publishes, clears the entry, and updates
+//! the message, and answers 200 even when the lead is no longer open (the
 //! rep is told so in an ephemeral reply).
 //!
 //! # Layout

@@ -246,6 +246,10 @@ impl Admin {
         if body.by.trim().is_empty() {
             return Err(AdminError::BadTouch(FieldError::new("by", "who acted must not be blank")));
         }
+        if body.by.trim().chars().count() > baton_domain::contract::MAX_SHORT_TEXT {
+            let limit = baton_domain::contract::MAX_SHORT_TEXT;
+            return Err(AdminError::BadTouch(FieldError::new("by", format!("is longer than {limit} characters"))));
+        }
         let mut touch = Touch::new(body.kind, self.clock.now(), body.by.trim(), "api");
         touch.note = body.note.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(1000).collect());
         let span = tracing::info_span!("admin_touch", lead_id = %id);

@@ -109,14 +109,18 @@ async fn an_escalation_is_recorded_before_it_is_announced_and_announced_once_the
     let (id, due) = assigned(&w).await;
     w.clock.advance(due - t0());
     let broken = Sweep::new(w.store.clone(), w.queue.clone(), Arc::new(Outage("SNS")), w.clock.clone());
-    let report = broken.run().await.unwrap();
-    assert_eq!((report.escalated, report.failed, report.failed_leads), (1, 1, vec![id.to_string()]));
+    assert_eq!(broken.run().await.unwrap(), SweepReport { escalated: 1, ..Default::default() });
     let stored = w.store.get(&id).await.unwrap().unwrap();
     assert_eq!(stored.status(), LeadStatus::Escalated, "the escalation is recorded even though SNS is down");
     assert_eq!(stored.outbox.len(), 1, "its event waits in the outbox");
     assert!(w.publisher.published().is_empty());
 
-    // The lead is deferred: not retried until its backoff ends, then announced once.
+    // The outbox is the sweep's after a grace period; while SNS is still down the lead is
+    // deferred and named, and once it is back the event goes out once.
+    assert_eq!(broken.run().await.unwrap(), SweepReport::default(), "left to its recorder for the grace period");
+    w.clock.advance(baton_domain::stage::announce_grace());
+    let report = broken.run().await.unwrap();
+    assert_eq!((report.failed, report.failed_leads), (1, vec![id.to_string()]));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default(), "deferred leads wait out their backoff");
     w.clock.advance(chrono::Duration::minutes(1));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport { announced: 1, ..Default::default() });
@@ -201,6 +205,19 @@ async fn a_lead_the_queue_cannot_take_is_deferred_and_reported() {
 }
 
 #[tokio::test]
+async fn a_requeued_lead_is_backed_off_so_it_is_not_requeued_every_run() {
+    let w = world();
+    captured(&w).await;
+    w.clock.advance(sla::routing_grace());
+    assert_eq!(w.sweep.run().await.unwrap().requeued, 1);
+    assert_eq!(w.sweep.run().await.unwrap().requeued, 0, "not again while routing has its turn");
+    w.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(w.sweep.run().await.unwrap().requeued, 1, "again once the backoff has passed");
+    w.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(w.sweep.run().await.unwrap().requeued, 0, "the backoff doubles");
+}
+
+#[tokio::test]
 async fn a_store_outage_fails_the_run() {
     let w = world();
     let broken = Sweep::new(Arc::new(Outage("DynamoDB")), w.queue.clone(), w.publisher.clone(), w.clock.clone());
@@ -222,6 +239,8 @@ async fn a_touch_whose_event_was_not_published_is_announced_by_the_sweep_once() 
     baton_app::touch::record_touch(w.store.as_ref(), None, &id, touch.clone()).await.unwrap();
     assert_eq!(w.store.get(&id).await.unwrap().unwrap().outbox.len(), 1, "written with the touch");
 
+    assert_eq!(w.sweep.run().await.unwrap().announced, 0, "left to the recorder for the grace period");
+    w.clock.advance(baton_domain::stage::announce_grace());
     let report = w.sweep.run().await.unwrap();
     assert_eq!(report.announced, 1);
     let published = w.publisher.published();

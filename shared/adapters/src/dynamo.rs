@@ -516,7 +516,14 @@ impl LeadRepository for DynamoLeadStore {
                 .await
                 .map_err(sdk_error)?;
             for item in out.items.unwrap_or_default() {
-                leads.push(from_item(item)?);
+                // One unreadable item must not stop every sweep: it is reported and passed over.
+                match from_item(item) {
+                    Ok(lead) => leads.push(lead),
+                    Err(e) => {
+                        tracing::error!(error = %e, "an overdue item is not a readable lead; passed over");
+                        crate::metrics::count("CorruptLeads", ("Wait", kind.as_str()), 1.0);
+                    }
+                }
             }
             match out.last_evaluated_key {
                 Some(key) if leads.len() < limit => start = Some(key),
@@ -573,10 +580,17 @@ impl DeliveryLedger for DynamoLedger {
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(format!("delivery#{}", key.as_str())))
-            .update_expression("SET #state = :sent REMOVE lease_until")
-            .condition_expression("attribute_exists(pk)")
+            // Idempotent: a replay sets the same state. A claim already gone (its TTL) is written
+            // anew as sent, still expiring.
+            .update_expression(
+                "SET #state = :sent, expires_at = if_not_exists(expires_at, :expires) REMOVE lease_until",
+            )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((chrono::Utc::now() + chrono::Duration::days(30)).timestamp().to_string()),
+            )
             .send()
             .await
             .map_err(sdk_error)?;

@@ -189,3 +189,24 @@ async fn a_published_event_reaches_subscribed_queues_with_its_type_for_filters()
     let filtered = SqsQueue::new(sqs, &escalations.url).receive(10, Duration::from_secs(1)).await.unwrap();
     assert!(filtered.is_empty(), "a filter policy on event_type kept lead.assigned out: {filtered:?}");
 }
+
+#[tokio::test]
+async fn an_unreadable_item_in_the_index_is_passed_over_not_fatal() {
+    let (store, client, table) = store().await;
+    let lead = LeadSubmission { email: Some("ok@corp.example".into()), ..Default::default() }
+        .into_lead(LeadId::generate(), chrono::Utc::now() - chrono::Duration::hours(1))
+        .unwrap();
+    store.capture(&lead, None).await.unwrap();
+    // An item in the routing wait that is not a lead (hand-edited, or a shape this release cannot read).
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("lead#broken".into()))
+        .item("wait_kind", AttributeValue::S("routing".into()))
+        .item("wait_due_at", AttributeValue::S("2000-01-01T00:00:00.000Z".into()))
+        .send()
+        .await
+        .unwrap();
+    let overdue = store.overdue(baton_domain::WaitKind::Routing, chrono::Utc::now(), 10).await.unwrap();
+    assert_eq!(overdue.iter().map(|l| &l.id).collect::<Vec<_>>(), [&lead.id], "the readable lead is still found");
+}

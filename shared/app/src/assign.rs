@@ -127,12 +127,12 @@ impl Assign {
         Ok(current)
     }
 
-    /// Whether lead `id` is stored as assigned to `member` (after an error that may have hidden a
-    /// write that did happen, such as a timeout). When the store cannot say, the answer is yes,
-    /// so a slot is never given back for a lead the member may have.
-    async fn went_to(&self, id: &baton_domain::LeadId, member: &str) -> bool {
+    /// Whether lead `id` is stored with `decision` (after an error that may have hidden a write
+    /// that did happen, such as a timeout). When the store cannot say, the answer is yes, so a
+    /// slot is never given back for a lead the member may have.
+    async fn went_to(&self, id: &baton_domain::LeadId, decision: &baton_domain::Decision) -> bool {
         match self.repo.get(id).await {
-            Ok(Some(lead)) => lead.decision().is_some_and(|d| d.owner.id == member),
+            Ok(Some(lead)) => lead.decision() == Some(decision),
             Ok(None) => false,
             Err(_) => true,
         }
@@ -186,9 +186,15 @@ impl Assign {
                     Err(_) => break 'decided Routed::Replayed(current.lead),
                 };
                 let written = self.repo.update(&current, &transition.lead, &transition.effects).await;
+                // Not written (stale, at capacity), or an error that may hide a write: then only
+                // when the stored lead does not show this very decision.
+                let not_written = match &written {
+                    Ok(Written::Applied) => false,
+                    Ok(Written::Stale | Written::AtCapacity) => true,
+                    Err(_) => !self.went_to(&id, &decision).await,
+                };
                 if let Some((member, day)) = &claimed
-                    && !matches!(written, Ok(Written::Applied))
-                    && !self.went_to(&id, member).await
+                    && not_written
                 {
                     // The lead did not go to the member after all: give the day's slot back.
                     if let Err(e) = self.capacity.release_daily(member, *day).await {

@@ -6,18 +6,21 @@
 //!   [`baton_domain::Lead::escalate`], keyed by the lead and the due time it missed, with its
 //!   `lead.escalated` in the outbox) and then announce it. A rerun, an overlapping run or a
 //!   schedule delivered twice finds the lead escalated and sends nothing new.
-//! - With events in its outbox (a touch or an escalation not yet announced): publish them.
+//! - With events in its outbox that whoever recorded them did not manage to publish within the
+//!   grace period ([`baton_domain::stage::announce_grace`]): publish them, from the lead read
+//!   afresh, so an entry the recorder already cleared is never published twice.
 //!
 //! All three lookups go through the repository's due-time index, so a sweep costs what is
 //! overdue, not what is stored. Each run handles at most [`Sweep::batch`] leads of each kind,
 //! earliest first. A lead that cannot be handled is deferred (its wait moves past now, backing
-//! off) and reported, so it never holds up the leads due after it.
+//! off) and reported, so it never holds up the leads due after it; a re-queued lead is backed off
+//! the same way until routing takes it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use baton_adapters::{Clock, EventPublisher, LeadRepository, WorkQueue};
-use baton_domain::{Lead, LeadId, RouteRequest, Timestamp, WaitKind};
+use baton_domain::{Announcement, LeadId, RouteRequest, Timestamp, WaitKind};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -85,9 +88,10 @@ impl Sweep {
         }
     }
 
-    /// Publishes every event in `lead`'s outbox; `false` if any stays there.
-    async fn announce_outbox(&self, lead: &Lead, report: &mut SweepReport) -> Result<bool, baton_adapters::Error> {
-        let mut lead = lead.clone();
+    /// Publishes every event still in lead `id`'s outbox, read afresh (the due-time index may
+    /// lag behind a write that already announced them); `false` if any stays there.
+    async fn announce_outbox(&self, id: &LeadId, report: &mut SweepReport) -> Result<bool, baton_adapters::Error> {
+        let Some(mut lead) = self.repo.get(id).await? else { return Ok(true) };
         for announcement in lead.outbox.clone() {
             match announce(self.repo.as_ref(), self.publisher.as_ref(), &lead, &announcement, PUBLISH_PATIENCE).await? {
                 Some(now_stored) => {
@@ -108,45 +112,78 @@ impl Sweep {
             Err(e) => return self.defer(report, id, now, &format!("could not record the escalation: {e}")).await,
         };
         report.escalated += 1;
-        let mut announced = SweepReport::default();
-        match self.announce_outbox(&escalated, &mut announced).await {
-            Ok(true) => {}
-            Ok(false) => {} // recorded; it waits in the outbox for the next run
+        let announcement =
+            Announcement::Escalated { due_at: escalated.decision().map_or(now, |d| d.first_touch_due_at) };
+        match announce(self.repo.as_ref(), self.publisher.as_ref(), &escalated, &announcement, PUBLISH_PATIENCE).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {} // recorded; it waits in the outbox, and the sweep announces it after the grace period
             Err(e) => tracing::warn!(error = %e, "escalation recorded; its event waits in the outbox"),
         }
     }
 
-    /// Runs one sweep. Fails only if the repository cannot be queried; per-lead failures are
-    /// deferred and reported.
+    /// Hands lead `id` to routing again, then puts it aside for a backoff, so a lead routing keeps
+    /// failing on is not re-queued every run ahead of the others (routing clears the deferral).
+    async fn requeue(&self, id: &LeadId, now: Timestamp, report: &mut SweepReport) {
+        let message = serde_json::to_string(&RouteRequest { lead_id: id.clone() }).expect("a route request serializes");
+        match self.queue.send(&message).await {
+            Ok(()) => {
+                report.requeued += 1;
+                if let Err(e) =
+                    transition(self.repo.as_ref(), id, |l| Ok(l.deferred(now, "re-queued for routing"))).await
+                {
+                    tracing::warn!(error = %e, "re-queued; could not back the lead off");
+                }
+            }
+            Err(e) => self.defer(report, id, now, &format!("could not re-queue for routing: {e}")).await,
+        }
+    }
+
+    /// Runs one sweep: the three lookups each run even when another fails. Fails (after doing what
+    /// it could) when a lookup could not be made; per-lead failures are deferred and reported.
     pub async fn run(&self) -> Result<SweepReport, baton_adapters::Error> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
+        let mut failure = None;
 
-        for lead in self.repo.overdue(WaitKind::Routing, now, self.batch).await? {
-            let message =
-                serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).expect("a route request serializes");
-            match self.queue.send(&message).await {
-                Ok(()) => report.requeued += 1,
-                Err(e) => self.defer(&mut report, &lead.id, now, &format!("could not re-queue for routing: {e}")).await,
-            }
-        }
-
-        for lead in self.repo.overdue(WaitKind::FirstTouch, now, self.batch).await? {
-            let span = tracing::info_span!("escalate", lead_id = %lead.id);
-            self.escalate(&lead.id, now, &mut report).instrument(span).await;
-        }
-
-        for lead in self.repo.overdue(WaitKind::Announce, now, self.batch).await? {
-            let span = tracing::info_span!("outbox", lead_id = %lead.id);
-            async {
-                match self.announce_outbox(&lead, &mut report).await {
-                    Ok(true) => {}
-                    Ok(false) => self.defer(&mut report, &lead.id, now, "could not publish its events").await,
-                    Err(e) => self.defer(&mut report, &lead.id, now, &format!("could not clear its outbox: {e}")).await,
+        match self.repo.overdue(WaitKind::Routing, now, self.batch).await {
+            Ok(leads) => {
+                for lead in leads {
+                    let span = tracing::info_span!("requeue", lead_id = %lead.id);
+                    self.requeue(&lead.id, now, &mut report).instrument(span).await;
                 }
             }
-            .instrument(span)
-            .await;
+            Err(e) => failure = Some(e),
+        }
+
+        match self.repo.overdue(WaitKind::FirstTouch, now, self.batch).await {
+            Ok(leads) => {
+                for lead in leads {
+                    let span = tracing::info_span!("escalate", lead_id = %lead.id);
+                    self.escalate(&lead.id, now, &mut report).instrument(span).await;
+                }
+            }
+            Err(e) => failure = Some(e),
+        }
+
+        match self.repo.overdue(WaitKind::Announce, now, self.batch).await {
+            Ok(leads) => {
+                for lead in leads {
+                    let span = tracing::info_span!("outbox", lead_id = %lead.id);
+                    async {
+                        match self.announce_outbox(&lead.id, &mut report).await {
+                            Ok(true) => {}
+                            Ok(false) => self.defer(&mut report, &lead.id, now, "could not publish its events").await,
+                            Err(e) => {
+                                self.defer(&mut report, &lead.id, now, &format!("could not clear its outbox: {e}"))
+                                    .await
+                            }
+                        }
+                    }
+                    .instrument(span)
+                    .await;
+                }
+            }
+            Err(e) => failure = Some(e),
         }
         if report != SweepReport::default() {
             tracing::info!(
@@ -157,6 +194,12 @@ impl Sweep {
                 "sweep done"
             );
         }
-        Ok(report)
+        match failure {
+            Some(e) => {
+                tracing::error!(error = %e, "a sweep lookup failed; the rest of the sweep ran");
+                Err(e)
+            }
+            None => Ok(report),
+        }
     }
 }

@@ -24,12 +24,14 @@ pub async fn record_touch(
     touch: Touch,
 ) -> Result<Touched, Error> {
     let outcome = transition(repo, id, |lead| lead.touch(touch.clone())).await?;
-    let (before, lead) = match outcome {
+    let lead = match outcome {
         Outcome::Missing => return Ok(Touched::Missing),
         Outcome::Refused { lead, .. } | Outcome::AtCapacity { lead } => return Ok(Touched::NotOpen(*lead)),
-        Outcome::Applied { before, transition } => (before, transition.lead),
+        Outcome::Applied { transition, .. } => transition.lead,
     };
-    let first = before.is_open();
+    // The first touch is the one that stopped the clock (also when this call retried it): the
+    // earliest recorded at the lead's touch time.
+    let first = lead.touches.iter().find(|t| Some(t.at) == lead.touched_at()) == Some(&touch);
     tracing::info!(kind = touch.kind.as_str(), by = %touch.by, via = %touch.via, first, "touch recorded");
     let announcement = Announcement::Touched { touch };
     let Some(publisher) = publisher else { return Ok(if first { Touched::First(lead) } else { Touched::Again(lead) }) };

@@ -255,9 +255,13 @@ impl LeadView {
 }
 
 impl Touch {
-    /// The touch with its note cut to the length events carry.
+    /// The touch with its note and actor cut to the lengths events carry.
     fn bounded(&self) -> Touch {
-        Touch { note: self.note.as_deref().map(|n| shorten(n, MAX_EVENT_TEXT)), ..self.clone() }
+        Touch {
+            note: self.note.as_deref().map(|n| shorten(n, MAX_EVENT_TEXT)),
+            by: shorten(&self.by, crate::contract::MAX_SHORT_TEXT),
+            ..self.clone()
+        }
     }
 }
 
@@ -350,9 +354,38 @@ impl LeadEvent {
         &self.lead.id
     }
 
-    /// Parses an event from its JSON text.
+    /// Parses an event from its JSON text. An event in the shape published before the contract
+    /// was versioned (`{"type", "lead": <stored lead>, …}`, still in a dead-letter queue or a
+    /// retry after the upgrade) is read too, keeping the id it was delivered under.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+        serde_json::from_str(text).or_else(|e| Self::from_legacy_json(text).ok_or(e))
+    }
+
+    fn from_legacy_json(text: &str) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Legacy {
+            #[serde(rename = "type")]
+            kind: EventType,
+            lead: Lead,
+            touch: Option<Touch>,
+            failure: Option<NotificationFailure>,
+        }
+        let Legacy { kind, lead, touch, failure } = serde_json::from_str(text).ok()?;
+        Some(match kind {
+            EventType::Assigned => Self::announcing(&lead, &Announcement::Assigned),
+            EventType::Nurture => Self::announcing(&lead, &Announcement::Nurture),
+            EventType::Touched => Self::announcing(&lead, &Announcement::Touched { touch: touch? }),
+            EventType::NotificationFailed => Self::notification_failed(&LeadView::of(&lead), failure?),
+            EventType::Escalated => {
+                // Keyed then by when the sweep noticed the breach.
+                let at = lead.escalated_at()?;
+                let due_at = lead.decision()?.first_touch_due_at;
+                let mut event = Self::announcing(&lead, &Announcement::Escalated { due_at });
+                event.id = format!("{}#{}@{}", lead.id, kind.as_str(), at.timestamp_millis());
+                event.occurred_at = at;
+                event
+            }
+        })
     }
 
     /// The event as JSON text.
@@ -410,6 +443,21 @@ mod tests {
         assert!(json.starts_with(r#"{"type":"lead.assigned","version":1,"#), "{json}");
         assert_eq!(LeadEvent::from_json(&json).unwrap(), event);
         assert!(event.occurrence().starts_with("lead.assigned@"), "{}", event.id);
+    }
+
+    #[test]
+    fn an_event_in_the_shape_published_before_the_contract_still_reads_with_its_old_key() {
+        let lead = assigned_lead(r#"{"email":"a@corp.example"}"#);
+        let decided = lead.decision().unwrap().decided_at.timestamp_millis();
+        let legacy = serde_json::json!({ "type": "lead.assigned", "lead": lead }).to_string();
+        let event = LeadEvent::from_json(&legacy).unwrap();
+        assert_eq!(event.id, format!("{}#lead.assigned@{decided}", lead.id), "the ledger key it was sent under");
+        assert_eq!(event.lead, LeadView::of(&lead));
+        let escalated = lead.escalate(lead.decision().unwrap().first_touch_due_at).unwrap().lead;
+        let at = escalated.escalated_at().unwrap().timestamp_millis();
+        let legacy = serde_json::json!({ "type": "lead.escalated", "lead": escalated }).to_string();
+        assert!(LeadEvent::from_json(&legacy).unwrap().id.ends_with(&format!("lead.escalated@{at}")));
+        assert!(LeadEvent::from_json(r#"{"type":"lead.assigned"}"#).is_err(), "not an event in either shape");
     }
 
     #[test]

@@ -128,13 +128,16 @@ impl Announcement {
         }
     }
 
-    /// When the announced thing became due: the outbox's order and the sweep's due time.
+    /// When the sweep should announce it, if whoever recorded it has not: a grace period
+    /// ([`announce_grace`]) after it was recorded, so the sweep only picks up what the recorder
+    /// gave up on and never races it.
     pub fn due_at(&self, lead: &Lead) -> Timestamp {
-        match self {
-            Self::Escalated { due_at } => *due_at,
+        let recorded = match self {
+            Self::Escalated { due_at } => lead.escalated_at().unwrap_or(*due_at),
             Self::Touched { touch } => touch.at,
             Self::Assigned | Self::Nurture => lead.decision().map_or(lead.captured_at, |d| d.decided_at),
-        }
+        };
+        recorded + announce_grace()
     }
 }
 
@@ -191,6 +194,12 @@ pub enum Refusal {
     /// The first touch is not overdue yet.
     #[error("the first touch is not due until {0}")]
     NotDue(Timestamp),
+}
+
+/// How long an event recorded in a lead's outbox is left to whoever recorded it before the sweep
+/// announces it instead.
+pub fn announce_grace() -> chrono::Duration {
+    chrono::Duration::minutes(1)
 }
 
 /// How long the sweep leaves a lead it could not handle before trying it again: doubling from a
@@ -275,7 +284,13 @@ impl Lead {
     /// "Not a fit" disqualifies. Each touch waits in the outbox until `lead.touched` is out.
     /// Refused when the lead is not with a rep.
     pub fn touch(&self, touch: Touch) -> Result<Transition, Refusal> {
+        let announcement = Announcement::Touched { touch: touch.clone() };
+        if self.touches.contains(&touch) {
+            // Recorded already (a retry after a write whose answer was lost): nothing changes.
+            return Ok(Transition::new(self.clone()).with(Effect::Publish(announcement)));
+        }
         let mut lead = self.clone();
+        lead.deferral = None;
         let mut release = None;
         lead.stage = match self.stage.clone() {
             Stage::Assigned { decision } | Stage::Escalated { decision, .. } => {
@@ -299,7 +314,6 @@ impl Lead {
         if lead.touches.len() > crate::touch::MAX_TOUCHES {
             lead.touches.remove(0);
         }
-        let announcement = Announcement::Touched { touch };
         if !lead.outbox.contains(&announcement) {
             lead.outbox.push(announcement.clone());
         }
@@ -430,6 +444,20 @@ mod tests {
         assert_eq!((done.status(), done.awaiting()), (LeadStatus::Touched, None));
         let again = done.touch(touch(TouchKind::Called, 9)).unwrap().lead;
         assert_eq!((again.touched_at(), again.touches.len()), (done.touched_at(), 2), "a later touch is activity");
+    }
+
+    #[test]
+    fn the_same_touch_twice_is_recorded_once() {
+        let first = assigned().touch(touch(TouchKind::NotAFit, 5)).unwrap().lead;
+        let again = first.touch(touch(TouchKind::NotAFit, 5)).unwrap();
+        assert_eq!(again.lead, first, "a retried touch changes nothing");
+        assert_eq!(again.effects, [Effect::Publish(Announcement::Touched { touch: touch(TouchKind::NotAFit, 5) })]);
+    }
+
+    #[test]
+    fn an_outbox_entry_is_left_to_its_recorder_for_a_grace_period() {
+        let touched = assigned().touch(touch(TouchKind::Called, 5)).unwrap().lead;
+        assert_eq!(touched.awaiting().unwrap().due_at, t0() + chrono::Duration::minutes(5) + announce_grace());
     }
 
     #[test]
