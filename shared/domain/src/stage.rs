@@ -147,7 +147,8 @@ pub enum Effect {
     /// Take one of `owner`'s open-lead slots in the same write, only while fewer than `max` are
     /// taken; when none is free, nothing at all is written.
     TakeOpenSlot { owner: String, max: u32 },
-    /// Give back one of `owner`'s open-lead slots in the same write (never below zero).
+    /// Give back one of `owner`'s open-lead slots in the same write. It never blocks the write;
+    /// a count that would go below zero reads as zero.
     ReleaseOpenSlot { owner: String },
     /// Publish this event once the write has applied.
     Publish(Announcement),
