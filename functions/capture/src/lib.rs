@@ -173,11 +173,14 @@ fn fingerprint(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-fn accepted(lead: &Lead, merged: bool) -> Response<Body> {
+/// The 202 answer. A public key is told the same for every submission (`captured`), so it
+/// cannot be used to probe whether a person is known or where their lead stands; a signed
+/// integration is told the lead's stage and whether the submission merged.
+fn accepted(lead: &Lead, merged: bool, signed: bool) -> Response<Body> {
     // A bot is told what a person would be told.
-    let status = if lead.status() == LeadStatus::Spam { LeadStatus::Captured } else { lead.status() };
+    let status = if !signed || lead.status() == LeadStatus::Spam { LeadStatus::Captured } else { lead.status() };
     let mut body = json!({ "lead_id": lead.id, "status": status });
-    if merged {
+    if merged && signed {
         body["merged"] = json!(true);
     }
     http::json(StatusCode::ACCEPTED, &body)
@@ -318,12 +321,12 @@ impl Capture {
         let span = tracing::info_span!("capture", lead_id = %lead.id, key = %key.id);
         let outcome = self.leads.capture(lead, idempotency.as_ref()).instrument(span).await?;
         Ok(match outcome {
-            Captured::Created(lead) => accepted(&lead, false),
+            Captured::Created(lead) => accepted(&lead, false, key.is_signed()),
             // Whether a person is already known is told only to signed integrations, not to
             // anyone holding a form's public key.
-            Captured::Merged(lead) => accepted(&lead, key.is_signed()),
+            Captured::Merged(lead) => accepted(&lead, true, key.is_signed()),
             Captured::Replayed(lead) => {
-                let mut response = accepted(&lead, false);
+                let mut response = accepted(&lead, false, key.is_signed());
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
                 response
             }

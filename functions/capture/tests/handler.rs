@@ -410,6 +410,22 @@ async fn an_account_directory_outage_costs_only_the_match() {
 }
 
 #[tokio::test]
+async fn a_public_key_gets_the_same_answer_for_a_known_person_as_for_a_new_one() {
+    let w = world();
+    let first = w.capture.handle(with_body(r#"{"email":"probe@corp.example"}"#)).await;
+    let id = lead_id(&first);
+    // The person is known and already with a rep.
+    let stored = w.store.get(&id).await.unwrap().unwrap();
+    let decision = baton_domain::decide(&stored, &baton_domain::Ruleset::default_ruleset(), t0());
+    w.store.seed(&stored.assign(decision).unwrap().lead);
+    let known = w.capture.handle(with_body(r#"{"email":"probe@corp.example"}"#)).await;
+    let new = w.capture.handle(with_body(r#"{"email":"someone-else@corp.example"}"#)).await;
+    assert_eq!(json(&known), serde_json::json!({ "lead_id": id.to_string(), "status": "captured" }));
+    assert_eq!(json(&new).as_object().unwrap().keys().collect::<Vec<_>>(), ["lead_id", "status"]);
+    assert_eq!(json(&new)["status"], "captured", "nothing tells a known person from a new one");
+}
+
+#[tokio::test]
 async fn a_signed_integration_is_told_when_a_submission_merged() {
     let w = world();
     w.capture.handle(with_body(r#"{"email":"known@corp.example"}"#)).await;
