@@ -53,3 +53,36 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Different email addresses are different people, whatever their phones and names and in
+    /// whatever order they arrive; a submission without an email may join a lead by its phone.
+    #[test]
+    fn submissions_with_distinct_emails_never_share_a_lead(
+        people in proptest::collection::vec(
+            (0usize..4, proptest::option::of(0usize..3), proptest::sample::select(&["Ann", "Ben", "Ann Lee"][..])),
+            1..8,
+        ),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let capture = capture();
+        let mut lead_of_email: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for (email, phone, name) in people {
+            let email = format!("person{email}@corp.example");
+            let mut body = json!({ "email": email, "first_name": name });
+            if let Some(phone) = phone {
+                body["phone"] = format!("+1415555010{phone}").into();
+            }
+            let response = runtime.block_on(capture.handle(request("POST", "application/json", Some("pk"), &body.to_string())));
+            prop_assert_eq!(response.status().as_u16(), 202);
+            let answer: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+            let id = answer["lead_id"].as_str().unwrap().to_owned();
+            let known = lead_of_email.entry(email.clone()).or_insert_with(|| id.clone());
+            prop_assert_eq!(&*known, &id, "the same email always lands on its own lead");
+        }
+        let ids: std::collections::HashSet<&String> = lead_of_email.values().collect();
+        prop_assert_eq!(ids.len(), lead_of_email.len(), "two emails shared a lead: {:?}", lead_of_email);
+    }
+}

@@ -265,6 +265,38 @@ pub async fn capture(store: &dyn LeadRepository) {
     };
     assert_eq!((m.id, m.submissions), (by_phone.id.clone(), 3));
 
+    // Colleagues sharing a phone (a switchboard) are different people: different emails never
+    // share a lead, in any order, and concurrently; the first keeps the phone.
+    let switchboard = format!("+1415556{:04}", u16::from_str_radix(&uuid_like()[..4], 16).unwrap() % 10_000);
+    let colleague = |name: &str| {
+        person(&format!("{name}-{}@switch.example", uuid_like()), t0, &format!(r#","phone":"{switchboard}""#))
+    };
+    let (ann, ben) = (colleague("ann"), colleague("ben"));
+    assert!(matches!(store.capture(&ann, None).await.unwrap(), Captured::Created(_)));
+    assert_eq!(
+        store.capture(&ben, None).await.unwrap(),
+        Captured::Created(ben.clone()),
+        "a shared phone merged two people"
+    );
+    let by_phone_only = LeadSubmission { phone: Some(switchboard.clone()), ..Default::default() }
+        .into_lead(LeadId::generate(), t0)
+        .unwrap();
+    let Captured::Merged(m) = store.capture(&by_phone_only, None).await.unwrap() else { panic!("no email disagrees") };
+    assert_eq!(m.id, ann.id, "a phone alone goes to the lead that holds it");
+    let shared = format!("+1415557{:04}", u16::from_str_radix(&uuid_like()[..4], 16).unwrap() % 10_000);
+    let crowd: Vec<Lead> = (0..4)
+        .map(|i| person(&format!("c{i}-{}@crowd.example", uuid_like()), t0, &format!(r#","phone":"{shared}""#)))
+        .collect();
+    let outcomes = join_all(crowd.iter().map(|l| store.capture(l, None))).await;
+    let ids: HashSet<LeadId> = outcomes
+        .into_iter()
+        .map(|o| match o.expect("capture under contention") {
+            Captured::Created(l) => l.id,
+            other => panic!("distinct emails must never merge: {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids.len(), crowd.len(), "four people, four leads");
+
     // An idempotency key is remembered for a day, then free for a new submission.
     let key = idem(&uuid_like(), "day-1");
     let monday = person(&format!("{}@idem.example", uuid_like()), t0, "");

@@ -380,12 +380,20 @@ impl LeadRepository for DynamoLeadStore {
             // Who already owns each of the person's identities (the email first).
             let owners = self.identity_owners(&identities).await?;
             let mut items = Vec::new();
-            let outcome = match owners.iter().find_map(|(_, owner)| owner.clone()) {
-                Some(existing_id) => {
-                    let Some(item) = self.get_raw(format!("lead#{existing_id}")).await? else {
-                        return Err(Error::Corrupt(format!("identity record names missing lead {existing_id}")));
-                    };
-                    let (existing, revision) = from_item_with_revision(item)?;
+            // The person's lead: the email's owner; else the phone's, unless an email disagrees
+            // (then this is someone else sharing the number: a new lead).
+            let mut existing = None;
+            if let Some(existing_id) = owners.iter().find_map(|(_, owner)| owner.clone()) {
+                let Some(item) = self.get_raw(format!("lead#{existing_id}")).await? else {
+                    return Err(Error::Corrupt(format!("identity record names missing lead {existing_id}")));
+                };
+                let (found, revision) = from_item_with_revision(item)?;
+                if found.email == lead.email || found.same_person_by_phone(lead) {
+                    existing = Some((found, revision));
+                }
+            }
+            let outcome = match existing {
+                Some((existing, revision)) => {
                     let merged = existing.merge(lead).lead;
                     items.push(put(
                         &self.table,
@@ -408,7 +416,8 @@ impl LeadRepository for DynamoLeadStore {
                 }
                 None => {
                     items.push(put(&self.table, to_item(lead)?, "attribute_not_exists(pk)", vec![])?);
-                    for identity in &identities {
+                    // A phone someone else's lead holds stays with it: shared, not taken over.
+                    for (identity, _) in owners.iter().filter(|(_, owner)| owner.is_none()) {
                         items.push(self.identity_claim(identity, &lead.id)?);
                     }
                     Captured::Created(lead.clone())

@@ -82,7 +82,12 @@ impl LeadRepository for MemoryLeadStore {
             });
         }
         let identities = if lead.stage == Stage::Spam { Vec::new() } else { lead.identities() };
-        let existing = identities.iter().find_map(|i| keys.identities.get(i)).cloned();
+        // The person's lead: the email's owner; else the phone's, unless an email disagrees.
+        let existing = identities
+            .iter()
+            .find_map(|i| keys.identities.get(i))
+            .filter(|id| leads[*id].0.email == lead.email || leads[*id].0.same_person_by_phone(lead))
+            .cloned();
         let outcome = match existing {
             Some(id) => {
                 let (current, revision) = leads[&id].clone();
@@ -102,7 +107,8 @@ impl LeadRepository for MemoryLeadStore {
                 }
                 leads.insert(lead.id.clone(), (lead.clone(), 1));
                 for identity in identities {
-                    keys.identities.insert(identity, lead.id.clone());
+                    // A phone someone else's lead holds stays with it: shared, not taken over.
+                    keys.identities.entry(identity).or_insert_with(|| lead.id.clone());
                 }
                 Captured::Created(lead.clone())
             }

@@ -374,6 +374,16 @@ impl Lead {
         email.into_iter().chain(phone).collect()
     }
 
+    /// Whether `later`, found through a shared phone, is the same person as this lead. Different
+    /// email addresses are different people, always: a phone identifies a person only when no
+    /// email disagrees (a switchboard or a shared sales line is shared by colleagues).
+    pub fn same_person_by_phone(&self, later: &Lead) -> bool {
+        match (&self.email, &later.email) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
+
     /// This lead with a later submission of the same person merged in: the submission becomes a
     /// touchpoint, fields still empty here are filled from it (and their normalizations kept),
     /// attributes are added where new, and the newest consent applies. Nothing already on the
@@ -647,6 +657,15 @@ mod tests {
         }
         assert_eq!(l.touchpoints.len(), MAX_TOUCHPOINTS);
         assert_eq!(l.submissions as usize, MAX_TOUCHPOINTS + 6);
+    }
+
+    #[test]
+    fn different_emails_are_different_people_whatever_the_phone() {
+        let ada = lead(r#"{"email":"ada@corp.example","phone":"+14155552671"}"#, 0);
+        let bob = lead(r#"{"email":"bob@corp.example","phone":"+14155552671"}"#, 1);
+        let anon = lead(r#"{"phone":"+14155552671"}"#, 2);
+        assert!(!ada.same_person_by_phone(&bob), "colleagues sharing a switchboard");
+        assert!(ada.same_person_by_phone(&anon) && anon.same_person_by_phone(&bob), "no email disagrees");
     }
 
     #[test]
