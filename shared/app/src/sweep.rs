@@ -104,6 +104,15 @@ impl Sweep {
         Ok(true)
     }
 
+    /// Publishes lead `id`'s outbox, deferring the lead when any of it stays there.
+    async fn clear_outbox(&self, id: &LeadId, now: Timestamp, report: &mut SweepReport) {
+        match self.announce_outbox(id, report).await {
+            Ok(true) => {}
+            Ok(false) => self.defer(report, id, now, "could not publish its events").await,
+            Err(e) => self.defer(report, id, now, &format!("could not clear its outbox: {e}")).await,
+        }
+    }
+
     /// Escalates lead `id` if its first touch is (still) overdue at `now`, then announces it.
     async fn escalate(&self, id: &LeadId, now: Timestamp, report: &mut SweepReport) {
         let escalated = match transition(self.repo.as_ref(), id, |l| l.escalate(now)).await {
@@ -145,45 +154,22 @@ impl Sweep {
         let mut report = SweepReport::default();
         let mut failure = None;
 
-        match self.repo.overdue(WaitKind::Routing, now, self.batch).await {
-            Ok(leads) => {
-                for lead in leads {
-                    let span = tracing::info_span!("requeue", lead_id = %lead.id);
-                    self.requeue(&lead.id, now, &mut report).instrument(span).await;
+        for kind in [WaitKind::Routing, WaitKind::FirstTouch, WaitKind::Announce] {
+            let leads = match self.repo.overdue(kind, now, self.batch).await {
+                Ok(leads) => leads,
+                Err(e) => {
+                    failure = Some(e);
+                    continue;
+                }
+            };
+            for lead in leads {
+                let span = tracing::info_span!("sweep", wait = kind.as_str(), lead_id = %lead.id);
+                match kind {
+                    WaitKind::Routing => self.requeue(&lead.id, now, &mut report).instrument(span).await,
+                    WaitKind::FirstTouch => self.escalate(&lead.id, now, &mut report).instrument(span).await,
+                    WaitKind::Announce => self.clear_outbox(&lead.id, now, &mut report).instrument(span).await,
                 }
             }
-            Err(e) => failure = Some(e),
-        }
-
-        match self.repo.overdue(WaitKind::FirstTouch, now, self.batch).await {
-            Ok(leads) => {
-                for lead in leads {
-                    let span = tracing::info_span!("escalate", lead_id = %lead.id);
-                    self.escalate(&lead.id, now, &mut report).instrument(span).await;
-                }
-            }
-            Err(e) => failure = Some(e),
-        }
-
-        match self.repo.overdue(WaitKind::Announce, now, self.batch).await {
-            Ok(leads) => {
-                for lead in leads {
-                    let span = tracing::info_span!("outbox", lead_id = %lead.id);
-                    async {
-                        match self.announce_outbox(&lead.id, &mut report).await {
-                            Ok(true) => {}
-                            Ok(false) => self.defer(&mut report, &lead.id, now, "could not publish its events").await,
-                            Err(e) => {
-                                self.defer(&mut report, &lead.id, now, &format!("could not clear its outbox: {e}"))
-                                    .await
-                            }
-                        }
-                    }
-                    .instrument(span)
-                    .await;
-                }
-            }
-            Err(e) => failure = Some(e),
         }
         if report != SweepReport::default() {
             tracing::info!(
