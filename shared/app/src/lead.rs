@@ -15,8 +15,8 @@ const ATTEMPTS: u32 = 8;
 /// What [`transition`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Written: the lead before, and the transition (its `lead` is the lead as now stored).
-    Applied { before: Box<Lead>, transition: Box<Transition> },
+    /// Written: the transition (its `lead` is the lead as now stored).
+    Applied { transition: Box<Transition> },
     /// The domain refused the transition for the lead as it is; nothing was written.
     Refused { lead: Box<Lead>, refusal: Refusal },
     /// The write would take an open slot the owner does not have; nothing was written.
@@ -61,7 +61,7 @@ pub async fn transition(
         };
         match repo.update(&current, &next.lead, &next.effects).await {
             Ok(Written::Applied) => {
-                return Ok(Outcome::Applied { before: Box::new(current.lead), transition: Box::new(next) });
+                return Ok(Outcome::Applied { transition: Box::new(next) });
             }
             Ok(Written::AtCapacity) => return Ok(Outcome::AtCapacity { lead: Box::new(current.lead) }),
             Ok(Written::Stale) => {}
