@@ -43,6 +43,15 @@ async fn receiver(
     (url, received)
 }
 
+/// A webhook subscriber at `{url}/hooks`.
+fn subscriber(url: &str) -> baton_adapters::webhook::Subscriber {
+    parse_subscribers(&format!(
+        r#"[{{"id":"crm","url":"{url}/hooks","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}]"#
+    ))
+    .unwrap()
+    .remove(0)
+}
+
 fn webhook(url: &str) -> Slack {
     Slack::new(SlackTarget::Webhook(WebhookUrl::parse(&format!("{url}/services/T000/B000/XXXX")).unwrap()), url)
 }
@@ -124,10 +133,7 @@ async fn a_message_is_replaced_through_its_response_url() {
 #[tokio::test]
 async fn a_webhook_is_signed_with_the_standard_headers() {
     let (url, received) = receiver(StatusCode::NO_CONTENT, &[], "").await;
-    let subscribers = parse_subscribers(&format!(
-        r#"[{{"id":"crm","url":"{url}/hooks","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}]"#
-    ))
-    .unwrap();
+    let subscribers = [subscriber(&url)];
     let body = r#"{"type":"lead.assigned"}"#;
     HttpWebhooks::new().send(&subscribers[0], "msg_1", body).await.unwrap();
     let got = received.lock().unwrap();
@@ -165,10 +171,7 @@ async fn the_slack_adapters_keep_the_chat_contract() {
 #[tokio::test]
 async fn the_http_webhook_sender_keeps_the_webhook_contract() {
     let (url, received) = receiver(StatusCode::NO_CONTENT, &[], "").await;
-    let subscribers = parse_subscribers(&format!(
-        r#"[{{"id":"crm","url":"{url}/hooks","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}]"#
-    ))
-    .unwrap();
+    let subscribers = [subscriber(&url)];
     baton_adapters::contract::webhooks(&HttpWebhooks::new(), &subscribers[0]).await;
     let got = received.lock().unwrap();
     let event: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
