@@ -637,3 +637,78 @@ async fn requests_per_lead_for_a_pool_lead_stay_within_15() {
     assert!(measured.function_total() <= 15, "over budget: {:?}", measured.function);
     assert!(measured.delivery_total() <= 4, "one receive and one delete per queue: {:?}", measured.delivery);
 }
+
+/// Issue-10 style capture on moto: how people really write countries and addresses, and
+/// colleagues sharing a switchboard. Nobody is lost, nobody is folded into someone else, every
+/// lead is owned, and a public key's answer is the same for each.
+#[tokio::test]
+async fn international_submissions_are_each_owned_and_no_two_people_become_one() {
+    let slack = SlackReceiver::start().await;
+    let running = system(&slack, Duration::from_secs(60)).await;
+    let http = reqwest::Client::new();
+    let lead = |email: &str, extra: serde_json::Value| {
+        let mut body = serde_json::json!({ "email": email, "source": { "form_type": "demo_request" } });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let cases = [
+        lead("anna@volvo-example.se", serde_json::json!({ "first_name": "Anna", "country": "Kingdom of Sweden" })),
+        lead(
+            "jonas@bau-example.de",
+            serde_json::json!({ "first_name": "Jonas", "country": "Federal Republic of Germany" }),
+        ),
+        lead("lupe@tacos-example.mx", serde_json::json!({ "first_name": "Lupe", "country": "United Mexican States" })),
+        lead(
+            "nemo@deep-example.io",
+            serde_json::json!({ "first_name": "Nemo", "country": "Atlantis", "website": "not a url" }),
+        ),
+        lead("J\u{f6}rg@B\u{fc}cher-example.de", serde_json::json!({ "first_name": "J\u{f6}rg" })),
+        lead("ann@switch-example.com", serde_json::json!({ "first_name": "Ann", "phone": "+1 415 555 0199" })),
+        lead(
+            "ben@switch-example.com",
+            serde_json::json!({ "first_name": "Ben", "phone": "(415) 555-0199", "country": "US" }),
+        ),
+        // The first address again, typed another way: the same person.
+        lead("j\u{f6}rg@xn--bcher-example-wob.de", serde_json::json!({})),
+    ];
+    let mut ids = Vec::new();
+    for body in &cases {
+        let response = submit(&http, &running.url, body.clone()).await;
+        assert_eq!(response.status(), 202, "{body}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["status"], "captured", "a public key is told the same for everyone: {answer}");
+        assert!(answer.get("merged").is_none(), "{answer}");
+        ids.push(LeadId::parse(answer["lead_id"].as_str().unwrap()).unwrap());
+    }
+    assert_eq!(ids[7], ids[4], "the same address typed two ways is one lead");
+    assert_ne!(ids[5], ids[6], "colleagues sharing a phone are two leads");
+    settle(&running).await;
+
+    let mut stored = Vec::new();
+    for id in &ids[..7] {
+        let lead = running.store.get(id).await.unwrap().expect("stored");
+        assert_eq!(lead.status(), LeadStatus::Assigned, "owned: {}", lead.display_name());
+        stored.push(lead);
+    }
+    let countries: Vec<Option<&str>> = stored[..4].iter().map(|l| l.country.as_deref()).collect();
+    assert_eq!(countries, [Some("SE"), Some("DE"), Some("MX"), None]);
+    let atlantis = &stored[3];
+    assert!(atlantis.needs_data_review(), "the unrecognized country is flagged");
+    assert!(atlantis.unrecognized.iter().any(|u| u.field == "country" && u.value == "Atlantis"), "kept as submitted");
+    assert_eq!(atlantis.decision().unwrap().rule, "fallback", "routing treated the country as missing");
+    let jorg = &stored[4];
+    assert_eq!(jorg.email.as_ref().unwrap().as_str(), "j\u{f6}rg@xn--bcher-example-wob.de");
+    assert_eq!(jorg.email_as_typed.as_deref(), Some("J\u{f6}rg@B\u{fc}cher-example.de"));
+    assert_eq!(jorg.submissions, 2);
+    let (ann, ben) = (&stored[5], &stored[6]);
+    assert_eq!(ben.possible_duplicates.iter().map(|d| &d.lead_id).collect::<Vec<_>>(), [&ann.id]);
+    assert_eq!(ben.possible_duplicates[0].explain(), "same phone +14155550199");
+    let later = running.store.similar(ann, 10).await.unwrap();
+    assert_eq!(later.iter().map(|l| &l.id).collect::<Vec<_>>(), [&ben.id], "the earlier lead finds the later one");
+    // One owner message and one team summary per person (Ben's also names Ann's lead, as his possible duplicate).
+    assert_eq!(slack.messages().len(), 2 * 7, "each person announced once");
+    for id in &ids[..7] {
+        assert!(!slack.mentioning(id.as_str()).is_empty(), "lead {id} was announced");
+    }
+    running.stop().await;
+}

@@ -200,6 +200,7 @@ impl Admin {
         let result = match (method, parts.as_slice()) {
             (Method::GET, ["admin", "leads", id]) => self.lead(id).await,
             (Method::GET, ["admin", "leads", id, "task"]) => self.task(id).await,
+            (Method::GET, ["admin", "leads", id, "duplicates"]) => self.duplicates(id).await,
             (Method::POST, ["admin", "leads", id, "touches"]) => self.touch(id, &request).await,
             (Method::GET, ["admin", "rulesets"]) => self.list().await,
             (Method::POST, ["admin", "rulesets"]) => self.upload(&request).await,
@@ -221,6 +222,20 @@ impl Admin {
             Some(lead) => Ok(respond(StatusCode::OK, serde_json::to_value(&lead).unwrap_or_default())),
             None => Err(AdminError::NotFound(format!("no lead {id}"))),
         }
+    }
+
+    /// The lead's possible duplicates: those recorded when it was captured, and those captured
+    /// after it (found through its match keys), each with the reasons. Nothing is merged.
+    async fn duplicates(&self, id: &str) -> Result<Response<Body>, AdminError> {
+        let id = lead_id(id)?;
+        let lead = self.leads.get(&id).await?.ok_or_else(|| AdminError::NotFound(format!("no lead {id}")))?;
+        let similar = self.leads.similar(&lead, baton_domain::duplicate::MAX_POSSIBLE_DUPLICATES).await?;
+        let found = lead.with_possible_duplicates(&similar).possible_duplicates;
+        let body: Vec<serde_json::Value> = found
+            .iter()
+            .map(|d| json!({ "lead_id": d.lead_id, "name": d.name, "reasons": d.reasons, "explanation": d.explain() }))
+            .collect();
+        Ok(respond(StatusCode::OK, json!({ "lead_id": id, "possible_duplicates": body })))
     }
 
     async fn task(&self, id: &str) -> Result<Response<Body>, AdminError> {

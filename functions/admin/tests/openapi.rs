@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use baton_adapters::LeadRepository;
 use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryRulesets};
 use baton_admin::{Admin, digest};
 use baton_domain::{LeadId, LeadSubmission, Ruleset, decide};
@@ -84,7 +85,7 @@ fn no_route(response: &Response<Body>) -> bool {
 fn the_document_lists_the_expected_routes() {
     // A guard against an accidentally empty or unparsed document making the other tests vacuous.
     let routes = documented();
-    assert_eq!(routes.len(), 7, "{routes:?}");
+    assert_eq!(routes.len(), 8, "{routes:?}");
 }
 
 #[tokio::test]
@@ -223,6 +224,29 @@ async fn the_answers_have_the_documented_shapes() {
     assert_eq!(status, 200);
     assert_shape("Lead", &read, true);
     assert_shape("Decision", &read["decision"], true);
+    let sharer = LeadSubmission {
+        email: Some("colleague@corp.example".into()),
+        phone: Some("+14155552671".into()),
+        ..Default::default()
+    };
+    let (first, second) = (
+        sharer.clone().into_lead(LeadId::generate(), t0).unwrap(),
+        LeadSubmission { email: Some("other@corp.example".into()), ..sharer }
+            .into_lead(LeadId::generate(), t0)
+            .unwrap(),
+    );
+    for l in [&first, &second] {
+        leads.capture(l, None).await.unwrap();
+    }
+    let (status, dups) =
+        call(&admin, "GET", &format!("/admin/leads/{}/duplicates", first.id), "application/json", "").await;
+    assert_eq!(status, 200);
+    assert_shape("PossibleDuplicates", &dups, false);
+    assert_shape("PossibleDuplicateFound", &dups["possible_duplicates"][0], false);
+    assert_shape("DuplicateReason", &dups["possible_duplicates"][0]["reasons"][0], false);
+    assert_eq!(dups["possible_duplicates"][0]["lead_id"], second.id.to_string(), "found after it was captured");
+    let (_, recorded) = call(&admin, "GET", &format!("/admin/leads/{}", second.id), "application/json", "").await;
+    assert_shape("PossibleDuplicate", &recorded["possible_duplicates"][0], false);
     let task_path = format!("/admin/leads/{}/task", lead.id);
     let (status, task) = call(&admin, "GET", &task_path, "application/json", "").await;
     assert_eq!(status, 200);

@@ -308,6 +308,9 @@ impl Capture {
                 consent.at = now;
             }
         }
+        if let Some(consent) = lead.consent.as_mut() {
+            consent.signed = key.is_signed();
+        }
         lead.touchpoints.iter_mut().for_each(|t| {
             t.source.key_id = lead.source.key_id.clone();
             t.consent = lead.consent.clone();

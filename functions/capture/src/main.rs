@@ -18,6 +18,8 @@ use secrecy::ExposeSecret;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    // The country name tables, built before the first request rather than during it.
+    baton_domain::normalize::warm_up();
     let sdk = provision::sdk_config(None).await;
     let keys = SecretSource::new(Some(aws_sdk_ssm::Client::new(&sdk))).required("CAPTURE_KEYS").await?;
     let config = Config::from_env(keys.expose_secret())?;

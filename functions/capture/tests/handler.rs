@@ -169,6 +169,13 @@ impl LeadRepository for Throttling {
     async fn read(&self, _: &LeadId) -> Result<Option<baton_adapters::Versioned>, baton_adapters::Error> {
         Ok(None)
     }
+    async fn similar(
+        &self,
+        _: &baton_domain::Lead,
+        _: usize,
+    ) -> Result<Vec<baton_domain::Lead>, baton_adapters::Error> {
+        Ok(Vec::new())
+    }
     async fn update(
         &self,
         _: &baton_adapters::Versioned,
@@ -398,6 +405,48 @@ async fn a_lead_from_a_known_company_arrives_with_its_account_and_owner() {
         ("acc-1", "rep-jonas", true)
     );
     assert!(lead.normalized.iter().any(|n| n.field == "account" && n.to == "acc-1"), "the match is explained");
+    let matching = lead.account_matching.expect("how it matched is recorded");
+    assert_eq!(
+        (matching.method, matching.confidence),
+        (baton_domain::account::MatchMethod::Domain, baton_domain::account::Confidence::High)
+    );
+}
+
+#[tokio::test]
+async fn a_country_domain_finds_its_account_and_an_ambiguous_one_is_not_guessed() {
+    use baton_adapters::AccountDirectory;
+    use baton_domain::account::{Confidence, MatchMethod};
+    let w = world();
+    let accounts = Arc::new(baton_adapters::memory::MemoryAccounts::new());
+    let imported = baton_domain::account::parse_csv(
+        "account_id,name,domain,owner_id,owner_name\n\
+         acme,Acme Corporation,acme.com,rep-ada,Ada\n\
+         initech-us,Initech Inc,initech.com,,\n\
+         initech-de,Initech GmbH,initech.de,,\n",
+    )
+    .unwrap();
+    accounts.put_accounts(&imported).await.unwrap();
+    let capture = w.capture.clone().with_accounts(accounts);
+    let uk = capture.handle(with_body(r#"{"email":"jo@acme.co.uk"}"#)).await;
+    let lead = w.store.get(&lead_id(&uk)).await.unwrap().unwrap();
+    assert_eq!(lead.account.map(|a| a.account_id).as_deref(), Some("acme"), "acme.co.uk belongs to acme.com");
+    let m = lead.account_matching.unwrap();
+    assert_eq!(
+        (m.method, m.confidence, m.matched_on.as_str()),
+        (MatchMethod::CountryDomain, Confidence::Medium, "acme.co.uk")
+    );
+
+    let free_mail = capture.handle(with_body(r#"{"email":"pat@gmail.com","company":"Initech"}"#)).await;
+    let lead = w.store.get(&lead_id(&free_mail)).await.unwrap().unwrap();
+    assert_eq!(lead.account, None, "two accounts fit the name: none is guessed");
+    let m = lead.account_matching.unwrap();
+    let mut candidates: Vec<&str> = m.candidates.iter().map(|c| c.account_id.as_str()).collect();
+    candidates.sort();
+    assert_eq!((m.method, m.ambiguous, candidates), (MatchMethod::CompanyName, true, vec!["initech-de", "initech-us"]));
+    assert!(
+        lead.normalized.iter().any(|n| n.field == "account" && n.rule.contains("ambiguous")),
+        "the candidates are noted"
+    );
 }
 
 #[tokio::test]
@@ -497,4 +546,70 @@ async fn a_nurtured_lead_that_submits_again_is_routed_again() {
     assert_eq!((lead.status(), lead.previous_decisions.len()), (LeadStatus::Captured, 1));
     let queued = w.queue.receive(10, Duration::ZERO).await.unwrap();
     assert_eq!(queued.len(), 1, "queued for routing again");
+}
+
+fn signed_by_crm(body: &str) -> Request {
+    let now = t0().timestamp();
+    let signature = sign("whsec_test", now, body.as_bytes());
+    let body = body.to_owned();
+    event(move |v| {
+        let h = v["headers"].as_object_mut().unwrap();
+        h.remove("x-baton-key");
+        h.remove("origin");
+        h.insert("x-baton-key-id".into(), "crm".into());
+        h.insert("x-baton-timestamp".into(), now.to_string().into());
+        h.insert("x-baton-signature".into(), signature.into());
+        v["body"] = body.into();
+    })
+}
+
+#[tokio::test]
+async fn consent_evidence_is_append_only_and_a_public_key_never_replaces_it() {
+    let w = world();
+    let granted = w
+        .capture
+        .handle(with_body(
+            r#"{"email":"ada@corp.example","consent":{"granted":true,"purpose":"sales","wording_version":"v1"}}"#,
+        ))
+        .await;
+    let id = lead_id(&granted);
+    // Six later submissions through the public key with long page URLs, one of them stating a
+    // withdrawal: none changes the consent in force, and none pushes the original out.
+    let url = format!("https://www.example.com/{}", "p".repeat(2000));
+    for i in 0..6 {
+        let consent = if i == 3 { r#","consent":{"granted":false,"purpose":"sales"}"# } else { "" };
+        let body =
+            format!(r#"{{"email":"ada@corp.example","source":{{"page_url":"{url}","referrer":"{url}"}}{consent}}}"#);
+        assert_eq!(w.capture.handle(with_body(&body)).await.status(), 202);
+    }
+    let lead = w.store.get(&id).await.unwrap().unwrap();
+    let in_force = lead.consent.clone().unwrap();
+    assert!(in_force.granted && !in_force.signed, "the public key did not replace the consent in force");
+    assert_eq!(in_force.wording_version.as_deref(), Some("v1"));
+    let evidence: Vec<(bool, Option<&str>, Option<&str>)> = lead
+        .touchpoints
+        .iter()
+        .filter_map(|t| t.consent.as_ref())
+        .map(|c| (c.granted, c.purpose.as_deref(), c.ip.as_deref()))
+        .collect();
+    assert_eq!(
+        evidence,
+        [(true, Some("sales"), Some("203.0.113.7")), (false, Some("sales"), Some("203.0.113.7"))],
+        "every statement is kept, with its purpose and address"
+    );
+    assert_eq!(lead.touchpoints[0].consent.as_ref().unwrap().wording_version.as_deref(), Some("v1"));
+    assert_eq!(lead.submissions, 7);
+
+    // A signed integration may state a withdrawal on the person's behalf, with its own time and address.
+    let withdrawal = r#"{"email":"ada@corp.example","consent":{"granted":false,"purpose":"sales","wording_version":"v1","timestamp":"2026-11-24T08:59:00Z","ip":"198.51.100.9"}}"#;
+    // Older than the grant in force (09:00): kept as evidence, not in force.
+    assert_eq!(w.capture.handle(signed_by_crm(withdrawal)).await.status(), 202);
+    let lead = w.store.get(&id).await.unwrap().unwrap();
+    assert!(lead.consent.as_ref().unwrap().granted, "an older statement does not override a newer one");
+    let newer = withdrawal.replace("08:59:00Z", "09:00:00Z");
+    assert_eq!(w.capture.handle(signed_by_crm(&newer)).await.status(), 202);
+    let lead = w.store.get(&id).await.unwrap().unwrap();
+    let in_force = lead.consent.clone().unwrap();
+    assert_eq!((in_force.granted, in_force.signed, in_force.ip.as_deref()), (false, true, Some("198.51.100.9")));
+    assert_eq!(lead.touchpoints.iter().filter(|t| t.consent.is_some()).count(), 4);
 }

@@ -101,6 +101,7 @@ fn kept_with_account_owner() -> Lead {
         segment: Some("enterprise".into()),
         tier: Some("1".into()),
         open_deal: true,
+        domains: Vec::new(),
     });
     assigned(lead)
 }

@@ -445,6 +445,9 @@ impl LeadRepository for FailingDecisions {
     async fn read(&self, id: &LeadId) -> Result<Option<baton_adapters::Versioned>, baton_adapters::Error> {
         self.inner.read(id).await
     }
+    async fn similar(&self, lead: &Lead, limit: usize) -> Result<Vec<Lead>, baton_adapters::Error> {
+        self.inner.similar(lead, limit).await
+    }
     async fn update(
         &self,
         current: &baton_adapters::Versioned,

@@ -377,7 +377,7 @@ pub async fn import_accounts(text: &str, json: bool, endpoint: Option<&str>, tab
     let sdk = provision::sdk_config(endpoint).await;
     let directory = DynamoAccounts::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     directory.put_accounts(&accounts).await.map_err(|e| {
-        format!("writing stopped, possibly after some accounts were written (importing again is safe: accounts are replaced by domain): {e}")
+        format!("writing stopped, possibly after some accounts were written (importing again is safe: accounts are replaced by account id): {e}")
     })?;
     Ok(accounts.len())
 }

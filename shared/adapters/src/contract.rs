@@ -273,11 +273,16 @@ pub async fn capture(store: &dyn LeadRepository) {
     };
     let (ann, ben) = (colleague("ann"), colleague("ben"));
     assert!(matches!(store.capture(&ann, None).await.unwrap(), Captured::Created(_)));
-    assert_eq!(
-        store.capture(&ben, None).await.unwrap(),
-        Captured::Created(ben.clone()),
-        "a shared phone merged two people"
-    );
+    let Captured::Created(ben_stored) = store.capture(&ben, None).await.unwrap() else {
+        panic!("a shared phone merged two people")
+    };
+    assert_eq!((&ben_stored.id, &ben_stored.email), (&ben.id, &ben.email));
+    // ... and each is shown the other as a possible duplicate, with the reason.
+    let flagged: Vec<(&LeadId, String)> =
+        ben_stored.possible_duplicates.iter().map(|d| (&d.lead_id, d.explain())).collect();
+    assert_eq!(flagged, [(&ann.id, format!("same phone {switchboard}"))]);
+    assert_eq!(store.get(&ben.id).await.unwrap().unwrap(), ben_stored, "recorded on the stored lead");
+    assert_eq!(ids(&store.similar(&ann, 10).await.unwrap()), [&ben.id], "the earlier lead finds the later one");
     let by_phone_only = LeadSubmission { phone: Some(switchboard.clone()), ..Default::default() }
         .into_lead(LeadId::generate(), t0)
         .unwrap();
@@ -296,6 +301,44 @@ pub async fn capture(store: &dyn LeadRepository) {
         })
         .collect();
     assert_eq!(ids.len(), crowd.len(), "four people, four leads");
+    for l in &crowd {
+        let others: HashSet<LeadId> = store.similar(l, 10).await.unwrap().into_iter().map(|o| o.id).collect();
+        let expected: HashSet<LeadId> = ids.iter().filter(|id| **id != l.id).cloned().collect();
+        assert_eq!(others, expected, "every lead sharing the phone is found, even when captured concurrently");
+    }
+
+    // An email that points to one lead and a phone that points to another: merged into the
+    // email's lead, never across to the phone's, and the link to the phone's lead is recorded.
+    let carol = person(&format!("carol-{}@switch.example", uuid_like()), t0, "");
+    assert!(matches!(store.capture(&carol, None).await.unwrap(), Captured::Created(_)));
+    let carol_with_switchboard =
+        person(carol.email.as_ref().unwrap().as_str(), t0, &format!(r#","phone":"{switchboard}""#));
+    let Captured::Merged(m) = store.capture(&carol_with_switchboard, None).await.unwrap() else { panic!("merge") };
+    assert_eq!(m.id, carol.id, "the email decides whose lead it is");
+    let linked: HashSet<&LeadId> = m.possible_duplicates.iter().map(|d| &d.lead_id).collect();
+    assert!(linked.contains(&ann.id) && !linked.contains(&carol.id), "linked, not merged: {linked:?}");
+    assert_eq!(store.get(&ann.id).await.unwrap().unwrap().email, ann.email, "the phone's lead is untouched");
+
+    // The same name at the same company, however typed, is flagged; a different company is not.
+    let name = uuid_like();
+    let renee = |email: &str, first: &str, company: &str| {
+        person(
+            &format!("{email}-{}@x.example", uuid_like()),
+            t0,
+            &format!(r#","first_name":"{first}","last_name":"{name}","company":"{company}""#),
+        )
+    };
+    let a = renee("a", "Rene\u{301}e", "Acme, Inc.");
+    let b = renee("b", "RENÉE", "ACME Incorporated");
+    let c = renee("c", "Renée", "Globex");
+    for l in [&a, &b, &c] {
+        assert!(matches!(store.capture(l, None).await.unwrap(), Captured::Created(_)));
+    }
+    let b_stored = store.get(&b.id).await.unwrap().unwrap();
+    let flagged: Vec<(&LeadId, String)> =
+        b_stored.possible_duplicates.iter().map(|d| (&d.lead_id, d.explain())).collect();
+    assert_eq!(flagged, [(&a.id, format!("same name “renée {name}” at the same company (acme)"))]);
+    assert!(store.get(&c.id).await.unwrap().unwrap().possible_duplicates.is_empty());
 
     // An idempotency key is remembered for a day, then free for a new submission.
     let key = idem(&uuid_like(), "day-1");
@@ -419,13 +462,47 @@ pub async fn accounts(directory: &dyn AccountDirectory) {
         .join("\n");
     let imported = baton_domain::account::parse_csv(&csv).expect("valid CSV");
     directory.put_accounts(&imported).await.expect("30 accounts, more than one batch");
-    let found = directory.find_by_domain("company29.example").await.unwrap().expect("the last batch was written");
-    assert_eq!(found, imported[29]);
-    assert_eq!(directory.find_by_domain("unknown.example").await.unwrap(), None);
+    let key = |k: &str| vec![k.to_owned()];
+    assert_eq!(
+        directory.find(&key("domain:company29.example")).await.unwrap(),
+        [imported[29].clone()],
+        "the last batch was written"
+    );
+    assert!(directory.find(&key("domain:unknown.example")).await.unwrap().is_empty());
+    assert!(directory.find(&[]).await.unwrap().is_empty());
     let mut renamed = imported[0].clone();
     renamed.name = "Renamed".into();
     directory.put_accounts(std::slice::from_ref(&renamed)).await.unwrap();
-    assert_eq!(directory.find_by_domain("company0.example").await.unwrap().unwrap().name, "Renamed");
+    assert_eq!(directory.find(&key("domain:company0.example")).await.unwrap()[0].name, "Renamed");
+
+    // Accounts are found under every key they are indexed by, each once, however many keys match.
+    let group = baton_domain::account::parse_csv(
+        "account_id,name,domain,domains\n\
+         acme-us,Acme Inc,acme.com,\"acme-labs.io\"\n\
+         acme-de,Acme GmbH,acme.de,\n\
+         globex,Globex,globex.com,\n",
+    )
+    .unwrap();
+    directory.put_accounts(&group).await.unwrap();
+    let ids = |found: Vec<baton_domain::Account>| {
+        let mut ids: Vec<String> = found.into_iter().map(|a| a.account_id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(directory.find(&key("brand:acme")).await.unwrap()), ["acme-de", "acme-us"]);
+    assert_eq!(ids(directory.find(&key("domain:acme-labs.io")).await.unwrap()), ["acme-us"]);
+    assert_eq!(ids(directory.find(&key("name:acme")).await.unwrap()), ["acme-de", "acme-us"]);
+    let many = [key("domain:acme.com"), key("brand:acme"), key("name:globex"), key("domain:nobody.example")].concat();
+    assert_eq!(ids(directory.find(&many).await.unwrap()), ["acme-de", "acme-us", "globex"]);
+    // A re-import that moves an account to another domain is found under the new one, as it is now.
+    let mut moved = group[2].clone();
+    moved.domain = "globex.net".into();
+    moved.name = "Globex Networks".into();
+    directory.put_accounts(std::slice::from_ref(&moved)).await.unwrap();
+    assert_eq!(directory.find(&key("domain:globex.net")).await.unwrap(), [moved.clone()]);
+    for stale in directory.find(&key("domain:globex.com")).await.unwrap() {
+        assert_eq!(stale, moved, "an old index entry never returns an old copy");
+    }
 }
 
 /// Checks a [`DeliveryLedger`]: the first claim wins, a released claim can be taken again, a

@@ -7,6 +7,8 @@
 //!   under way, `sent` after; expiring through the table's TTL;
 //! - each owner's count of open leads (for `max_open` caps) at `counter#open#<owner id>`;
 //! - identities at `identity#<email:…|phone:…>` → the person's lead id (deduplication);
+//! - match keys at `match#<phone:…|person:…>` → the set `leads` of lead ids indexed under it
+//!   (at most [`MAX_MATCH_SET`]), where possible duplicates are found ([`Lead::match_keys`]);
 //! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
 //!   `expires_at` (epoch seconds) for the table's TTL.
 //!
@@ -69,6 +71,11 @@ struct LeadItem {
 pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// How many times a capture retries after losing a race (another write to the same person).
 const CAPTURE_ATTEMPTS: usize = 8;
+/// The most lead ids one match key records (a switchboard shared by a whole company): enough to
+/// show a rep the candidates, bounded so the item stays small.
+pub const MAX_MATCH_SET: usize = 100;
+/// The most candidate leads a capture reads to record possible duplicates (one BatchGetItem).
+pub const MAX_CANDIDATES: usize = baton_domain::duplicate::MAX_POSSIBLE_DUPLICATES;
 
 fn to_item(lead: &Lead) -> Result<Item, Error> {
     to_item_at(lead, 0)
@@ -283,42 +290,100 @@ impl DynamoLeadStore {
         )
     }
 
-    /// Who owns each of `identities` (in their order), read consistently in one request when
-    /// there is more than one (a BatchGetItem; keys it leaves unprocessed are asked for again).
-    async fn identity_owners(&self, identities: &[String]) -> Result<Vec<(String, Option<LeadId>)>, Error> {
-        if identities.len() < 2 {
-            let mut owners = Vec::with_capacity(identities.len());
-            for identity in identities {
-                owners.push((identity.clone(), self.identity_owner(identity).await?));
-            }
-            return Ok(owners);
+    /// The items at `pks` that exist, by `pk`, read consistently: one GetItem for one key, else
+    /// BatchGetItem (100 keys a call; keys it leaves unprocessed are asked for again).
+    async fn get_many(&self, pks: &[String]) -> Result<HashMap<String, Item>, Error> {
+        let mut found: HashMap<String, Item> = HashMap::new();
+        if let [pk] = pks {
+            found.extend(self.get_raw(pk.clone()).await?.map(|item| (pk.clone(), item)));
+            return Ok(found);
         }
-        let key =
-            |identity: &str| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("identity#{identity}")))]);
-        let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .set_keys(Some(identities.iter().map(|i| key(i)).collect()))
-            .consistent_read(true)
+        for chunk in pks.chunks(100) {
+            let keys = chunk.iter().map(|pk| HashMap::from([("pk".to_owned(), AttributeValue::S(pk.clone()))]));
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys.collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+            let mut pending = HashMap::from([(self.table.clone(), request)]);
+            for attempt in 0..=CAPTURE_ATTEMPTS {
+                if attempt == CAPTURE_ATTEMPTS {
+                    return Err(Error::unavailable(SERVICE, "items left unprocessed after retries"));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                let out =
+                    self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
+                for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
+                    found.insert(string_attr(&item, "pk")?, item);
+                }
+                pending = out.unprocessed_keys.unwrap_or_default();
+                pending.retain(|_, k| !k.keys.is_empty());
+                if pending.is_empty() {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The lead ids a match item records.
+    fn match_set(item: &Item) -> Result<Vec<LeadId>, Error> {
+        match item.get("leads") {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .as_ss()
+                .map_err(|_| Error::Corrupt("a match item's `leads` is not a string set".into()))?
+                .iter()
+                .map(|id| LeadId::parse(id).map_err(Error::Corrupt))
+                .collect(),
+        }
+    }
+
+    /// The leads (at most `limit`) indexed under `keys`, other than those in `except`.
+    async fn leads_under(&self, keys: &[String], except: &[&LeadId], limit: usize) -> Result<Vec<Lead>, Error> {
+        let pks: Vec<String> = keys.iter().map(|k| format!("match#{k}")).collect();
+        let sets = self.get_many(&pks).await?;
+        self.candidates(&pks, &sets, except, limit).await
+    }
+
+    /// The leads named by the match items `sets` (under `pks`, in that order), other than
+    /// `except`, at most `limit`, read in one batch.
+    async fn candidates(
+        &self,
+        pks: &[String],
+        sets: &HashMap<String, Item>,
+        except: &[&LeadId],
+        limit: usize,
+    ) -> Result<Vec<Lead>, Error> {
+        let mut ids: Vec<LeadId> = Vec::new();
+        for pk in pks {
+            for id in sets.get(pk).map(Self::match_set).transpose()?.unwrap_or_default() {
+                if !except.contains(&&id) && !ids.contains(&id) && ids.len() < limit {
+                    ids.push(id);
+                }
+            }
+        }
+        let lead_pks: Vec<String> = ids.iter().map(|id| format!("lead#{id}")).collect();
+        let items = self.get_many(&lead_pks).await?;
+        // A lead that cannot be read as one is skipped: it costs a hint, not the capture.
+        Ok(lead_pks.iter().filter_map(|pk| items.get(pk).cloned()).filter_map(|item| from_item(item).ok()).collect())
+    }
+
+    /// Adds `lead` to the match item at `key` unless it is there already or the set is full.
+    fn match_add(&self, key: &str, lead: &LeadId) -> Result<TransactWriteItem, Error> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("match#{key}")))
+            .update_expression("ADD #l :id")
+            .condition_expression("attribute_not_exists(#l) OR NOT contains(#l, :one)")
+            .expression_attribute_names("#l", "leads")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![lead.to_string()]))
+            .expression_attribute_values(":one", AttributeValue::S(lead.to_string()))
             .build()
             .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
-        let mut pending = HashMap::from([(self.table.clone(), request)]);
-        let mut found: HashMap<String, LeadId> = HashMap::new();
-        for attempt in 0..CAPTURE_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let out = self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
-            for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
-                let pk = string_attr(&item, "pk")?;
-                let owner = LeadId::parse(&string_attr(&item, "lead_id")?).map_err(Error::Corrupt)?;
-                found.insert(pk.trim_start_matches("identity#").to_owned(), owner);
-            }
-            pending = out.unprocessed_keys.unwrap_or_default();
-            pending.retain(|_, k| !k.keys.is_empty());
-            if pending.is_empty() {
-                return Ok(identities.iter().map(|i| (i.clone(), found.get(i).cloned())).collect());
-            }
-        }
-        Err(Error::unavailable(SERVICE, "identities left unprocessed after retries"))
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     async fn identity_owner(&self, identity: &str) -> Result<Option<LeadId>, Error> {
@@ -357,7 +422,9 @@ fn backoff(attempt: usize) -> std::time::Duration {
 #[async_trait]
 impl LeadRepository for DynamoLeadStore {
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
-        let identities = if lead.stage == Stage::Spam { Vec::new() } else { lead.identities() };
+        let spam = lead.stage == Stage::Spam;
+        let identities = if spam { Vec::new() } else { lead.identities() };
+        let match_keys = if spam { Vec::new() } else { lead.match_keys() };
         for attempt in 0..CAPTURE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
@@ -377,8 +444,16 @@ impl LeadRepository for DynamoLeadStore {
                     .ok_or_else(|| Error::Corrupt(format!("idempotency record names missing lead {lead_id}")))?;
                 return Ok(Captured::Replayed(original));
             }
-            // Who already owns each of the person's identities (the email first).
-            let owners = self.identity_owners(&identities).await?;
+            // Who already owns each of the person's identities (the email first), and which leads
+            // are indexed under its match keys: one batch read.
+            let identity_pks: Vec<String> = identities.iter().map(|i| format!("identity#{i}")).collect();
+            let match_pks: Vec<String> = match_keys.iter().map(|k| format!("match#{k}")).collect();
+            let found = self.get_many(&[identity_pks.clone(), match_pks.clone()].concat()).await?;
+            let mut owners: Vec<(String, Option<LeadId>)> = Vec::with_capacity(identities.len());
+            for (identity, pk) in identities.iter().zip(&identity_pks) {
+                let owner = found.get(pk).map(|r| string_attr(r, "lead_id")).transpose()?;
+                owners.push((identity.clone(), owner.map(|o| LeadId::parse(&o).map_err(Error::Corrupt)).transpose()?));
+            }
             let mut items = Vec::new();
             // The person's lead: the email's owner; else the phone's, unless an email disagrees
             // (then this is someone else sharing the number: a new lead).
@@ -392,9 +467,13 @@ impl LeadRepository for DynamoLeadStore {
                     existing = Some((found, revision));
                 }
             }
+            // Leads that may be the same person are recorded with the reason, never merged.
+            let target = existing.as_ref().map_or(&lead.id, |(l, _)| &l.id);
+            let candidates = self.candidates(&match_pks, &found, &[target, &lead.id], MAX_CANDIDATES).await?;
+            let submitted = lead.clone().with_possible_duplicates(&candidates);
             let outcome = match existing {
                 Some((existing, revision)) => {
-                    let merged = existing.merge(lead).lead;
+                    let merged = existing.merge(&submitted).lead;
                     items.push(put(
                         &self.table,
                         to_item_at(&merged, revision + 1)?,
@@ -415,14 +494,25 @@ impl LeadRepository for DynamoLeadStore {
                     Captured::Merged(merged)
                 }
                 None => {
-                    items.push(put(&self.table, to_item(lead)?, "attribute_not_exists(pk)", vec![])?);
+                    items.push(put(&self.table, to_item(&submitted)?, "attribute_not_exists(pk)", vec![])?);
                     // A phone someone else's lead holds stays with it: shared, not taken over.
                     for (identity, _) in owners.iter().filter(|(_, owner)| owner.is_none()) {
                         items.push(self.identity_claim(identity, &lead.id)?);
                     }
-                    Captured::Created(lead.clone())
+                    Captured::Created(submitted)
                 }
             };
+            let (Captured::Created(written) | Captured::Merged(written)) = &outcome else {
+                unreachable!("only writes reach here")
+            };
+            // Index the lead under the submission's match keys (read above); the keys it had
+            // before were indexed when it got them.
+            for key in written.match_keys().into_iter().filter(|k| match_keys.contains(k)) {
+                let set = found.get(&format!("match#{key}")).map(Self::match_set).transpose()?.unwrap_or_default();
+                if !set.contains(&written.id) && set.len() < MAX_MATCH_SET {
+                    items.push(self.match_add(&key, &written.id)?);
+                }
+            }
             if let Some(idem) = idempotency {
                 let (Captured::Created(l) | Captured::Merged(l)) = &outcome else {
                     unreachable!("only writes reach here")
@@ -442,6 +532,10 @@ impl LeadRepository for DynamoLeadStore {
             }
         }
         Err(Error::unavailable(SERVICE, "too much contention capturing the same person; retry"))
+    }
+
+    async fn similar(&self, lead: &Lead, limit: usize) -> Result<Vec<Lead>, Error> {
+        self.leads_under(&lead.match_keys(), &[&lead.id], limit).await
     }
 
     async fn read(&self, id: &LeadId) -> Result<Option<Versioned>, Error> {
@@ -694,7 +788,12 @@ mod tests {
     }
 }
 
-/// An [`AccountDirectory`] in the leads table, at `account#<domain>`.
+/// An [`AccountDirectory`] in the leads table: each account at `account#id:<account id>`, and
+/// for each of its index keys ([`Account::index_keys`]) an item `account#<key>` with one
+/// attribute `acct:<account id>` per account indexed there. A lookup reads the index items in one
+/// batch and the accounts they name in a second, so an entry left behind by a re-import only
+/// leads to the account as it is now. (Accounts imported before the index, at
+/// `account#<domain>`, are still found by their domain, in the first batch.)
 #[derive(Debug, Clone)]
 pub struct DynamoAccounts {
     client: Client,
@@ -705,6 +804,10 @@ impl DynamoAccounts {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
+
+    fn store(&self) -> DynamoLeadStore {
+        DynamoLeadStore::new(self.client.clone(), self.table.clone())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -714,33 +817,62 @@ struct AccountItem {
     account: Account,
 }
 
+fn account_from(item: Item) -> Result<Account, Error> {
+    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    serde_dynamo::from_item::<_, AccountItem>(item)
+        .map(|i| i.account)
+        .map_err(|e| Error::Corrupt(format!("account `{pk}`: {e}")))
+}
+
 #[async_trait]
 impl AccountDirectory for DynamoAccounts {
-    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("account#{domain}")))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        out.item
-            .map(|item| {
-                serde_dynamo::from_item::<_, AccountItem>(item)
-                    .map(|i| i.account)
-                    .map_err(|e| Error::Corrupt(format!("account `{domain}`: {e}")))
-            })
-            .transpose()
+    async fn find(&self, keys: &[String]) -> Result<Vec<Account>, Error> {
+        let store = self.store();
+        let mut pks: Vec<String> = keys.iter().map(|k| format!("account#{k}")).collect();
+        // Accounts imported before the index live at their bare domain.
+        pks.extend(keys.iter().filter_map(|k| k.strip_prefix("domain:")).map(|d| format!("account#{d}")));
+        let index = store.get_many(&pks).await?;
+        let mut ids: Vec<String> = Vec::new();
+        let mut legacy: Vec<Account> = Vec::new();
+        for pk in &pks {
+            let Some(item) = index.get(pk) else { continue };
+            if item.contains_key("account_id") {
+                legacy.push(account_from(item.clone())?);
+                continue;
+            }
+            let mut named: Vec<&String> = item.keys().filter(|a| a.starts_with("acct:")).collect();
+            named.sort();
+            for attr in named {
+                let id = attr.trim_start_matches("acct:").to_owned();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let record_pks: Vec<String> = ids.iter().map(|id| format!("account#id:{id}")).collect();
+        let records = store.get_many(&record_pks).await?;
+        let mut found: Vec<Account> = Vec::new();
+        for pk in &record_pks {
+            if let Some(item) = records.get(pk) {
+                found.push(account_from(item.clone())?);
+            }
+        }
+        for account in legacy {
+            if !found.iter().any(|a| a.account_id == account.account_id) {
+                found.push(account);
+            }
+        }
+        Ok(found)
     }
 
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error> {
-        // BatchWriteItem takes at most 25 items; unprocessed items are retried.
+        // The records first (BatchWriteItem takes at most 25 items; unprocessed items are retried),
+        // then the index: an index entry never names an account that is not there.
         for chunk in accounts.chunks(25) {
             let mut requests = Vec::with_capacity(chunk.len());
             for account in chunk {
                 let item = serde_dynamo::to_item(AccountItem {
-                    pk: format!("account#{}", account.domain),
+                    pk: format!("account#id:{}", account.account_id),
                     account: account.clone(),
                 })
                 .map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -762,6 +894,42 @@ impl AccountDirectory for DynamoAccounts {
             }
             if pending.is_some_and(|p| p.values().any(|v| !v.is_empty())) {
                 return Err(Error::unavailable(SERVICE, "accounts left unprocessed after retries"));
+            }
+        }
+        // One update per index key, naming up to 50 accounts (SET is idempotent: a replay
+        // writes the same attributes again).
+        let mut by_key: Vec<(String, Vec<&str>)> = Vec::new();
+        for account in accounts {
+            for key in account.index_keys() {
+                match by_key.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, ids)) => ids.push(&account.account_id),
+                    None => by_key.push((key, vec![&account.account_id])),
+                }
+            }
+        }
+        let mut updates = Vec::new();
+        for (key, ids) in &by_key {
+            for chunk in ids.chunks(50) {
+                let sets: Vec<String> = (0..chunk.len()).map(|i| format!("#a{i} = :t")).collect();
+                let mut update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(format!("account#{key}")))
+                    .update_expression(format!("SET {}", sets.join(", ")))
+                    .expression_attribute_values(":t", AttributeValue::Bool(true));
+                for (i, id) in chunk.iter().enumerate() {
+                    update = update.expression_attribute_names(format!("#a{i}"), format!("acct:{id}"));
+                }
+                updates.push(update.send());
+            }
+        }
+        // A few at a time, so an import of thousands of accounts neither crawls nor floods.
+        let mut updates = updates.into_iter().peekable();
+        while updates.peek().is_some() {
+            let batch: Vec<_> = updates.by_ref().take(8).collect();
+            for result in futures::future::join_all(batch).await {
+                result.map_err(sdk_error)?;
             }
         }
         Ok(())

@@ -88,6 +88,17 @@ impl LeadRepository for MemoryLeadStore {
             .find_map(|i| keys.identities.get(i))
             .filter(|id| leads[*id].0.email == lead.email || leads[*id].0.same_person_by_phone(lead))
             .cloned();
+        // Leads that may be the same person are recorded with the reason, never merged.
+        let target = existing.as_ref().unwrap_or(&lead.id);
+        let keys_of = |l: &Lead| if l.stage == Stage::Spam { Vec::new() } else { l.match_keys() };
+        let match_keys = keys_of(lead);
+        let candidates: Vec<&Lead> = leads
+            .values()
+            .map(|(l, _)| l)
+            .filter(|l| l.id != *target && l.id != lead.id && keys_of(l).iter().any(|k| match_keys.contains(k)))
+            .take(crate::dynamo::MAX_CANDIDATES)
+            .collect();
+        let lead = &lead.clone().with_possible_duplicates(candidates);
         let outcome = match existing {
             Some(id) => {
                 let (current, revision) = leads[&id].clone();
@@ -123,6 +134,18 @@ impl LeadRepository for MemoryLeadStore {
 
     async fn read(&self, id: &LeadId) -> Result<Option<Versioned>, Error> {
         Ok(lock(&self.leads).get(id).map(|(lead, revision)| Versioned { lead: lead.clone(), revision: *revision }))
+    }
+
+    async fn similar(&self, lead: &Lead, limit: usize) -> Result<Vec<Lead>, Error> {
+        let keys = lead.match_keys();
+        let leads = lock(&self.leads);
+        let mut found: Vec<&Lead> = leads
+            .values()
+            .map(|(l, _)| l)
+            .filter(|l| l.id != lead.id && l.stage != Stage::Spam && l.match_keys().iter().any(|k| keys.contains(k)))
+            .collect();
+        found.sort_by_key(|l| l.captured_at);
+        Ok(found.into_iter().take(limit).cloned().collect())
     }
 
     async fn update(&self, current: &Versioned, next: &Lead, effects: &[Effect]) -> Result<Written, Error> {
@@ -305,9 +328,12 @@ impl Capacity for MemoryCounters {
     }
 }
 
-/// An [`AccountDirectory`] in a map.
+/// An [`AccountDirectory`] in maps: accounts by id, and ids by index key.
 #[derive(Debug, Default)]
-pub struct MemoryAccounts(Mutex<HashMap<String, Account>>);
+pub struct MemoryAccounts(Mutex<AccountMaps>);
+
+/// Accounts by id, and the ids indexed under each key.
+type AccountMaps = (HashMap<String, Account>, HashMap<String, std::collections::BTreeSet<String>>);
 
 impl MemoryAccounts {
     pub fn new() -> Self {
@@ -317,14 +343,26 @@ impl MemoryAccounts {
 
 #[async_trait]
 impl AccountDirectory for MemoryAccounts {
-    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error> {
-        Ok(lock(&self.0).get(domain).cloned())
+    async fn find(&self, keys: &[String]) -> Result<Vec<Account>, Error> {
+        let state = lock(&self.0);
+        let (accounts, index) = &*state;
+        let mut ids: Vec<&String> = Vec::new();
+        for id in keys.iter().filter_map(|k| index.get(k)).flatten() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids.into_iter().filter_map(|id| accounts.get(id).cloned()).collect())
     }
 
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error> {
-        let mut map = lock(&self.0);
+        let mut state = lock(&self.0);
+        let (stored, index) = &mut *state;
         for a in accounts {
-            map.insert(a.domain.clone(), a.clone());
+            for key in a.index_keys() {
+                index.entry(key).or_default().insert(a.account_id.clone());
+            }
+            stored.insert(a.account_id.clone(), a.clone());
         }
         Ok(())
     }
@@ -606,6 +644,9 @@ impl LeadRepository for Outage {
     async fn read(&self, _: &LeadId) -> Result<Option<Versioned>, Error> {
         Err(self.error())
     }
+    async fn similar(&self, _: &Lead, _: usize) -> Result<Vec<Lead>, Error> {
+        Err(self.error())
+    }
     async fn update(&self, _: &Versioned, _: &Lead, _: &[Effect]) -> Result<Written, Error> {
         Err(self.error())
     }
@@ -658,7 +699,7 @@ impl WorkQueue for Outage {
 
 #[async_trait]
 impl AccountDirectory for Outage {
-    async fn find_by_domain(&self, _: &str) -> Result<Option<Account>, Error> {
+    async fn find(&self, _: &[String]) -> Result<Vec<Account>, Error> {
         Err(self.error())
     }
     async fn put_accounts(&self, _: &[Account]) -> Result<(), Error> {

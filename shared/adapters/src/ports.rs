@@ -76,6 +76,10 @@ pub trait LeadRepository: Send + Sync {
     ///   ([`Lead::merge`]) and answers [`Captured::Merged`];
     /// - otherwise stores `lead` and answers [`Captured::Created`].
     ///
+    /// Either way, the leads indexed under the same match keys (other than the one merged
+    /// into) are recorded on the lead as its possible duplicates, with the reasons, and the lead
+    /// is indexed under its own match keys.
+    ///
     /// Spam leads are stored as they are, never merged and never claiming the identity.
     /// Either everything (lead, identity, idempotency record) is written or nothing is.
     async fn capture(&self, lead: &Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error>;
@@ -93,6 +97,12 @@ pub trait LeadRepository: Send + Sync {
     /// in one atomic write; other effects are the caller's. [`Written::Stale`] or
     /// [`Written::AtCapacity`] when it did not apply (nothing written).
     async fn update(&self, current: &Versioned, next: &Lead, effects: &[Effect]) -> Result<Written, Error>;
+
+    /// Up to `limit` other leads indexed under `lead`'s match keys ([`Lead::match_keys`]: its
+    /// phone, its name at its company): the candidates for its possible duplicates, found in two
+    /// reads whatever the table's size. [`LeadRepository::capture`] records those it finds on the
+    /// captured lead ([`Lead::with_possible_duplicates`]); this finds those captured after it.
+    async fn similar(&self, lead: &Lead, limit: usize) -> Result<Vec<Lead>, Error>;
 
     /// Up to `limit` leads whose `kind` wait was due at or before `now`, earliest first,
     /// found through the due-time index (never a scan of all leads).
@@ -117,9 +127,11 @@ pub trait DeliveryLedger: Send + Sync {
 /// The accounts leads are matched to.
 #[async_trait]
 pub trait AccountDirectory: Send + Sync {
-    /// The account whose primary domain is `domain` (normalized, lower-case), if any.
-    async fn find_by_domain(&self, domain: &str) -> Result<Option<Account>, Error>;
-    /// Adds or replaces accounts (keyed by domain).
+    /// Every account indexed under one of `keys` ([`Account::index_keys`]: `domain:…`,
+    /// `brand:…`, `name:…`), each once and as last imported, in at most two reads whatever the
+    /// number of accounts. The caller chooses among them ([`baton_domain::account::match_account`]).
+    async fn find(&self, keys: &[String]) -> Result<Vec<Account>, Error>;
+    /// Adds or replaces accounts (keyed by `account_id`) and indexes each under its keys.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), Error>;
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use baton_adapters::{AccountDirectory, Captured, Error, Idempotency, LeadRepository, WorkQueue};
 use baton_domain::normalize::Normalization;
-use baton_domain::{Lead, RouteRequest, Stage};
+use baton_domain::{Lead, RouteRequest, Stage, account};
 
 /// The capture use case and what it needs.
 #[derive(Clone)]
@@ -22,29 +22,52 @@ impl CaptureLeads {
         Self { repo, queue, accounts: None }
     }
 
-    /// Matches each lead's company domain to these accounts, so it arrives with its account and owner.
+    /// Matches each lead to these accounts, so it arrives with its account and owner.
     pub fn with_accounts(mut self, accounts: Arc<dyn AccountDirectory>) -> Self {
         self.accounts = Some(accounts);
         self
     }
 
-    /// Attaches the account whose domain is the lead's company domain. A directory failure only
-    /// costs the enrichment: the lead is still captured.
+    /// Matches the lead to its account ([`baton_domain::account::match_account`]: exact,
+    /// subsidiary, parent or country-code domain, or the company name for free mail) from one
+    /// bounded lookup, and records how, or the candidates when it was ambiguous. A directory
+    /// failure only costs the enrichment: the lead is still captured.
     async fn match_account(&self, lead: &mut Lead) {
-        let (Some(accounts), Some(domain)) = (&self.accounts, lead.enrichment.company_domain.clone()) else { return };
-        match accounts.find_by_domain(&domain).await {
-            Ok(Some(account)) => {
-                lead.normalized.push(Normalization::new(
-                    "account",
-                    &domain,
-                    &account.account_id,
-                    "the company domain is this account's domain",
-                ));
-                lead.account = Some(account.as_match());
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, domain, "account lookup failed; capturing without an account match"),
+        let Some(accounts) = &self.accounts else { return };
+        let keys = account::lookup_keys(lead);
+        if keys.is_empty() {
+            return;
         }
+        let found = match accounts.find(&keys).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "account lookup failed; capturing without an account match");
+                return;
+            }
+        };
+        let Some((account, matching)) = account::match_account(lead, &found) else { return };
+        let method = serde_json::to_value(matching.method).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let method = method.unwrap_or_default().replace('_', " ");
+        match &account {
+            Some(a) => lead.normalized.push(Normalization::new(
+                "account",
+                &matching.matched_on,
+                &a.account_id,
+                format!("matched by {method} ({:?} confidence)", matching.confidence).to_lowercase(),
+            )),
+            None => lead.normalized.push(Normalization::new(
+                "account",
+                &matching.matched_on,
+                "",
+                format!(
+                    "ambiguous by {method}: {} accounts fit ({}); none chosen",
+                    matching.fitting,
+                    matching.candidates.iter().map(|c| c.account_id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+        lead.account = account.map(|a| a.as_match());
+        lead.account_matching = Some(matching);
     }
 
     /// Captures `lead` ([`LeadRepository::capture`]) and queues it for routing when it needs

@@ -1,6 +1,6 @@
 //! Slack messages (Block Kit) for lead events: who the lead is, why it scored as it did, the
-//! first action from the playbook and its due time in the owner's time zone, and buttons to
-//! record what the owner did. Team channels get a one-line summary; a button press replaces the
+//! first action from the playbook and its due time in the owner's time zone, submitted values
+//! Baton could not read (a "Data to check" line), and buttons to record what the owner did. Team channels get a one-line summary; a button press replaces the
 //! message with one that says who acted.
 //!
 //! Every function returns a `chat.postMessage` body; the caller sets `channel`.
@@ -89,7 +89,7 @@ fn context_fields(lead: &LeadView) -> Vec<Value> {
                 .as_deref(),
         ),
         field("Title", lead.job_title.as_deref()),
-        field("Email", lead.email.as_ref().map(|e| e.as_str())),
+        field("Email", lead.email_as_typed.clone().or_else(|| lead.email.as_ref().map(|e| e.to_unicode())).as_deref()),
         field("Phone", lead.phone.as_ref().map(|p| p.as_str())),
         field("Country", lead.country.as_deref()),
         field("Source", Some(source.as_str())),
@@ -98,6 +98,36 @@ fn context_fields(lead: &LeadView) -> Vec<Value> {
     .flatten()
     .take(10) // Slack allows at most 10 fields in a section.
     .collect()
+}
+
+/// The data-quality line for a lead whose submitted values Baton could not all read (kept as
+/// submitted; routing treated those fields as missing): which values to check.
+fn data_check(lead: &LeadView) -> Option<Value> {
+    if !lead.needs_data_review() {
+        return None;
+    }
+    let items: Vec<String> = lead
+        .unrecognized
+        .iter()
+        .map(|u| format!("{} “{}” not recognized", u.field.replace('_', " "), escape(&truncate(&u.value, 80))))
+        .collect();
+    let text = truncate(&format!("⚠️ Data to check: {}", items.join("; ")), SECTION_MAX);
+    Some(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": text } ] }))
+}
+
+/// The possible-duplicates line: other leads that may be the same person, each with the reason,
+/// so the owner checks before reaching out twice (they were never merged).
+fn duplicates_line(lead: &LeadView) -> Option<Value> {
+    if lead.possible_duplicates.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = lead
+        .possible_duplicates
+        .iter()
+        .map(|d| format!("{} (`{}`: {})", escape(&truncate(&d.name, 80)), d.lead_id, escape(&d.explain())))
+        .collect();
+    let text = truncate(&format!("👥 Possible duplicate of {}", items.join("; ")), SECTION_MAX);
+    Some(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": text } ] }))
 }
 
 /// The owner message for an event, or `None` for events no rep is told about (nurture,
@@ -126,7 +156,7 @@ fn first_action(lead: &LeadView, d: &Decision) -> String {
             .email
             .as_ref()
             .filter(|e| e.as_str() != lead.display_name())
-            .map(|e| format!(" at {}", escape(e.as_str())))
+            .map(|e| format!(" at {}", escape(&e.to_unicode())))
             .unwrap_or_default(),
         FirstAction::SendMeetingLink => d
             .owner
@@ -189,9 +219,13 @@ fn assigned_blocks(lead: &LeadView, d: &Decision) -> Vec<Value> {
     let mut blocks = vec![
         json!({ "type": "header", "text": { "type": "plain_text", "text": truncate(&format!("{} lead: {name}", priority_badge(priority)), HEADER_MAX) } }),
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("Assigned to {}", mention(d)) }, "fields": context_fields(lead) }),
+    ];
+    blocks.extend(data_check(lead));
+    blocks.extend(duplicates_line(lead));
+    blocks.extend([
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&format!("*Why {} ({} points)*\n{reasons}", priority.as_str(), d.score.points), SECTION_MAX) } }),
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } }),
-    ];
+    ]);
     if let Some(suppression) = &d.suppression {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*Kept with you:* {} — no new owner was assigned; coordinate before reaching out.", escape(suppression)) } }));
     }
@@ -279,14 +313,19 @@ fn escalated(lead: &LeadView) -> Value {
         return json!({ "text": format!("⏰ SLA breach: lead {} has no decision", lead.id) });
     };
     let due = slack_time(d.first_touch_due_at, d.owner.timezone.as_deref());
+    let mut blocks = vec![
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("⏰ *SLA breach:* {} was due for a first touch by {} at {due} and has not been touched.", escape(&name), mention(d)) }, "fields": context_fields(lead) }),
+    ];
+    blocks.extend(data_check(lead));
+    blocks.extend(duplicates_line(lead));
+    blocks.extend([
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } }),
+        buttons(lead),
+        json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · escalated by Baton's SLA sweep", lead.id) } ] }),
+    ]);
     json!({
         "text": format!("⏰ SLA breach: {} has not been touched by {}", escape(&name), escape(&d.owner.name)),
-        "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": format!("⏰ *SLA breach:* {} was due for a first touch by {} at {due} and has not been touched.", escape(&name), mention(d)) }, "fields": context_fields(lead) },
-            { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } },
-            buttons(lead),
-            { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · escalated by Baton's SLA sweep", lead.id) } ] },
-        ],
+        "blocks": blocks,
     })
 }
 
@@ -363,5 +402,76 @@ mod tests {
         );
         assert_eq!(owner_time(at, None), "Tue 24 Nov 09:15 UTC");
         assert_eq!(owner_time(at, Some("Not/AZone")), "Tue 24 Nov 09:15 UTC");
+    }
+
+    fn assigned_view(json: &str) -> LeadView {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:15:00Z").unwrap().to_utc();
+        let lead = baton_domain::LeadSubmission::from_json(json.as_bytes())
+            .unwrap()
+            .into_lead(baton_domain::LeadId::generate(), at)
+            .unwrap();
+        let decision = baton_domain::decide(&lead, &baton_domain::Ruleset::default_ruleset(), at);
+        LeadView::of(&lead.assign(decision).unwrap().lead)
+    }
+
+    /// The texts of the message's context blocks.
+    fn context_texts(message: &Value) -> Vec<String> {
+        message["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "context")
+            .map(|b| b["elements"][0]["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn unrecognized_values_are_listed_for_the_owner_to_check() {
+        let view = assigned_view(
+            r#"{"email":"ada@corp.example","country":"Atlantis","website":"<!channel>","source":{"form_type":"demo_request"}}"#,
+        );
+        let expected = "⚠️ Data to check: country “Atlantis” not recognized; website “&lt;!channel&gt;” not recognized";
+        assert!(
+            context_texts(&assigned(&view)).contains(&expected.to_owned()),
+            "{:?}",
+            context_texts(&assigned(&view))
+        );
+        assert!(context_texts(&escalated(&view)).contains(&expected.to_owned()));
+        assert!(context_texts(&after_touch(&view)).contains(&expected.to_owned()));
+    }
+
+    #[test]
+    fn possible_duplicates_are_shown_with_their_reason() {
+        let submitted = |json: &str, id: baton_domain::LeadId| {
+            baton_domain::LeadSubmission::from_json(json.as_bytes()).unwrap().into_lead(id, chrono::Utc::now()).unwrap()
+        };
+        let ann = submitted(
+            r#"{"email":"ann@corp.example","first_name":"Ann","phone":"+14155552671"}"#,
+            baton_domain::LeadId::generate(),
+        );
+        let ben = submitted(
+            r#"{"email":"ben@corp.example","first_name":"Ben","phone":"+14155552671","source":{"form_type":"demo_request"}}"#,
+            baton_domain::LeadId::generate(),
+        )
+        .with_possible_duplicates([&ann]);
+        let decision = baton_domain::decide(&ben, &baton_domain::Ruleset::default_ruleset(), ben.captured_at);
+        let view = LeadView::of(&ben.assign(decision).unwrap().lead);
+        let expected = format!("👥 Possible duplicate of Ann (`{}`: same phone +14155552671)", ann.id);
+        assert!(context_texts(&assigned(&view)).contains(&expected), "{:?}", context_texts(&assigned(&view)));
+        let alone = assigned_view(r#"{"email":"ann@corp.example","first_name":"Ann","phone":"+14155552671"}"#);
+        assert!(!context_texts(&assigned(&alone)).iter().any(|t| t.contains("Possible duplicate")));
+    }
+
+    #[test]
+    fn an_internationalized_email_is_shown_as_typed() {
+        let view = assigned_view(r#"{"email":"J\u00f6rg@B\u00fccher.de"}"#);
+        let text = assigned(&view).to_string();
+        assert!(text.contains("J\u{f6}rg@B\u{fc}cher.de") && !text.contains("xn--"), "{text}");
+    }
+
+    #[test]
+    fn a_lead_with_clean_data_has_no_data_check_line() {
+        let view = assigned_view(r#"{"email":"ada@corp.example","country":"Sweden"}"#);
+        assert!(!context_texts(&assigned(&view)).iter().any(|t| t.contains("Data to check")));
     }
 }

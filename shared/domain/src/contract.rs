@@ -1,8 +1,22 @@
 //! The `POST /leads` contract (version 1) and the queue message that hands a lead to routing.
 //!
-//! Parsing is two steps: [`LeadSubmission::from_json`] turns bytes into the typed
-//! submission (reporting the path of a malformed field), then
-//! [`LeadSubmission::into_lead`] checks every field at once and builds the [`Lead`].
+//! Parsing is two steps: [`LeadSubmission::from_json`] (or [`LeadSubmission::from_form`] for
+//! HTML form posts) turns bytes into the typed submission (reporting the path of a malformed
+//! field), then [`LeadSubmission::into_lead`] checks every field at once and builds the [`Lead`].
+//!
+//! Only hard conditions refuse a submission (400): a way to contact the person (an email or a
+//! phone), well-formed email and phone syntax, types, and limits (lengths, control characters,
+//! attribute counts and names). Soft fields (country, region, postal code, website, company
+//! size, employee count; job title is free text) never do for their value: each is normalized
+//! when it can be ([`crate::normalize`]); otherwise the value is kept as submitted in
+//! [`Lead::unrecognized`] with a `normalized` note saying `unrecognized: …`, routing treats the
+//! field as missing, and [`Lead::needs_data_review`] is true. Where each value is kept:
+//! - country, region (of a country with ISO 3166-2 subdivisions), postal code, employee count:
+//!   only in the `unrecognized` entry; the lead's field is empty;
+//! - region of an unknown country or one without subdivisions: kept in `region` as submitted,
+//!   not flagged (there is nothing to check it against);
+//! - website: kept in `website`; it gives no company domain (a business email still may);
+//! - company size: kept in `company_size`; it gives no size band.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::normalize::{self, Normalization};
+use crate::normalize::{self, Headcount, Normalization, Unrecognized};
 use crate::{Consent, Email, Enrichment, Lead, LeadId, Phone, Source, Timestamp, Touchpoint};
 
 /// The longest value accepted for a short text field (names, company, title, ids, UTM values).
@@ -112,6 +126,7 @@ pub struct LeadSubmission {
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub company_size: Option<String>,
+    /// A whole number in JSON (another type is malformed). See `employee_count_text` for forms.
     pub employee_count: Option<u32>,
     pub product_interest: Option<String>,
     pub message: Option<String>,
@@ -128,6 +143,11 @@ pub struct LeadSubmission {
     /// The public form key, for HTML forms that cannot set headers.
     #[serde(rename = "_key")]
     pub form_key: Option<String>,
+    /// An `employee_count` an HTML form sent that is not a plain whole number (`1,000`,
+    /// `50-200`, `about 50`): read as a soft value by [`LeadSubmission::into_lead`]. Set only by
+    /// [`LeadSubmission::from_form`]; never read from JSON.
+    #[serde(skip)]
+    pub employee_count_text: Option<String>,
 }
 
 fn malformed(field: impl Into<String>, message: impl Into<String>) -> ContractError {
@@ -183,6 +203,8 @@ impl LeadSubmission {
     /// `consent.granted`, `attributes.plan`); source fields may also be sent flat (`utm_source`),
     /// consent as `consent=on` plus `consent_purpose` and `consent_wording_version`, and
     /// attributes as `attributes[plan]`. A checkbox value (`on`, `true`, `yes`, `1`) grants consent.
+    /// Form values are text, so an `employee_count` that is not a plain whole number is not
+    /// malformed: it is kept in `employee_count_text` for [`LeadSubmission::into_lead`] to read.
     pub fn from_form(body: &[u8]) -> Result<Self, ContractError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|e| malformed("body", format!("not a URL-encoded form: {e}")))?;
@@ -190,6 +212,7 @@ impl LeadSubmission {
         let mut source = Map::new();
         let mut consent = Map::new();
         let mut attributes = Map::new();
+        let mut employee_count_text = None;
         for (name, value) in pairs {
             let name = name.trim();
             if name.is_empty() {
@@ -212,9 +235,12 @@ impl LeadSubmission {
                 consent.insert(key.to_owned(), Value::String(value));
             } else if name == "employee_count" {
                 let v = value.trim();
-                if !v.is_empty() {
-                    let n: u32 = v.parse().map_err(|_| malformed(name, format!("`{v}` is not a whole number")))?;
-                    doc.insert(name.to_owned(), Value::from(n));
+                match v.parse::<u32>() {
+                    Ok(n) => {
+                        doc.insert(name.to_owned(), Value::from(n));
+                    }
+                    Err(_) if !v.is_empty() => employee_count_text = Some(v.to_owned()),
+                    Err(_) => {}
                 }
             } else {
                 doc.insert(name.to_owned(), Value::String(value));
@@ -229,7 +255,11 @@ impl LeadSubmission {
         if !attributes.is_empty() {
             doc.insert("attributes".into(), Value::Object(attributes));
         }
-        Self::from_deserializer(Value::Object(doc))
+        let mut submission = Self::from_deserializer(Value::Object(doc))?;
+        if submission.employee_count.is_none() {
+            submission.employee_count_text = employee_count_text;
+        }
+        Ok(submission)
     }
 
     /// The submission's own id, trimmed; `None` when absent or blank.
@@ -247,15 +277,17 @@ impl LeadSubmission {
     pub fn into_lead(self, id: LeadId, now: Timestamp) -> Result<Lead, ContractError> {
         let mut errors = Vec::new();
         let mut normalized = Vec::new();
-        let first_name = text(&mut errors, "first_name", self.first_name, MAX_SHORT_TEXT);
-        let last_name = text(&mut errors, "last_name", self.last_name, MAX_SHORT_TEXT);
-        let company = text(&mut errors, "company", self.company, MAX_SHORT_TEXT);
+        let mut unrecognized = Vec::new();
+        let first_name = person_name(&mut errors, &mut normalized, "first_name", self.first_name);
+        let last_name = person_name(&mut errors, &mut normalized, "last_name", self.last_name);
+        let company = person_name(&mut errors, &mut normalized, "company", self.company);
         let website_raw = text(&mut errors, "website", self.website, MAX_URL);
         let job_title = text(&mut errors, "job_title", self.job_title, MAX_SHORT_TEXT);
         let country_raw = text(&mut errors, "country", self.country, MAX_SHORT_TEXT);
         let region_raw = text(&mut errors, "region", self.region, MAX_SHORT_TEXT);
-        let postal_code = text(&mut errors, "postal_code", self.postal_code, 32);
-        let company_size = text(&mut errors, "company_size", self.company_size, 32);
+        let postal_raw = text(&mut errors, "postal_code", self.postal_code, 32);
+        let company_size_raw = text(&mut errors, "company_size", self.company_size, 32);
+        let employee_text = text(&mut errors, "employee_count", self.employee_count_text, 64);
         let product_interest = text(&mut errors, "product_interest", self.product_interest, MAX_SHORT_TEXT);
         let message = text(&mut errors, "message", self.message, MAX_MESSAGE);
         let email_raw = text(&mut errors, "email", self.email, 320);
@@ -309,9 +341,10 @@ impl LeadSubmission {
             {
                 errors.push(FieldError::new("consent.ip", format!("`{ip}` is not an IP address")));
             }
-            Some(Consent { granted, purpose, wording_version, at, ip })
+            Some(Consent { granted, purpose, wording_version, at, ip, signed: false })
         });
 
+        // Soft fields: normalized when they can be, otherwise kept and flagged, never refused.
         let country = country_raw.as_deref().and_then(|raw| match normalize::country(raw) {
             Ok((code, rule)) => {
                 if code != raw {
@@ -320,23 +353,49 @@ impl LeadSubmission {
                 Some(code)
             }
             Err(e) => {
-                errors.push(FieldError::new("country", e));
+                unrecognized.push(Unrecognized::new("country", raw, e.to_string()));
                 None
             }
         });
-        let region = region_raw.map(|raw| match country.as_deref().and_then(|c| normalize::region(c, &raw)) {
-            Some((code, rule)) => {
+        let region = region_raw.and_then(|raw| match country.as_deref().map(|c| normalize::region(c, &raw)) {
+            Some(Ok(Some((code, rule)))) => {
                 if code != raw {
                     normalized.push(Normalization::new("region", &raw, &code, rule));
                 }
-                code
+                Some(code)
             }
-            None => raw,
+            Some(Err(reason)) => {
+                unrecognized.push(Unrecognized::new("region", &raw, reason));
+                None
+            }
+            // No country, or one without subdivisions: nothing to check the region against.
+            Some(Ok(None)) | None => Some(raw),
         });
+        let postal_code = postal_raw.and_then(|raw| match normalize::postal_code(&raw) {
+            Ok(code) => {
+                if code != raw {
+                    normalized.push(Normalization::new("postal_code", &raw, &code, "upper-cased, spaces collapsed"));
+                }
+                Some(code)
+            }
+            Err(reason) => {
+                unrecognized.push(Unrecognized::new("postal_code", &raw, reason));
+                None
+            }
+        });
+        let mut email_as_typed = None;
         let email = email_raw.and_then(|raw| match Email::parse(&raw) {
             Ok(email) => {
                 if email.as_str() != raw {
-                    normalized.push(Normalization::new("email", &raw, email.as_str(), "trimmed and lower-cased"));
+                    let rule = if email.as_str().to_lowercase() == raw.to_lowercase() {
+                        "lower-cased"
+                    } else {
+                        "Unicode NFC, invisible characters removed, lower-cased, domain in IDNA form"
+                    };
+                    normalized.push(Normalization::new("email", &raw, email.as_str(), rule));
+                    if email.as_str() != raw.to_lowercase() {
+                        email_as_typed = Some(raw.clone());
+                    }
                 }
                 Some(email)
             }
@@ -363,10 +422,45 @@ impl LeadSubmission {
         let website_domain = website_raw.as_deref().and_then(|raw| match normalize::website_domain(raw) {
             Ok(domain) => Some(domain),
             Err(e) => {
-                errors.push(FieldError::new("website", e));
+                // The website is kept as submitted; it gives no company domain.
+                let reason = e.strip_prefix("is ").map_or_else(|| format!("the address {e}"), str::to_owned);
+                unrecognized.push(Unrecognized::new("website", raw, reason));
                 None
             }
         });
+        let mut employee_count = self.employee_count;
+        let mut employee_band = None;
+        if let Some(raw) = &employee_text {
+            match normalize::employee_count(raw) {
+                Ok((Headcount::Count(n), rule)) => {
+                    normalized.push(Normalization::new("employee_count", raw, &n.to_string(), rule));
+                    employee_count = Some(n);
+                }
+                Ok((Headcount::Band(band), rule)) => {
+                    // A range is a size band, not a count: it stands in for a missing company size.
+                    normalized.push(Normalization::new("employee_count", raw, band, format!("a range: {rule}")));
+                    employee_band = Some(band);
+                }
+                Err(reason) => unrecognized.push(Unrecognized::new("employee_count", raw, reason)),
+            }
+        }
+        let mut company_band = None;
+        let company_size = match company_size_raw {
+            Some(raw) => match normalize::company_size(&raw) {
+                Ok((band, rule)) => {
+                    if band != raw {
+                        normalized.push(Normalization::new("company_size", &raw, band, rule));
+                    }
+                    company_band = Some(band);
+                    Some(band.to_owned())
+                }
+                Err(reason) => {
+                    unrecognized.push(Unrecognized::new("company_size", &raw, reason));
+                    Some(raw)
+                }
+            },
+            None => employee_band.map(str::to_owned),
+        };
         if self.attributes.len() > MAX_ATTRIBUTES {
             errors.push(FieldError::new(
                 "attributes",
@@ -471,13 +565,17 @@ impl LeadSubmission {
                 enrichment.department = Some(department);
             }
         }
-        enrichment.size_band = self.employee_count.map(size_band).map(str::to_owned).or_else(|| company_size.clone());
+        enrichment.size_band = employee_count.map(size_band).or(employee_band).or(company_band).map(str::to_owned);
+        for entry in &unrecognized {
+            normalized.push(entry.note());
+        }
 
         let spam = self.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty());
         Ok(Lead {
             id,
             stage: if spam { crate::Stage::Spam } else { crate::Stage::Captured },
             email,
+            email_as_typed,
             phone,
             first_name,
             last_name,
@@ -488,7 +586,7 @@ impl LeadSubmission {
             postal_code,
             website: website_raw,
             company_size,
-            employee_count: self.employee_count,
+            employee_count,
             product_interest,
             message,
             touchpoints: vec![Touchpoint { at: now, source: source.clone(), consent: consent.clone() }],
@@ -498,6 +596,8 @@ impl LeadSubmission {
             enrichment,
             normalized,
             account: None,
+            account_matching: None,
+            possible_duplicates: Vec::new(),
             submissions: 1,
             captured_at: now,
             previous_decisions: Vec::new(),
@@ -505,8 +605,28 @@ impl LeadSubmission {
             outbox: Vec::new(),
             deferral: None,
             notification_failures: Vec::new(),
+            unrecognized,
         })
     }
+}
+
+/// A name (a person's or a company's): checked like other short text, then stored NFC with
+/// invisible and bidi control characters removed ([`crate::text::clean_name`]); the change is noted.
+fn person_name(
+    errors: &mut Vec<FieldError>,
+    normalized: &mut Vec<Normalization>,
+    field: &str,
+    value: Option<String>,
+) -> Option<String> {
+    let raw = text(errors, field, value, MAX_SHORT_TEXT)?;
+    let clean = crate::text::clean_name(&raw);
+    if clean.is_empty() {
+        return None;
+    }
+    if clean != raw {
+        normalized.push(Normalization::new(field, &raw, &clean, "Unicode NFC, invisible and bidi characters removed"));
+    }
+    Some(clean)
 }
 
 /// Control characters other than line breaks and tabs: refused in every text value (JSON
@@ -538,16 +658,9 @@ fn storable_number(n: &serde_json::Number) -> bool {
     n.as_f64().is_some_and(|f| f == 0.0 || (f.is_finite() && (1e-130..1e126).contains(&f.abs())))
 }
 
-/// The size band an employee count falls in.
+/// The size band an employee count falls in (one of [`normalize::SIZE_BANDS`]).
 pub fn size_band(employees: u32) -> &'static str {
-    match employees {
-        0..=10 => "1-10",
-        11..=50 => "11-50",
-        51..=200 => "51-200",
-        201..=1000 => "201-1000",
-        1001..=5000 => "1001-5000",
-        _ => "5001+",
-    }
+    normalize::size_band(employees)
 }
 
 fn parse_time(raw: &str) -> Result<Timestamp, String> {
@@ -694,8 +807,6 @@ mod tests {
 
     #[test]
     fn form_values_of_the_wrong_kind_name_their_field() {
-        let err = LeadSubmission::from_form(b"email=a%40b.co&employee_count=many").unwrap_err();
-        assert_eq!(err.field_errors()[0].field, "employee_count");
         let err = LeadSubmission::from_form(b"email=a%40b.co&consent=perhaps").unwrap_err();
         assert_eq!(err.field_errors()[0].field, "consent");
         let err = LeadSubmission::from_form(b"email=a%40b.co&colour=red").unwrap_err();
@@ -721,17 +832,179 @@ mod tests {
                 "attributes":{{{many},"bad name":1,"nested":{{"x":1}}}}}}"#
         );
         let fields: Vec<String> = accept(&body).unwrap_err().field_errors().into_iter().map(|e| e.field).collect();
-        for expected in [
-            "country",
-            "website",
-            "source.captured_at",
-            "consent.granted",
-            "attributes",
-            "attributes.bad name",
-            "attributes.nested",
-        ] {
+        for soft in ["country", "website"] {
+            assert!(!fields.contains(&soft.to_owned()), "{soft} is a soft field, never refused: {fields:?}");
+        }
+        for expected in
+            ["source.captured_at", "consent.granted", "attributes", "attributes.bad name", "attributes.nested"]
+        {
             assert!(fields.contains(&expected.to_owned()), "missing {expected} in {fields:?}");
         }
+    }
+
+    fn unrecognized_fields(lead: &Lead) -> Vec<(&str, &str)> {
+        lead.unrecognized.iter().map(|u| (u.field.as_str(), u.value.as_str())).collect()
+    }
+
+    #[test]
+    fn soft_values_that_cannot_be_read_are_kept_flagged_and_never_refuse_the_lead() {
+        let body = b"email=ada%40gmail.com&country=Atlantis&website=not+a+url&employee_count=many&company_size=huge";
+        let lead = LeadSubmission::from_form(body).unwrap().into_lead(LeadId::generate(), now()).unwrap();
+        assert_eq!(
+            unrecognized_fields(&lead),
+            [("country", "Atlantis"), ("website", "not a url"), ("employee_count", "many"), ("company_size", "huge")]
+        );
+        let reasons: Vec<&str> = lead.unrecognized.iter().map(|u| u.reason.as_str()).collect();
+        assert_eq!(reasons[0], "not a country in ISO 3166 or its names");
+        assert!(reasons[1].starts_with("not a website address"), "{}", reasons[1]);
+        assert_eq!(reasons[2], "not a number of employees or a size band");
+        assert_eq!(reasons[3], "not a number of employees or a size band");
+        // Each is noted like any other normalization: nothing stored, the rule says why.
+        for u in &lead.unrecognized {
+            let note = lead.normalized.iter().find(|n| n.field == u.field).unwrap();
+            assert_eq!((note.from.as_str(), note.to.as_str()), (u.value.as_str(), ""));
+            assert_eq!(note.rule, format!("unrecognized: {}", u.reason));
+        }
+        // Routing sees the fields as missing; the raw values that have a home stay in it.
+        assert_eq!(lead.country, None);
+        assert_eq!((lead.employee_count, lead.enrichment.size_band.as_deref()), (None, None));
+        assert_eq!(lead.website.as_deref(), Some("not a url"));
+        assert_eq!(lead.company_size.as_deref(), Some("huge"));
+        assert_eq!(lead.enrichment.company_domain, None, "an unreadable website gives no company domain");
+        assert!(lead.needs_data_review());
+        assert!(!accept(r#"{"email":"ada@corp.example","country":"SE"}"#).unwrap().needs_data_review());
+    }
+
+    #[test]
+    fn an_unreadable_website_leaves_the_company_domain_to_a_business_email() {
+        let lead = accept(r#"{"email":"ada@corp.example","website":"ftp://corp.example"}"#).unwrap();
+        assert_eq!(lead.unrecognized[0].reason, "a `ftp` address, not a website");
+        assert_eq!(lead.enrichment.company_domain.as_deref(), Some("corp.example"));
+        assert!(lead.normalized.iter().any(|n| n.field == "company_domain" && n.rule == "domain of a business email"));
+    }
+
+    #[test]
+    fn hard_conditions_still_refuse_whatever_the_soft_fields_say() {
+        let err =
+            accept(r#"{"email":"nope","country":"Atlantis","website":"not a url","company_size":"huge"}"#).unwrap_err();
+        let fields: Vec<String> = err.field_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["email"]);
+        let err = accept(r#"{"country":"Atlantis"}"#).unwrap_err();
+        assert_eq!(err.field_errors(), vec![FieldError::new("email", "an email or a phone number is required")]);
+        let long = "x".repeat(MAX_SHORT_TEXT + 1);
+        let err = accept(&format!(r#"{{"email":"a@b.co","country":"{long}"}}"#)).unwrap_err();
+        assert_eq!(err.field_errors(), vec![FieldError::new("country", "is longer than 256 characters")]);
+        let err = accept("{\"email\":\"a@b.co\",\"postal_code\":\"1\\u0007\"}").unwrap_err();
+        assert_eq!(err.field_errors(), vec![FieldError::new("postal_code", "contains control characters")]);
+        // Types are hard too: JSON says what it sends, so a string count is malformed.
+        let err = accept(r#"{"email":"a@b.co","employee_count":"1,000"}"#).unwrap_err();
+        let ContractError::Malformed(e) = err else { panic!("expected malformed, got {err:?}") };
+        assert_eq!(e.field, "employee_count");
+    }
+
+    #[test]
+    fn official_and_native_country_names_are_recognized() {
+        for (raw, code) in [
+            ("Kingdom of Sweden", "SE"),
+            ("Federal Republic of Germany", "DE"),
+            ("United Mexican States", "MX"),
+            ("Deutschland", "DE"),
+            ("日本", "JP"),
+        ] {
+            let lead = accept(&format!(r#"{{"email":"a@corp.example","country":"{raw}"}}"#)).unwrap();
+            assert_eq!(lead.country.as_deref(), Some(code), "{raw}");
+            assert!(!lead.needs_data_review(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_country_name_is_not_guessed() {
+        let lead = accept(r#"{"email":"a@corp.example","country":"Nigeri"}"#).unwrap();
+        assert_eq!(lead.country, None);
+        assert_eq!(
+            lead.unrecognized[0].reason,
+            "ambiguous: the name of more than one country: Niger (NE), Nigeria (NG)"
+        );
+    }
+
+    #[test]
+    fn form_employee_counts_are_read_with_separators_and_ranges_become_a_size_band() {
+        let form = |count: &str| {
+            let body = format!("email=a%40corp.example&employee_count={}", count.replace(' ', "+").replace(',', "%2C"));
+            LeadSubmission::from_form(body.as_bytes()).unwrap().into_lead(LeadId::generate(), now()).unwrap()
+        };
+        for raw in ["1,000", "1 000", "1.000"] {
+            let lead = form(raw);
+            assert_eq!(lead.employee_count, Some(1000), "{raw}");
+            assert_eq!(lead.enrichment.size_band.as_deref(), Some("201-1000"));
+            assert!(lead.normalized.iter().any(|n| n.field == "employee_count" && n.from == raw && n.to == "1000"));
+            assert!(!lead.needs_data_review());
+        }
+        let lead = form("50-200");
+        assert_eq!(lead.employee_count, None, "a range is no count");
+        assert_eq!(lead.company_size.as_deref(), Some("51-200"));
+        assert_eq!(lead.enrichment.size_band.as_deref(), Some("51-200"));
+        assert!(!lead.needs_data_review());
+        let lead = form("about 50");
+        assert_eq!(unrecognized_fields(&lead), [("employee_count", "about 50")]);
+        assert_eq!(lead.employee_count, None);
+    }
+
+    #[test]
+    fn company_sizes_are_normalized_to_bands_or_kept_and_flagged() {
+        let lead = accept(r#"{"email":"a@corp.example","company_size":"51 to 200"}"#).unwrap();
+        assert_eq!(
+            (lead.company_size.as_deref(), lead.enrichment.size_band.as_deref()),
+            (Some("51-200"), Some("51-200"))
+        );
+        assert!(lead.normalized.iter().any(|n| n.field == "company_size" && n.from == "51 to 200" && n.to == "51-200"));
+        let lead = accept(r#"{"email":"a@corp.example","company_size":"10,000+ employees"}"#).unwrap();
+        assert_eq!(lead.enrichment.size_band.as_deref(), Some("5001+"));
+        let lead = accept(r#"{"email":"a@corp.example","company_size":"200+"}"#).unwrap();
+        assert_eq!((lead.company_size.as_deref(), lead.enrichment.size_band.as_deref()), (Some("200+"), None));
+        assert_eq!(unrecognized_fields(&lead), [("company_size", "200+")]);
+        let lead = accept(r#"{"email":"a@corp.example","company_size":"huge","employee_count":40}"#).unwrap();
+        assert_eq!(lead.enrichment.size_band.as_deref(), Some("11-50"), "a count outranks a size");
+        assert!(lead.needs_data_review(), "the size is still flagged");
+    }
+
+    #[test]
+    fn a_region_is_flagged_only_when_its_country_has_subdivisions_to_check() {
+        let lead = accept(r#"{"email":"a@corp.example","country":"US","region":"Narnia"}"#).unwrap();
+        assert_eq!((lead.country.as_deref(), lead.region.as_deref()), (Some("US"), None));
+        assert_eq!(unrecognized_fields(&lead), [("region", "Narnia")]);
+        assert_eq!(lead.unrecognized[0].reason, "not a subdivision of US in ISO 3166-2");
+        let lead = accept(r#"{"email":"a@corp.example","country":"Atlantis","region":"Narnia"}"#).unwrap();
+        assert_eq!(lead.region.as_deref(), Some("Narnia"), "nothing to check it against: kept as submitted");
+        assert_eq!(unrecognized_fields(&lead), [("country", "Atlantis")]);
+    }
+
+    #[test]
+    fn postal_codes_are_tidied_or_kept_and_flagged() {
+        let lead = accept(r#"{"email":"a@corp.example","country":"GB","postal_code":" sw1a  1aa "}"#).unwrap();
+        assert_eq!(lead.postal_code.as_deref(), Some("SW1A 1AA"));
+        assert!(lead.normalized.iter().any(|n| n.field == "postal_code" && n.to == "SW1A 1AA"));
+        let lead = accept(r#"{"email":"a@corp.example","postal_code":"n/a"}"#).unwrap();
+        assert_eq!(lead.postal_code, None);
+        assert_eq!(unrecognized_fields(&lead), [("postal_code", "n/a")]);
+    }
+
+    #[test]
+    fn a_lead_whose_country_is_unrecognized_goes_to_the_fallback_not_to_a_country_rule() {
+        let ruleset = crate::Ruleset::default_ruleset();
+        let lead = |country: &str| {
+            accept(&format!(
+                r#"{{"email":"ada@corp.example","country":"{country}","source":{{"form_type":"demo_request"}}}}"#
+            ))
+            .unwrap()
+        };
+        let known = crate::decide(&lead("Kingdom of Sweden"), &ruleset, now());
+        assert_eq!(known.rule, "europe", "the country rule owns a recognized country");
+        let unknown = lead("Atlantis");
+        let decision = crate::decide(&unknown, &ruleset, now());
+        assert_eq!(decision.rule, "fallback");
+        assert_eq!(decision.owner.id, ruleset.fallback.id);
+        assert!(unknown.needs_data_review());
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct LeadView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub email: Option<crate::Email>,
+    /// The email as the person typed it, when that differs from its canonical form (for display).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_as_typed: Option<String>,
     /// E.164 (`+14155550100`), or digits when no country was known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
@@ -134,6 +137,12 @@ pub struct LeadView {
     pub enrichment: Enrichment,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<Account>,
+    /// How the account was matched (method, confidence), or the candidates when it was ambiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_matching: Option<crate::account::AccountMatching>,
+    /// Other leads that may be the same person, with the reasons (never merged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<crate::PossibleDuplicate>,
     /// How many submissions reached this lead.
     pub submissions: u32,
     pub captured_at: Timestamp,
@@ -150,6 +159,10 @@ pub struct LeadView {
     /// `attributes.notes` or `message`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub truncated: Vec<String>,
+    /// Submitted values Baton could not normalize, kept as submitted (routing treated those
+    /// fields as missing): when present, a person should check the lead's data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecognized: Vec<crate::normalize::Unrecognized>,
 }
 
 fn json_len<T: Serialize>(value: &T) -> usize {
@@ -168,6 +181,7 @@ impl LeadView {
             id: lead.id.clone(),
             status: lead.status(),
             email: lead.email.clone(),
+            email_as_typed: lead.email_as_typed.clone(),
             phone: lead.phone.clone(),
             first_name: lead.first_name.clone(),
             last_name: lead.last_name.clone(),
@@ -186,6 +200,8 @@ impl LeadView {
             attributes: lead.attributes.clone(),
             enrichment: lead.enrichment.clone(),
             account: lead.account.clone(),
+            account_matching: lead.account_matching.clone(),
+            possible_duplicates: lead.possible_duplicates.clone(),
             submissions: lead.submissions,
             captured_at: lead.captured_at,
             decision: lead.decision().cloned(),
@@ -193,6 +209,7 @@ impl LeadView {
             escalated_at: lead.escalated_at(),
             touches: lead.touches[skip..].iter().map(Touch::bounded).collect(),
             truncated: Vec::new(),
+            unrecognized: lead.unrecognized.clone(),
         };
         view.bounded()
     }
@@ -240,6 +257,11 @@ impl LeadView {
             size = json_len(&self);
         }
         self
+    }
+
+    /// Whether a person should check the lead's data (some submitted value was not recognized).
+    pub fn needs_data_review(&self) -> bool {
+        !self.unrecognized.is_empty()
     }
 
     /// "First Last", the email, the phone, or the id: the best human label available.

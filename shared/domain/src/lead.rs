@@ -49,48 +49,83 @@ impl fmt::Display for LeadId {
     }
 }
 
-/// An email address, trimmed and lower-cased, with its basic syntax checked.
+/// An email address in its canonical form, the one identities use: Unicode NFC, invisible
+/// characters removed, lower-cased, and the domain in its IDNA ASCII form (`xn--…`), so the same
+/// address typed two ways is one address. Internationalized addresses (RFC 6531: `joão@exemplo.br`,
+/// `jörg@bücher.de`) are accepted; how the person typed it is kept by the lead for display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
 impl Email {
     /// Parses an address; the error says what is wrong with it.
+    ///
+    /// The local part is lower-cased as every mail provider Baton has met treats it (the RFC
+    /// leaves it to the domain); the domain is case-folded and converted by UTS #46 (IDNA).
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let value = raw.trim().to_lowercase();
-        if value.is_empty() {
+        let typed = crate::text::without_invisibles(&crate::text::nfc(raw.trim()));
+        if typed.is_empty() {
             return Err("is empty".into());
         }
-        if value.len() > 254 {
-            return Err("is longer than 254 characters".into());
-        }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if typed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("contains spaces or control characters".into());
         }
-        let Some((local, domain)) = value.split_once('@') else {
+        let Some((local, domain)) = typed.rsplit_once('@') else {
             return Err("has no `@`".into());
         };
         if local.is_empty() {
             return Err("has nothing before the `@`".into());
         }
-        if domain.contains('@') {
+        if local.contains('@') {
             return Err("has more than one `@`".into());
         }
-        let labels: Vec<&str> = domain.split('.').collect();
-        if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+        if local.len() > 64 {
+            return Err("has more than 64 bytes before the `@`".into());
+        }
+        if let Some(bad) =
+            local.chars().find(|c| matches!(c, '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '"'))
+        {
+            return Err(format!("contains `{bad}` before the `@`, which an address cannot have unquoted"));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err("has a misplaced `.` before the `@`".into());
+        }
+        let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| format!("has an invalid domain `{domain}`"))?;
+        let labels: Vec<&str> = ascii_domain.split('.').collect();
+        if labels.len() < 2
+            || labels.iter().any(|l| l.is_empty() || l.len() > 63 || l.starts_with('-') || l.ends_with('-'))
+            || !ascii_domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
             return Err(format!("has an invalid domain `{domain}`"));
+        }
+        let value = format!("{}@{ascii_domain}", local.to_lowercase());
+        if value.len() > 254 {
+            return Err("is longer than 254 characters".into());
         }
         Ok(Self(value))
     }
 
-    /// The normalized address.
+    /// The canonical address.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The part after the `@`.
+    /// The part after the `@`, in its ASCII (IDNA) form.
     pub fn domain(&self) -> &str {
         self.0.split_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// The domain for people to read, in Unicode (`bücher.de`).
+    pub fn domain_unicode(&self) -> String {
+        let (unicode, result) = idna::domain_to_unicode(self.domain());
+        if result.is_ok() { unicode } else { self.domain().to_owned() }
+    }
+
+    /// The address for people to read: the domain in Unicode (`bücher.de`, not `xn--bcher-kva.de`).
+    pub fn to_unicode(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let (unicode, result) = idna::domain_to_unicode(domain);
+        if result.is_ok() { format!("{local}@{unicode}") } else { self.0.clone() }
     }
 }
 
@@ -150,7 +185,8 @@ impl From<Phone> for String {
     }
 }
 
-/// The most touchpoints a lead keeps; older ones are dropped (the count in `submissions` stays).
+/// The most touchpoints without consent a lead keeps; older ones are dropped (the count in
+/// `submissions` stays). Consent-bearing touchpoints are bounded by size only.
 pub const MAX_TOUCHPOINTS: usize = 50;
 
 /// The most bytes (as JSON) a lead's touchpoints may take; older ones are dropped beyond it.
@@ -242,6 +278,17 @@ pub struct Consent {
     /// The submitter's IP address (the request's, unless the integration says otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// Stated by a signed integration on the person's behalf (its time and address are the
+    /// integration's); otherwise the person's own statement, with the request's time and address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
+}
+
+impl Consent {
+    /// Whether `self` and `other` are statements about the same purpose.
+    fn same_purpose(&self, other: &Consent) -> bool {
+        self.purpose == other.purpose
+    }
 }
 
 /// What Baton derived from the submitted values.
@@ -288,6 +335,10 @@ pub struct Lead {
     pub stage: crate::Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    /// The email as the person typed it, when that differs from its canonical form: shown to
+    /// people (`Jörg@Bücher.de`), never used for identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_as_typed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -320,6 +371,8 @@ pub struct Lead {
     pub message: Option<String>,
     #[serde(default)]
     pub source: Source,
+    /// The consent in force: the first statement, changed later only by a signed integration.
+    /// Every statement, including those that did not change it, is kept on its touchpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<Consent>,
     /// Custom fields (strings, numbers, booleans), bounded by the contract.
@@ -332,7 +385,17 @@ pub struct Lead {
     pub normalized: Vec<crate::normalize::Normalization>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountMatch>,
-    /// The most recent submissions (at most [`MAX_TOUCHPOINTS`]), oldest first.
+    /// How the account was matched (method and confidence), or the candidates when the match
+    /// was ambiguous and no account was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_matching: Option<crate::account::AccountMatching>,
+    /// Other leads that may be the same person (same phone, or same name at the same company),
+    /// with the reasons: never merged, shown to the rep and kept for the audit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<crate::duplicate::PossibleDuplicate>,
+    /// The submissions that reached this lead, oldest first: the first, every one that stated
+    /// consent (the append-only consent evidence), and the most recent others, within
+    /// [`MAX_TOUCHPOINTS`] and [`MAX_TOUCHPOINT_BYTES`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub touchpoints: Vec<Touchpoint>,
     /// How many submissions reached this lead in all.
@@ -356,7 +419,16 @@ pub struct Lead {
     /// Notifications that could not be delivered (one per event and channel), for someone to fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_failures: Vec<crate::NotificationFailure>,
+    /// Submitted values of soft fields that could not be normalized, kept as submitted: routing
+    /// treats those fields as missing, and a person should check them ([`Lead::needs_data_review`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecognized: Vec<crate::normalize::Unrecognized>,
 }
+
+/// The parts of a place, merged whole.
+const PLACE_FIELDS: [&str; 3] = ["country", "region", "postal_code"];
+/// The fields that say how large the company is, merged together.
+const SIZE_FIELDS: [&str; 2] = ["employee_count", "company_size"];
 
 impl Lead {
     /// The key that identifies the person behind the lead for deduplication: the normalized
@@ -402,6 +474,9 @@ impl Lead {
                 filled.push(name);
             }
         };
+        if self.email.is_none() && later.email.is_some() {
+            self.email_as_typed = later.email_as_typed.clone();
+        }
         track("email", fill(&mut self.email, &later.email));
         track("phone", fill(&mut self.phone, &later.phone));
         track("first_name", fill(&mut self.first_name, &later.first_name));
@@ -415,7 +490,13 @@ impl Lead {
             self.enrichment.department = later.enrichment.department;
             filled.extend(["job_title", "seniority", "department"]);
         }
-        if self.country.is_none() && later.country.is_some() {
+        let no_place = |l: &Lead| {
+            l.country.is_none()
+                && l.region.is_none()
+                && l.postal_code.is_none()
+                && !l.unrecognized.iter().any(|u| PLACE_FIELDS.contains(&u.field.as_str()))
+        };
+        if (self.country.is_none() && later.country.is_some()) || (no_place(&self) && !no_place(later)) {
             // A place is taken whole, never a region of one country on another.
             self.country = later.country.clone();
             self.region = later.region.clone();
@@ -433,33 +514,63 @@ impl Lead {
             self.enrichment.company_key = later.enrichment.company_key.clone();
             self.enrichment.company_domain = later.enrichment.company_domain.clone();
             self.account = later.account.clone();
+            self.account_matching = later.account_matching.clone();
             filled.extend(["company", "website", "company_key", "company_domain", "account"]);
         }
-        if self.employee_count.is_none() && self.company_size.is_none() {
+        let size_known = |l: &Lead| l.employee_count.is_some() || l.enrichment.size_band.is_some();
+        let size_given = |l: &Lead| {
+            l.company_size.is_some() || l.unrecognized.iter().any(|u| SIZE_FIELDS.contains(&u.field.as_str()))
+        };
+        if !size_known(&self) && (size_known(later) || (!size_given(&self) && size_given(later))) {
+            // A size this lead could not read gives way to one a later submission could.
             self.employee_count = later.employee_count;
             self.company_size = later.company_size.clone();
             self.enrichment.size_band = later.enrichment.size_band.clone();
+            filled.extend(SIZE_FIELDS);
         }
         self.normalized.extend(later.normalized.iter().filter(|n| filled.contains(&n.field.as_str())).cloned());
+        // Unrecognized values follow their field: a field taken from `later` brings its entries
+        // and drops this lead's; a field still missing here gains `later`'s entry, once.
+        self.unrecognized.retain(|u| !filled.contains(&u.field.as_str()));
+        for entry in &later.unrecognized {
+            let taken = filled.contains(&entry.field.as_str());
+            let still_missing = !taken
+                && self.field_is_missing(&entry.field)
+                && !self.unrecognized.iter().any(|u| u.field == entry.field);
+            if still_missing {
+                self.normalized.push(entry.note());
+            }
+            if (taken || still_missing) && !self.unrecognized.contains(entry) {
+                self.unrecognized.push(entry.clone());
+            }
+        }
         for (k, v) in &later.attributes {
             if self.attributes.len() >= crate::contract::MAX_ATTRIBUTES {
                 break; // the per-lead bound holds across merges too
             }
             self.attributes.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        if later.consent.is_some() {
-            self.consent = later.consent.clone();
+        if let Some(stated) = &later.consent {
+            // Consent evidence is append-only: every statement stays on its touchpoint. The
+            // consent in force is the first one stated, and only a signed integration may
+            // change it afterwards (a public form key never overwrites anything).
+            let replaces = match &self.consent {
+                None => true,
+                Some(current) => stated.signed && stated.at >= current.at,
+            };
+            if replaces {
+                self.consent = Some(stated.clone());
+            }
         }
         self.touchpoints.extend(later.touchpoints.iter().cloned());
-        if self.touchpoints.len() > MAX_TOUCHPOINTS {
-            let excess = self.touchpoints.len() - MAX_TOUCHPOINTS;
-            self.touchpoints.drain(..excess);
-        }
-        // Keep the record well inside a stored item's size: drop the oldest touchpoints first.
-        while self.touchpoints.len() > 1
-            && serde_json::to_vec(&self.touchpoints).map_or(0, |v| v.len()) > MAX_TOUCHPOINT_BYTES
-        {
-            self.touchpoints.remove(0);
+        bound_touchpoints(&mut self.touchpoints);
+        for found in &later.possible_duplicates {
+            if found.lead_id != self.id
+                && !self.possible_duplicates.iter().any(|d| d.lead_id == found.lead_id)
+                && self.possible_duplicates.len() < crate::duplicate::MAX_POSSIBLE_DUPLICATES
+            {
+                self.possible_duplicates.push(found.clone());
+            }
         }
         self.submissions = self.submissions.saturating_add(later.submissions);
         if let crate::Stage::Nurture { decision } = &self.stage {
@@ -468,6 +579,25 @@ impl Lead {
             self.stage = crate::Stage::Captured;
         }
         self
+    }
+
+    /// Whether a person should check the lead's data: some submitted value could not be
+    /// normalized ([`Lead::unrecognized`]), so routing treated its field as missing.
+    pub fn needs_data_review(&self) -> bool {
+        !self.unrecognized.is_empty()
+    }
+
+    /// Whether routing has nothing usable in the soft field `field` (its name in the contract).
+    fn field_is_missing(&self, field: &str) -> bool {
+        match field {
+            "country" => self.country.is_none(),
+            "region" => self.region.is_none(),
+            "postal_code" => self.postal_code.is_none(),
+            "website" => self.website.is_none(),
+            "employee_count" => self.employee_count.is_none(),
+            "company_size" => self.company_size.is_none() && self.enrichment.size_band.is_none(),
+            _ => false,
+        }
     }
 
     /// "First Last", the email, the phone, or the id: the best human label available.
@@ -479,6 +609,56 @@ impl Lead {
             self.phone.as_ref(),
             &self.id,
         )
+    }
+}
+
+/// The longest `page_url` or `referrer` a consent-bearing touchpoint keeps once the record is
+/// over its size budget (the consent itself is never shortened).
+const COMPACT_URL: usize = 256;
+
+fn touchpoints_bytes(touchpoints: &[Touchpoint]) -> usize {
+    serde_json::to_vec(touchpoints).map_or(0, |v| v.len())
+}
+
+/// Bounds a lead's touchpoints to [`MAX_TOUCHPOINTS`] and [`MAX_TOUCHPOINT_BYTES`] without losing
+/// the evidence that matters: the first touchpoint (first touch attribution) and every
+/// consent-bearing one are kept. In order, until the bounds hold:
+/// 1. the oldest touchpoints that carry no consent (never the first) are dropped;
+/// 2. consent-bearing touchpoints have their page and referrer URLs shortened;
+/// 3. only then, and only past the byte budget, a statement that merely repeats its purpose's
+///    earlier statement (same grant, same wording) between its first and its latest is dropped.
+fn bound_touchpoints(touchpoints: &mut Vec<Touchpoint>) {
+    let over = |t: &Vec<Touchpoint>| touchpoints_bytes(t) > MAX_TOUCHPOINT_BYTES;
+    let without_consent = |t: &Vec<Touchpoint>| (1..t.len()).find(|&i| t[i].consent.is_none());
+    while touchpoints.iter().filter(|t| t.consent.is_none()).count() > MAX_TOUCHPOINTS || over(touchpoints) {
+        let Some(i) = without_consent(touchpoints) else { break };
+        touchpoints.remove(i);
+    }
+    if !over(touchpoints) {
+        return;
+    }
+    for t in touchpoints.iter_mut().skip(1) {
+        for url in [&mut t.source.page_url, &mut t.source.referrer] {
+            if let Some(u) = url.as_mut()
+                && u.chars().count() > COMPACT_URL
+            {
+                *u = u.chars().take(COMPACT_URL).collect();
+            }
+        }
+    }
+    while over(touchpoints) {
+        let repeat = (1..touchpoints.len()).find(|&i| {
+            let Some(c) = &touchpoints[i].consent else { return false };
+            let same = |t: &Touchpoint| t.consent.as_ref().is_some_and(|o| o.same_purpose(c));
+            let earlier = touchpoints[..i].iter().rev().find(|t| same(t));
+            let later_exists = touchpoints[i + 1..].iter().any(same);
+            later_exists
+                && earlier
+                    .and_then(|t| t.consent.as_ref())
+                    .is_some_and(|e| (e.granted, &e.wording_version) == (c.granted, &c.wording_version))
+        });
+        let Some(i) = repeat else { break };
+        touchpoints.remove(i);
     }
 }
 
@@ -494,10 +674,7 @@ pub(crate) fn display_name(
     if !name.is_empty() {
         return name;
     }
-    email
-        .map(|e| e.as_str().to_owned())
-        .or_else(|| phone.map(|p| p.as_str().to_owned()))
-        .unwrap_or_else(|| id.to_string())
+    email.map(Email::to_unicode).or_else(|| phone.map(|p| p.as_str().to_owned())).unwrap_or_else(|| id.to_string())
 }
 
 #[cfg(test)]
@@ -512,7 +689,25 @@ mod tests {
     }
 
     #[test]
+    fn internationalized_addresses_are_accepted_in_one_canonical_form() {
+        let typed = Email::parse("Jo\u{0303}ao@Exemplo.BR").unwrap();
+        assert_eq!(typed.as_str(), "j\u{00F5}ao@exemplo.br", "NFC and lower-cased");
+        assert_eq!(Email::parse("j\u{00F5}ao@exemplo.br").unwrap(), typed, "typed two ways, one address");
+        let idn = Email::parse("J\u{00F6}rg@B\u{00FC}cher.de").unwrap();
+        assert_eq!(idn.as_str(), "j\u{00F6}rg@xn--bcher-kva.de", "the domain in IDNA form");
+        assert_eq!(Email::parse("j\u{00F6}rg@xn--bcher-kva.de").unwrap(), idn);
+        assert_eq!(idn.to_unicode(), "j\u{00F6}rg@b\u{00FC}cher.de");
+        assert_eq!(Email::parse("\u{200B}ada@example.com\u{FEFF}").unwrap().as_str(), "ada@example.com");
+        let cjk = Email::parse("\u{7528}\u{6237}@\u{4F8B}\u{5B50}.\u{5E7F}\u{544A}").unwrap();
+        assert!(cjk.domain().is_ascii() && cjk.domain().starts_with("xn--fsqu00a."), "{}", cjk.domain());
+        assert_eq!(cjk.to_unicode(), "\u{7528}\u{6237}@\u{4F8B}\u{5B50}.\u{5E7F}\u{544A}");
+    }
+
+    #[test]
     fn malformed_emails_say_what_is_wrong() {
+        assert_eq!(Email::parse("a..b@example.com").unwrap_err(), "has a misplaced `.` before the `@`");
+        assert!(Email::parse("a<b@example.com").unwrap_err().contains("`<`"));
+        assert_eq!(Email::parse("ada@exa_mple.com").unwrap_err(), "has an invalid domain `exa_mple.com`");
         assert_eq!(Email::parse("ada.example.com").unwrap_err(), "has no `@`");
         assert_eq!(Email::parse("@example.com").unwrap_err(), "has nothing before the `@`");
         assert_eq!(Email::parse("ada@localhost").unwrap_err(), "has an invalid domain `localhost`");
@@ -575,6 +770,59 @@ mod tests {
         assert!(!merged.normalized.iter().any(|n| n.from == "Other Corp"), "the ignored value left no provenance");
     }
 
+    fn unrecognized(lead: &Lead) -> Vec<(&str, &str)> {
+        lead.unrecognized.iter().map(|u| (u.field.as_str(), u.value.as_str())).collect()
+    }
+
+    #[test]
+    fn a_later_submission_that_fills_an_unrecognized_field_clears_its_entry() {
+        let first =
+            lead(r#"{"email":"a@corp.example","country":"Atlantis","postal_code":"12345","company_size":"huge"}"#, 0);
+        assert!(first.needs_data_review());
+        let later = lead(
+            r#"{"email":"a@corp.example","country":"Sverige","region":"Stockholms län","company_size":"51 to 200"}"#,
+            1,
+        );
+        let merged = first.merged_with(&later);
+        assert_eq!(unrecognized(&merged), [], "both fields now have usable values");
+        assert!(!merged.needs_data_review());
+        // The place is still taken whole: the first postal code does not stay with the new country.
+        assert_eq!(
+            (merged.country.as_deref(), merged.region.as_deref(), merged.postal_code.as_deref()),
+            (Some("SE"), Some("SE-AB"), None)
+        );
+        assert_eq!(
+            (merged.company_size.as_deref(), merged.enrichment.size_band.as_deref()),
+            (Some("51-200"), Some("51-200"))
+        );
+        assert!(merged.normalized.iter().any(|n| n.field == "company_size" && n.to == "51-200"));
+    }
+
+    #[test]
+    fn an_unrecognized_value_never_replaces_a_usable_one() {
+        let first = lead(r#"{"email":"a@corp.example","country":"DE","company_size":"11-50"}"#, 0);
+        let later = lead(r#"{"email":"a@corp.example","country":"Atlantis","company_size":"huge"}"#, 1);
+        let merged = first.merged_with(&later);
+        assert_eq!((merged.country.as_deref(), merged.company_size.as_deref()), (Some("DE"), Some("11-50")));
+        assert_eq!(unrecognized(&merged), [], "the fields are not missing: nothing to check");
+    }
+
+    #[test]
+    fn later_unrecognized_values_of_fields_still_missing_are_added_once() {
+        let first = lead(r#"{"email":"a@corp.example","company":"Corp"}"#, 0);
+        let later = lead(
+            r#"{"email":"a@corp.example","company":"Other","website":"not a url","country":"Atlantis","postal_code":"n/a"}"#,
+            1,
+        );
+        let merged = first.merged_with(&later).merged_with(&later);
+        assert_eq!(unrecognized(&merged), [("country", "Atlantis"), ("postal_code", "n/a"), ("website", "not a url")]);
+        assert_eq!(merged.website, None, "the company (and its website) stay the first one's");
+        assert_eq!(merged.normalized.iter().filter(|n| n.rule.starts_with("unrecognized: ")).count(), 3);
+        let fixed = merged.merged_with(&lead(r#"{"email":"a@corp.example","country":"PL","postal_code":"00-950"}"#, 2));
+        assert_eq!(unrecognized(&fixed), [("website", "not a url")]);
+        assert_eq!((fixed.country.as_deref(), fixed.postal_code.as_deref()), (Some("PL"), Some("00-950")));
+    }
+
     #[test]
     fn a_place_and_a_company_are_merged_whole_or_not_at_all() {
         let first = lead(r#"{"email":"a@corp.example","country":"DE"}"#, 0);
@@ -594,6 +842,20 @@ mod tests {
             "the company stays the first one's"
         );
         assert_eq!(merged.website, None);
+    }
+
+    #[test]
+    fn the_same_person_typed_two_ways_is_one_identity_and_keeps_what_they_typed() {
+        let typed = lead(r#"{"email":" J\u00f6rg@B\u00fccher.DE ","first_name":"\u200bJo\u0308rg\u202e"}"#, 0);
+        let plain = lead(r#"{"email":"jo\u0308rg@xn--bcher-kva.de","first_name":"J\u00f6rg"}"#, 1);
+        assert_eq!(typed.identities(), plain.identities());
+        assert_eq!(typed.identity().as_deref(), Some("email:j\u{f6}rg@xn--bcher-kva.de"));
+        assert_eq!(typed.email_as_typed.as_deref(), Some("J\u{f6}rg@B\u{fc}cher.DE"), "kept for display");
+        assert_eq!(typed.first_name, plain.first_name, "names are NFC without invisible characters");
+        assert_eq!(typed.display_name(), "J\u{f6}rg");
+        assert!(typed.normalized.iter().any(|n| n.field == "first_name" && n.to == "J\u{f6}rg"));
+        let unnamed = lead(r#"{"email":"J\u00f6rg@B\u00fccher.DE"}"#, 2);
+        assert_eq!(unnamed.display_name(), "j\u{f6}rg@b\u{fc}cher.de", "shown with its Unicode domain");
     }
 
     #[test]
@@ -646,6 +908,42 @@ mod tests {
         assert_eq!((back.status(), back.decision()), (LeadStatus::Captured, None));
         assert_eq!(back.previous_decisions, [decision]);
         assert!(back.awaiting().is_some_and(|w| w.kind == crate::WaitKind::Routing));
+    }
+
+    #[test]
+    fn bounding_keeps_the_first_touchpoint_and_every_consent_bearing_one() {
+        let url = format!("https://example.com/{}", "p".repeat(2000));
+        let mut l = lead(r#"{"email":"a@corp.example","source":{"utm_source":"first"}}"#, 0);
+        let big =
+            lead(&format!(r#"{{"email":"a@corp.example","source":{{"page_url":"{url}","referrer":"{url}"}}}}"#), 1);
+        let consenting = |granted: bool, purpose: &str| {
+            lead(
+                &format!(
+                    r#"{{"email":"a@corp.example","source":{{"page_url":"{url}"}},
+                        "consent":{{"granted":{granted},"purpose":"{purpose}"}}}}"#
+                ),
+                2,
+            )
+        };
+        for round in 0..120 {
+            l = match round {
+                10 => l.merged_with(&consenting(true, "newsletter")),
+                50 => l.merged_with(&consenting(false, "newsletter")),
+                90 => l.merged_with(&consenting(true, "sales")),
+                _ => l.merged_with(&big),
+            };
+        }
+        assert!(serde_json::to_vec(&l.touchpoints).unwrap().len() <= MAX_TOUCHPOINT_BYTES);
+        assert_eq!(l.touchpoints[0].source.utm_source.as_deref(), Some("first"), "first touch kept");
+        let kept: Vec<(bool, Option<&str>)> = l
+            .touchpoints
+            .iter()
+            .filter_map(|t| t.consent.as_ref())
+            .map(|c| (c.granted, c.purpose.as_deref()))
+            .collect();
+        assert_eq!(kept, [(true, Some("newsletter")), (false, Some("newsletter")), (true, Some("sales"))]);
+        assert_eq!(l.consent.as_ref().map(|c| (c.granted, c.purpose.as_deref())), Some((true, Some("newsletter"))));
+        assert_eq!(l.submissions, 121);
     }
 
     #[test]

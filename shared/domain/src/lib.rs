@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`account`]: known companies (CSV/JSON import) that leads are matched to by domain.
+//! - [`duplicate`]: possible duplicates (same phone, same name at the same company), flagged, never merged.
 //! - [`lead`]: the lead record, its identifiers and validated value types ([`Email`], [`Phone`]).
 //! - [`stage`]: the lead's lifecycle: its [`Stage`] and every transition, each returning the new
 //!   lead and the [`Effect`]s the write must perform.
@@ -17,12 +18,14 @@
 //! - [`decision`]: the routing decision (score + owner + first action + due time).
 //! - [`touch`]: what an owner does with a lead, and the first-action task.
 //! - [`normalize`]: normalization and enrichment of submitted values.
+//! - [`text`]: Unicode NFC and invisible-character removal for names and identity keys.
 //! - [`event`]: the public, versioned event contract ([`LeadEvent`] with a bounded [`LeadView`]).
 
 pub mod account;
 pub mod assign;
 pub mod contract;
 pub mod decision;
+pub mod duplicate;
 pub mod event;
 pub mod lead;
 pub mod normalize;
@@ -30,12 +33,14 @@ pub mod rules;
 pub mod score;
 pub mod sla;
 pub mod stage;
+pub mod text;
 pub mod touch;
 
 pub use account::Account;
 pub use assign::Owner;
 pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
+pub use duplicate::{DuplicateReason, PossibleDuplicate};
 pub use event::{EVENT_VERSION, EventType, LeadEvent, LeadView, MAX_EVENT_BYTES, NotificationFailure};
 pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
 pub use rules::Ruleset;

@@ -34,7 +34,7 @@ fn fill(reason: &str, lead: &Lead) -> String {
         return reason.to_owned();
     }
     reason
-        .replace("{email_domain}", lead.email.as_ref().map_or("", |e| e.domain()))
+        .replace("{email_domain}", &lead.email.as_ref().map_or(String::new(), |e| e.domain_unicode()))
         .replace("{job_title}", lead.job_title.as_deref().unwrap_or(""))
         .replace("{company}", lead.company.as_deref().unwrap_or(""))
         .replace("{country}", lead.country.as_deref().unwrap_or(""))
@@ -275,6 +275,7 @@ mod tests {
                 segment: None,
                 tier: None,
                 open_deal: false,
+                domains: Vec::new(),
             }
             .as_match(),
         );
@@ -307,6 +308,7 @@ mod tests {
             segment: None,
             tier: None,
             open_deal: true,
+            domains: Vec::new(),
         };
         l.account = Some(account.as_match());
         let d = plan(&r, &l).decide(&l, 1, 0, &|_| None, now());

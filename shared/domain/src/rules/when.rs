@@ -148,7 +148,9 @@ impl When {
             && any_text(&self.utm_medium, lead.source.utm_medium.as_deref())
             && any_text(&self.utm_campaign, lead.source.utm_campaign.as_deref())
             && any_text(&self.key_id, lead.source.key_id.as_deref())
-            && any_text(&self.email_domain, lead.email.as_ref().map(|e| e.domain()))
+            // A rule may name an internationalized domain either way (`bücher.de`, `xn--bcher-kva.de`).
+            && (any_text(&self.email_domain, lead.email.as_ref().map(|e| e.domain()))
+                || any_text(&self.email_domain, lead.email.as_ref().map(|e| e.domain_unicode()).as_deref()))
             && flag(self.has_email, lead.email.is_some())
             && flag(self.personal_email, lead.enrichment.personal_email)
             && flag(self.has_phone, lead.phone.is_some())
