@@ -290,42 +290,9 @@ impl DynamoLeadStore {
         )
     }
 
-    /// The items at `pks` that exist, by `pk`, read consistently: one GetItem for one key, else
-    /// BatchGetItem (100 keys a call; keys it leaves unprocessed are asked for again).
+    /// The items at `pks` that exist, by `pk` ([`get_many`]).
     async fn get_many(&self, pks: &[String]) -> Result<HashMap<String, Item>, Error> {
-        let mut found: HashMap<String, Item> = HashMap::new();
-        if let [pk] = pks {
-            found.extend(self.get_raw(pk.clone()).await?.map(|item| (pk.clone(), item)));
-            return Ok(found);
-        }
-        for chunk in pks.chunks(100) {
-            let keys = chunk.iter().map(|pk| HashMap::from([("pk".to_owned(), AttributeValue::S(pk.clone()))]));
-            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys.collect()))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
-            let mut pending = HashMap::from([(self.table.clone(), request)]);
-            for attempt in 0..=CAPTURE_ATTEMPTS {
-                if attempt == CAPTURE_ATTEMPTS {
-                    return Err(Error::unavailable(SERVICE, "items left unprocessed after retries"));
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                let out =
-                    self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
-                for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
-                    found.insert(string_attr(&item, "pk")?, item);
-                }
-                pending = out.unprocessed_keys.unwrap_or_default();
-                pending.retain(|_, k| !k.keys.is_empty());
-                if pending.is_empty() {
-                    break;
-                }
-            }
-        }
-        Ok(found)
+        get_many(&self.client, &self.table, pks).await
     }
 
     /// The lead ids a match item records.
@@ -409,6 +376,44 @@ fn expired(record: &Item, now: Timestamp) -> bool {
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse::<i64>().ok())
         .is_some_and(|at| at < now.timestamp())
+}
+
+/// The items at `pks` that exist, by `pk`, read consistently: one GetItem for one key, else
+/// BatchGetItem (100 keys a call; keys it leaves unprocessed, by throttling or its 16 MB response
+/// cap, are asked for again after a short backoff).
+async fn get_many(client: &Client, table: &str, pks: &[String]) -> Result<HashMap<String, Item>, Error> {
+    let mut found: HashMap<String, Item> = HashMap::new();
+    if let [pk] = pks {
+        found.extend(get_item(client, table, pk.clone()).await?.map(|item| (pk.clone(), item)));
+        return Ok(found);
+    }
+    for chunk in pks.chunks(100) {
+        let keys = chunk.iter().map(|pk| HashMap::from([("pk".to_owned(), AttributeValue::S(pk.clone()))]));
+        let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(keys.collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
+        let mut pending = HashMap::from([(table.to_owned(), request)]);
+        for attempt in 0..=CAPTURE_ATTEMPTS {
+            if attempt == CAPTURE_ATTEMPTS {
+                return Err(Error::unavailable(SERVICE, "items left unprocessed after retries"));
+            }
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let out = client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
+            for item in out.responses.into_iter().flat_map(|mut r| r.remove(table)).flatten() {
+                found.insert(string_attr(&item, "pk")?, item);
+            }
+            pending = out.unprocessed_keys.unwrap_or_default();
+            pending.retain(|_, k| !k.keys.is_empty());
+            if pending.is_empty() {
+                break;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A short, jittered pause before retrying a lost race: up to 10 ms × 2^attempt.
@@ -804,10 +809,6 @@ impl DynamoAccounts {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
-
-    fn store(&self) -> DynamoLeadStore {
-        DynamoLeadStore::new(self.client.clone(), self.table.clone())
-    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -827,11 +828,10 @@ fn account_from(item: Item) -> Result<Account, Error> {
 #[async_trait]
 impl AccountDirectory for DynamoAccounts {
     async fn find(&self, keys: &[String]) -> Result<Vec<Account>, Error> {
-        let store = self.store();
         let mut pks: Vec<String> = keys.iter().map(|k| format!("account#{k}")).collect();
         // Accounts imported before the index live at their bare domain.
         pks.extend(keys.iter().filter_map(|k| k.strip_prefix("domain:")).map(|d| format!("account#{d}")));
-        let index = store.get_many(&pks).await?;
+        let index = get_many(&self.client, &self.table, &pks).await?;
         let mut ids: Vec<String> = Vec::new();
         let mut legacy: Vec<Account> = Vec::new();
         for pk in &pks {
@@ -850,7 +850,7 @@ impl AccountDirectory for DynamoAccounts {
             }
         }
         let record_pks: Vec<String> = ids.iter().map(|id| format!("account#id:{id}")).collect();
-        let records = store.get_many(&record_pks).await?;
+        let records = get_many(&self.client, &self.table, &record_pks).await?;
         let mut found: Vec<Account> = Vec::new();
         for pk in &record_pks {
             if let Some(item) = records.get(pk) {
@@ -1076,38 +1076,9 @@ impl RulesetStore for DynamoRulesets {
             None => return Ok(Vec::new()),
         };
         let active = self.get("ruleset#active".into()).await?.map(|i| Self::number(&i, "version")).transpose()?;
-        // BatchGetItem reads at most 100 keys a call. Keys it leaves unprocessed (throttling, or
-        // its 16 MB response cap) are asked for again after a short backoff.
-        const BATCH: u32 = 100;
-        const ATTEMPTS: usize = 8;
         let key = |version: u32| format!("ruleset#v{version}");
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for first in (1..=latest).step_by(BATCH as usize) {
-            let last = first.saturating_add(BATCH - 1).min(latest);
-            let keys = (first..=last).map(|v| HashMap::from([("pk".to_owned(), AttributeValue::S(key(v)))])).collect();
-            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| Error::Rejected { service: SERVICE, detail: e.to_string() })?;
-            let mut pending = HashMap::from([(self.table.clone(), request)]);
-            for attempt in 1..=ATTEMPTS {
-                let out =
-                    self.client.batch_get_item().set_request_items(Some(pending)).send().await.map_err(sdk_error)?;
-                for item in out.responses.into_iter().flat_map(|mut r| r.remove(&self.table)).flatten() {
-                    found.insert(string_attr(&item, "pk")?, item);
-                }
-                pending = out.unprocessed_keys.unwrap_or_default();
-                pending.retain(|_, k| !k.keys.is_empty());
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == ATTEMPTS {
-                    return Err(Error::unavailable(SERVICE, "ruleset versions left unprocessed after retries"));
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-        }
+        let keys: Vec<String> = (1..=latest).map(key).collect();
+        let mut found = get_many(&self.client, &self.table, &keys).await?;
         let mut out = Vec::with_capacity(found.len());
         for version in 1..=latest {
             if let Some(item) = found.remove(&key(version)) {
