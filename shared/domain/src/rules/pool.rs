@@ -22,11 +22,11 @@ pub struct Skip {
 /// The largest member weight (a pool's turn order has one slot per unit of weight).
 pub const MAX_WEIGHT: u32 = 100;
 
-const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub(crate) const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Working hours as minutes after midnight: `09:00-17:30`, `00:00-24:00` (all day) or an
 /// overnight shift such as `22:00-06:00`.
-fn hours(text: &str) -> Result<(u32, u32), String> {
+pub(crate) fn hours(text: &str) -> Result<(u32, u32), String> {
     let (from, to) = text.split_once('-').ok_or_else(|| format!("hours `{text}` is not like 09:00-17:30"))?;
     let parse = |t: &str| {
         let t = t.trim();
@@ -44,7 +44,7 @@ fn hours(text: &str) -> Result<(u32, u32), String> {
     Ok((from, to))
 }
 
-fn date_range(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
+pub(crate) fn date_range(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
     let parse = |t: &str| {
         NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
             .map_err(|_| format!("`{}` is not a date like 2026-12-24", t.trim()))
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn pool(members: Vec<Member>, strategy: Strategy) -> Pool {
-        Pool { strategy, members, fallback: None }
+        Pool { strategy, members, fallback: None, calendar: None, team_channel: None, manager: None }
     }
 
     fn monday_10_utc() -> Timestamp {
