@@ -41,7 +41,7 @@ fn decision_for(lead: &Lead, at: Timestamp) -> Decision {
 }
 
 fn touch(kind: TouchKind, at: Timestamp) -> Touch {
-    Touch { kind, at, by: "U-test".into(), via: "api".into(), note: None }
+    Touch::new(kind, at, "U-test", "api")
 }
 
 fn ids(leads: &[Lead]) -> Vec<&LeadId> {

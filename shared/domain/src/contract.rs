@@ -601,6 +601,8 @@ impl LeadSubmission {
             submissions: 1,
             captured_at: now,
             previous_decisions: Vec::new(),
+            sla_history: Vec::new(),
+            external_ids: Vec::new(),
             touches: Vec::new(),
             outbox: Vec::new(),
             deferral: None,

@@ -70,9 +70,16 @@ pub struct Decision {
     /// The play's advice for the first action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance: Option<String>,
-    /// The ruleset's team channel, where a summary of the assignment (and any escalation) goes.
+    /// The team channel (the pool's, else the ruleset's), where a summary of the assignment (and
+    /// of each rung of its SLA ladder) goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_channel: Option<String>,
+    /// The team manager's Slack id, told directly when the lead breaches its SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// The SLA policy that set the due time, on its clock, with when each rung of the ladder is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<crate::sla::SlaTerms>,
 }
 
 /// Qualifies and assigns a lead at `now` by `ruleset`, taking the first slot of any pool (for

@@ -37,9 +37,20 @@ pub enum EventType {
     /// The lead has an owner; `lead.decision` says who, why and what is due.
     #[serde(rename = "lead.assigned")]
     Assigned,
-    /// The owner missed the first-touch target; `lead.escalated_at` says when it was recorded.
+    /// The owner missed the first-touch target (as recorded by releases before the SLA ladder,
+    /// which publishes `lead.sla_breached` instead); `lead.escalated_at` says when.
     #[serde(rename = "lead.escalated")]
     Escalated,
+    /// The first-touch target is close; `sla` says when it is due.
+    #[serde(rename = "lead.sla_warning")]
+    SlaWarning,
+    /// The owner missed the first-touch target; `sla` says which target and when it was recorded.
+    #[serde(rename = "lead.sla_breached")]
+    SlaBreached,
+    /// The lead went to a new owner after its first touch was missed; `sla` says from whom, to
+    /// whom and why, and `lead.decision` is the new assignment with its fresh target.
+    #[serde(rename = "lead.reassigned")]
+    Reassigned,
     /// The lead went to nurture (not to a rep).
     #[serde(rename = "lead.nurture")]
     Nurture,
@@ -58,6 +69,9 @@ impl EventType {
         match self {
             Self::Assigned => "lead.assigned",
             Self::Escalated => "lead.escalated",
+            Self::SlaWarning => "lead.sla_warning",
+            Self::SlaBreached => "lead.sla_breached",
+            Self::Reassigned => "lead.reassigned",
             Self::Nurture => "lead.nurture",
             Self::Touched => "lead.touched",
             Self::NotificationFailed => "lead.notification_failed",
@@ -65,8 +79,16 @@ impl EventType {
     }
 
     /// Every event type.
-    pub const ALL: [EventType; 5] =
-        [Self::Assigned, Self::Escalated, Self::Nurture, Self::Touched, Self::NotificationFailed];
+    pub const ALL: [EventType; 8] = [
+        Self::Assigned,
+        Self::Escalated,
+        Self::SlaWarning,
+        Self::SlaBreached,
+        Self::Reassigned,
+        Self::Nurture,
+        Self::Touched,
+        Self::NotificationFailed,
+    ];
 
     /// The type with this wire name.
     pub fn parse(text: &str) -> Option<Self> {
@@ -306,6 +328,9 @@ pub struct LeadEvent {
     /// For `lead.notification_failed`: what could not be delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<NotificationFailure>,
+    /// For `lead.sla_warning`, `lead.sla_breached` and `lead.reassigned`: the rung of the ladder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<crate::sla::SlaStep>,
 }
 
 impl LeadEvent {
@@ -318,6 +343,7 @@ impl LeadEvent {
             lead,
             touch: None,
             failure: None,
+            sla: None,
         }
     }
 
@@ -334,8 +360,19 @@ impl LeadEvent {
                 let at = lead.escalated_at().unwrap_or(*due_at);
                 Self::new(kind, due_at.timestamp_millis().to_string(), at, view)
             }
+            Announcement::SlaWarning { due_at }
+            | Announcement::Breached { due_at }
+            | Announcement::Reassigned { due_at } => {
+                let rung = announcement.rung().map(|(r, _)| r);
+                let step = lead.sla_history.iter().rev().find(|s| Some(s.rung) == rung && s.due_at == *due_at).cloned();
+                let at = step.as_ref().map_or(*due_at, |s| s.at);
+                Self { sla: step, ..Self::new(kind, due_at.timestamp_millis().to_string(), at, view) }
+            }
             Announcement::Touched { touch } => {
-                let occurrence = format!("{}:{}:{}", touch.at.timestamp_millis(), touch.kind.as_str(), touch.by);
+                let mut occurrence = format!("{}:{}:{}", touch.at.timestamp_millis(), touch.kind.as_str(), touch.by);
+                if let Some(id) = &touch.external_id {
+                    occurrence = format!("{occurrence}:{id}");
+                }
                 Self { touch: Some(touch.bounded()), ..Self::new(kind, occurrence, touch.at, view) }
             }
         }
@@ -398,6 +435,7 @@ impl LeadEvent {
             EventType::Nurture => Self::announcing(&lead, &Announcement::Nurture),
             EventType::Touched => Self::announcing(&lead, &Announcement::Touched { touch: touch? }),
             EventType::NotificationFailed => Self::notification_failed(&LeadView::of(&lead), failure?),
+            EventType::SlaWarning | EventType::SlaBreached | EventType::Reassigned => return None,
             EventType::Escalated => {
                 // Keyed then by when the sweep noticed the breach.
                 let at = lead.escalated_at()?;

@@ -403,7 +403,7 @@ pub struct Lead {
     pub submissions: u32,
     pub captured_at: Timestamp,
     /// Earlier decisions, oldest first: a nurture decision is kept here when a new submission
-    /// sends the lead back to routing.
+    /// sends the lead back to routing, and a reassignment keeps the decision it replaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_decisions: Vec<Decision>,
     /// What the owner did with the lead, oldest first (at most [`crate::touch::MAX_TOUCHES`]).
@@ -413,6 +413,15 @@ pub struct Lead {
     /// escalations): the lead waits ([`crate::WaitKind::Announce`]) until each is out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<crate::Announcement>,
+    /// The escalation ladder's steps (warnings, breaches, reassignments), oldest first (at most
+    /// [`crate::sla::MAX_SLA_HISTORY`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sla_history: Vec<crate::sla::SlaStep>,
+    /// External ids of touches and outcomes already recorded (the latest
+    /// [`crate::touch::MAX_EXTERNAL_IDS`]), so a replayed event is recognised even after its
+    /// touch left [`Lead::touches`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_ids: Vec<String>,
     /// Set while the sweep is backing off a lead it could not handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferral: Option<crate::stage::Deferral>,

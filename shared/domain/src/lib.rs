@@ -14,21 +14,28 @@
 //! - [`score`]: scores (itemized reasons) and priorities.
 //! - [`assign`]: who can own a lead ([`Owner`]).
 //! - [`rules`]: the ruleset as data (scoring, qualification, routing, pools, SLA) and its engine.
-//! - [`sla`]: first-touch targets and the single thing a lead is waiting for at any time.
+//! - [`sla`]: first-touch targets, the escalation ladder (warning, breach, reassignment) and the
+//!   single thing a lead is waiting for at any time.
+//! - [`business_time`]: team calendars (working hours, days, holidays in a time zone) and
+//!   business-time arithmetic for SLA targets.
 //! - [`decision`]: the routing decision (score + owner + first action + due time).
-//! - [`touch`]: what an owner does with a lead, and the first-action task.
+//! - [`touch`]: touches and outcomes (and the one definition of what stops the clock and what
+//!   counts as contacted, meeting and opportunity), and the first-action task.
+//! - [`outcome`]: outcome and touch events as submitted (API, batches, CSV), parsed and checked into [`Touch`]es.
 //! - [`normalize`]: normalization and enrichment of submitted values.
 //! - [`text`]: Unicode NFC and invisible-character removal for names and identity keys.
 //! - [`event`]: the public, versioned event contract ([`LeadEvent`] with a bounded [`LeadView`]).
 
 pub mod account;
 pub mod assign;
+pub mod business_time;
 pub mod contract;
 pub mod decision;
 pub mod duplicate;
 pub mod event;
 pub mod lead;
 pub mod normalize;
+pub mod outcome;
 pub mod rules;
 pub mod score;
 pub mod sla;
@@ -45,9 +52,9 @@ pub use event::{EVENT_VERSION, EventType, LeadEvent, LeadView, MAX_EVENT_BYTES, 
 pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
 pub use rules::Ruleset;
 pub use score::{Priority, Score, ScoreReason};
-pub use sla::{Awaiting, WaitKind};
+pub use sla::{Awaiting, Rung, SlaClock, SlaStep, SlaTerms, WaitKind};
 pub use stage::{Announcement, Effect, Refusal, Stage, Transition};
-pub use touch::{Task, TaskStatus, Touch, TouchKind, Touched};
+pub use touch::{Money, Task, TaskStatus, Touch, TouchKind, Touched};
 
 /// Instants are always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sla::{MAX_SLA_HISTORY, Rung, SlaStep};
 use crate::{Decision, EventType, Lead, LeadStatus, Timestamp, Touch, TouchKind};
 
 /// Where a lead stands, with what that stage has: an assigned lead has a decision, a captured
@@ -109,9 +110,21 @@ pub enum Announcement {
     /// `lead.nurture`: the lead went to nurture.
     #[serde(rename = "lead.nurture")]
     Nurture,
-    /// `lead.escalated`: the first touch due at `due_at` was missed (one per lead and due time).
+    /// `lead.escalated`: the first touch due at `due_at` was missed. Recorded by releases before
+    /// the SLA ladder (which announces [`Announcement::Breached`] instead); still announced from
+    /// old outboxes.
     #[serde(rename = "lead.escalated")]
     Escalated { due_at: Timestamp },
+    /// `lead.sla_warning`: the first touch due at `due_at` is close (one per lead and due time).
+    #[serde(rename = "lead.sla_warning")]
+    SlaWarning { due_at: Timestamp },
+    /// `lead.sla_breached`: the first touch due at `due_at` was missed (one per lead and due time).
+    #[serde(rename = "lead.sla_breached")]
+    Breached { due_at: Timestamp },
+    /// `lead.reassigned`: the owner whose first touch was due at `due_at` lost the lead to a new
+    /// owner (one per lead and due time).
+    #[serde(rename = "lead.reassigned")]
+    Reassigned { due_at: Timestamp },
     /// `lead.touched`: the owner did `touch`.
     #[serde(rename = "lead.touched")]
     Touched { touch: Touch },
@@ -124,7 +137,20 @@ impl Announcement {
             Self::Assigned => EventType::Assigned,
             Self::Nurture => EventType::Nurture,
             Self::Escalated { .. } => EventType::Escalated,
+            Self::SlaWarning { .. } => EventType::SlaWarning,
+            Self::Breached { .. } => EventType::SlaBreached,
+            Self::Reassigned { .. } => EventType::Reassigned,
             Self::Touched { .. } => EventType::Touched,
+        }
+    }
+
+    /// The ladder rung announced and the due time it belongs to, for the SLA events.
+    pub fn rung(&self) -> Option<(Rung, Timestamp)> {
+        match self {
+            Self::SlaWarning { due_at } => Some((Rung::Warning, *due_at)),
+            Self::Breached { due_at } | Self::Escalated { due_at } => Some((Rung::Breach, *due_at)),
+            Self::Reassigned { due_at } => Some((Rung::Reassignment, *due_at)),
+            _ => None,
         }
     }
 
@@ -134,6 +160,14 @@ impl Announcement {
     pub fn due_at(&self, lead: &Lead) -> Timestamp {
         let recorded = match self {
             Self::Escalated { due_at } => lead.escalated_at().unwrap_or(*due_at),
+            Self::SlaWarning { due_at } | Self::Breached { due_at } | Self::Reassigned { due_at } => {
+                let rung = self.rung().map(|(r, _)| r);
+                lead.sla_history
+                    .iter()
+                    .rev()
+                    .find(|s| Some(s.rung) == rung && s.due_at == *due_at)
+                    .map_or(*due_at, |s| s.at)
+            }
             Self::Touched { touch } => touch.at,
             Self::Assigned | Self::Nurture => lead.decision().map_or(lead.captured_at, |d| d.decided_at),
         };
@@ -192,9 +226,15 @@ pub enum Refusal {
     /// Only an assigned lead can be escalated.
     #[error("the lead is {}: nothing to escalate", .0.as_str())]
     NotAssigned(LeadStatus),
-    /// The first touch is not overdue yet.
-    #[error("the first touch is not due until {0}")]
+    /// The rung is not due yet (the next one is due at this time).
+    #[error("the next step is not due until {0}")]
     NotDue(Timestamp),
+    /// Only an escalated lead whose SLA names a reassignment can be reassigned.
+    #[error("the lead is {}: nothing to reassign", .0.as_str())]
+    NotReassignable(LeadStatus),
+    /// The same event was recorded before: nothing changes.
+    #[error("this event was recorded before")]
+    AlreadyRecorded,
 }
 
 /// How long an event recorded in a lead's outbox is left to whoever recorded it before the sweep
@@ -280,44 +320,65 @@ impl Lead {
         Ok(Transition { lead, effects })
     }
 
-    /// Records `touch`. The first one (on an assigned or escalated lead) stops the SLA clock and
-    /// gives back the owner's open slot when the decision took one; later ones are activity.
-    /// "Not a fit" disqualifies. Each touch waits in the outbox until `lead.touched` is out.
-    /// Refused when the lead is not with a rep.
+    /// Records `touch` (a touch or an outcome, [`crate::touch`]) in time order. The first one
+    /// that stops the clock (on an assigned or escalated lead) ends the SLA ladder and gives back
+    /// the owner's open slot when the decision took one; a later-arriving one dated earlier moves
+    /// the first touch earlier; the rest are activity. `disqualified`/`not_a_fit` disqualify and
+    /// `nurture` hands the lead to nurture. Each waits in the outbox until `lead.touched` is out.
+    /// Refused when the lead is not with a rep, or ([`Refusal::AlreadyRecorded`]) when the same
+    /// event (its external id, or its kind, time and actor) was recorded before.
     pub fn touch(&self, touch: Touch) -> Result<Transition, Refusal> {
-        let announcement = Announcement::Touched { touch: touch.clone() };
-        if self.touches.contains(&touch) {
-            // Recorded already (a retry after a write whose answer was lost): nothing changes.
-            return Ok(Transition::new(self.clone()).with(Effect::Publish(announcement)));
+        if self.touches.iter().any(|t| t.same_event(&touch))
+            || touch.external_id.as_ref().is_some_and(|id| self.external_ids.contains(id))
+        {
+            return Err(Refusal::AlreadyRecorded);
         }
         let mut lead = self.clone();
         lead.deferral = None;
         let mut release = None;
+        let kind = touch.kind;
+        let closed = |decision: Decision, touched_at: Option<Timestamp>, escalated_at: Option<Timestamp>| {
+            if kind.disqualifies() {
+                Stage::Disqualified { decision, touched_at, escalated_at }
+            } else {
+                Stage::Nurture { decision }
+            }
+        };
         lead.stage = match self.stage.clone() {
             Stage::Assigned { decision } | Stage::Escalated { decision, .. } => {
                 if decision.max_open.is_some() {
                     release = Some(decision.owner.id.clone());
                 }
                 let escalated_at = self.escalated_at();
-                if touch.kind == TouchKind::NotAFit {
-                    Stage::Disqualified { decision, touched_at: Some(touch.at), escalated_at }
-                } else {
-                    Stage::Touched { decision, touched_at: touch.at, escalated_at }
+                let touched_at = kind.stops_the_clock().then_some(touch.at);
+                match touched_at {
+                    Some(touched_at) if !kind.disqualifies() => Stage::Touched { decision, touched_at, escalated_at },
+                    _ => closed(decision, touched_at, escalated_at),
                 }
             }
-            Stage::Touched { decision, touched_at, escalated_at } if touch.kind == TouchKind::NotAFit => {
-                Stage::Disqualified { decision, touched_at: Some(touched_at), escalated_at }
+            Stage::Touched { decision, touched_at, escalated_at } => {
+                let touched_at = if kind.stops_the_clock() { touched_at.min(touch.at) } else { touched_at };
+                if kind.disqualifies() || kind == TouchKind::Nurture {
+                    closed(decision, Some(touched_at), escalated_at)
+                } else {
+                    Stage::Touched { decision, touched_at, escalated_at }
+                }
             }
-            touched @ Stage::Touched { .. } => touched,
             _ => return Err(Refusal::NotOpen(self.status())),
         };
-        lead.touches.push(touch.clone());
+        let at = lead.touches.partition_point(|t| t.at <= touch.at);
+        lead.touches.insert(at, touch.clone());
         if lead.touches.len() > crate::touch::MAX_TOUCHES {
             lead.touches.remove(0);
         }
-        if !lead.outbox.contains(&announcement) {
-            lead.outbox.push(announcement.clone());
+        if let Some(id) = &touch.external_id {
+            lead.external_ids.push(id.clone());
+            if lead.external_ids.len() > crate::touch::MAX_EXTERNAL_IDS {
+                lead.external_ids.remove(0);
+            }
         }
+        let announcement = Announcement::Touched { touch };
+        lead.outbox.push(announcement.clone());
         let mut transition = Transition::new(lead);
         if let Some(owner) = release {
             transition = transition.with(Effect::ReleaseOpenSlot { owner });
@@ -325,9 +386,57 @@ impl Lead {
         Ok(transition.with(Effect::Publish(announcement)))
     }
 
-    /// Escalates an assigned lead whose first touch is overdue at `now`. The escalation is keyed
-    /// by what it is (this lead, its first-touch due time), recorded in the outbox with the
-    /// stage, and announced from there: a rerun finds the lead escalated and does nothing.
+    /// The lead with `step` on its SLA history (bounded) and its announcement in the outbox.
+    fn with_step(mut self, step: SlaStep, announcement: &Announcement) -> Self {
+        self.deferral = None;
+        self.sla_history.push(step);
+        if self.sla_history.len() > MAX_SLA_HISTORY {
+            self.sla_history.remove(0);
+        }
+        self.outbox.push(announcement.clone());
+        self
+    }
+
+    /// Takes the ladder's next rung that is due at `now` on an assigned lead: the warning
+    /// ([`Lead::warn`]), or the breach ([`Lead::escalate`]) once the target has passed (a warning
+    /// not yet given by then is passed over). Refused when nothing is due.
+    pub fn climb(&self, now: Timestamp) -> Result<Transition, Refusal> {
+        let Stage::Assigned { decision } = &self.stage else {
+            return Err(Refusal::NotAssigned(self.status()));
+        };
+        if now >= decision.first_touch_due_at { self.escalate(now) } else { self.warn(now) }
+    }
+
+    /// Warns the owner of an assigned lead whose warning is due at `now` (and its target is
+    /// not): recorded once per lead and due time, with `lead.sla_warning` in the outbox.
+    pub fn warn(&self, now: Timestamp) -> Result<Transition, Refusal> {
+        let Stage::Assigned { decision } = &self.stage else {
+            return Err(Refusal::NotAssigned(self.status()));
+        };
+        let due_at = decision.first_touch_due_at;
+        match self.next_rung() {
+            Some((Rung::Warning, at)) if at <= now && now < due_at => {}
+            Some((_, at)) => return Err(Refusal::NotDue(at)),
+            None => return Err(Refusal::NotAssigned(self.status())),
+        }
+        let step = SlaStep {
+            rung: Rung::Warning,
+            due_at,
+            at: now,
+            owner: decision.owner.id.clone(),
+            to: None,
+            reason: None,
+            skipped: Vec::new(),
+        };
+        let announcement = Announcement::SlaWarning { due_at };
+        let lead = self.clone().with_step(step, &announcement);
+        Ok(Transition::new(lead).with(Effect::Publish(announcement)))
+    }
+
+    /// Records the breach of an assigned lead whose first touch is overdue at `now`. It is keyed
+    /// by what it is (this lead, its first-touch due time), recorded on the history and in the
+    /// outbox with the stage, and announced from there: a rerun finds the lead escalated and
+    /// does nothing.
     pub fn escalate(&self, now: Timestamp) -> Result<Transition, Refusal> {
         let Stage::Assigned { decision } = &self.stage else {
             return Err(Refusal::NotAssigned(self.status()));
@@ -336,12 +445,61 @@ impl Lead {
         if now < due_at {
             return Err(Refusal::NotDue(due_at));
         }
-        let mut lead = self.clone();
-        lead.deferral = None;
+        let step = SlaStep {
+            rung: Rung::Breach,
+            due_at,
+            at: now,
+            owner: decision.owner.id.clone(),
+            to: None,
+            reason: None,
+            skipped: Vec::new(),
+        };
+        let announcement = Announcement::Breached { due_at };
+        let mut lead = self.clone().with_step(step, &announcement);
         lead.stage = Stage::Escalated { decision: decision.clone(), escalated_at: now };
-        let announcement = Announcement::Escalated { due_at };
-        lead.outbox.push(announcement.clone());
         Ok(Transition::new(lead).with(Effect::Publish(announcement)))
+    }
+
+    /// Gives an escalated lead whose reassignment is due at `now` to the owner of `decision`
+    /// (from [`crate::rules::engine::reassignment`], with `reason`): the old owner's open slot is
+    /// given back and the new owner's taken in the same write, the replaced decision is kept in
+    /// [`Lead::previous_decisions`], the step is on the history, and `lead.reassigned` waits in
+    /// the outbox. The new owner has a fresh target and the same ladder.
+    pub fn reassign(&self, decision: Decision, reason: &str, now: Timestamp) -> Result<Transition, Refusal> {
+        let Stage::Escalated { decision: old, .. } = &self.stage else {
+            return Err(Refusal::NotReassignable(self.status()));
+        };
+        match self.next_rung() {
+            Some((Rung::Reassignment, at)) if at <= now => {}
+            Some((_, at)) => return Err(Refusal::NotDue(at)),
+            None => return Err(Refusal::NotReassignable(self.status())),
+        }
+        let due_at = old.first_touch_due_at;
+        let step = SlaStep {
+            rung: Rung::Reassignment,
+            due_at,
+            at: now,
+            owner: old.owner.id.clone(),
+            to: Some(decision.owner.id.clone()),
+            reason: Some(reason.to_owned()),
+            skipped: decision.skipped.clone(),
+        };
+        let announcement = Announcement::Reassigned { due_at };
+        let mut lead = self.clone().with_step(step, &announcement);
+        lead.previous_decisions.push(old.clone());
+        if lead.previous_decisions.len() > MAX_SLA_HISTORY {
+            lead.previous_decisions.remove(0);
+        }
+        let mut effects = Vec::new();
+        if old.max_open.is_some() {
+            effects.push(Effect::ReleaseOpenSlot { owner: old.owner.id.clone() });
+        }
+        if let Some(max) = decision.max_open {
+            effects.push(Effect::TakeOpenSlot { owner: decision.owner.id.clone(), max });
+        }
+        effects.push(Effect::Publish(announcement));
+        lead.stage = Stage::Assigned { decision };
+        Ok(Transition { lead, effects })
     }
 
     /// The lead with a later submission of the same person merged in ([`Lead::merged_with`]).
@@ -450,9 +608,31 @@ mod tests {
     #[test]
     fn the_same_touch_twice_is_recorded_once() {
         let first = assigned().touch(touch(TouchKind::NotAFit, 5)).unwrap().lead;
-        let again = first.touch(touch(TouchKind::NotAFit, 5)).unwrap();
-        assert_eq!(again.lead, first, "a retried touch changes nothing");
-        assert_eq!(again.effects, [Effect::Publish(Announcement::Touched { touch: touch(TouchKind::NotAFit, 5) })]);
+        assert_eq!(first.touch(touch(TouchKind::NotAFit, 5)).unwrap_err(), Refusal::AlreadyRecorded);
+        let mut crm = touch(TouchKind::Called, 6);
+        crm.external_id = Some("crm-activity-1".into());
+        let once = assigned().touch(crm.clone()).unwrap().lead;
+        let mut replay = crm.clone();
+        replay.at = crm.at + chrono::Duration::minutes(1); // a replay is known by its external id alone
+        assert_eq!(once.touch(replay).unwrap_err(), Refusal::AlreadyRecorded);
+        assert_eq!(once.touches.len(), 1);
+    }
+
+    #[test]
+    fn events_arriving_out_of_order_are_ordered_by_their_own_time() {
+        let contacted = assigned().touch(touch(TouchKind::Contacted, 30)).unwrap().lead;
+        let both = contacted.touch(touch(TouchKind::Called, 5)).unwrap().lead;
+        assert_eq!(both.touched_at(), Some(t0() + chrono::Duration::minutes(5)), "the earlier call is the first touch");
+        let kinds: Vec<TouchKind> = both.touches.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TouchKind::Called, TouchKind::Contacted]);
+    }
+
+    #[test]
+    fn nurture_by_the_owner_closes_the_lead_without_counting_as_a_touch() {
+        let lead = assigned();
+        let t = lead.touch(touch(TouchKind::Nurture, 5)).unwrap();
+        assert_eq!((t.lead.status(), t.lead.touched_at(), t.lead.next_rung()), (LeadStatus::Nurture, None, None));
+        assert_eq!(t.lead.touch(touch(TouchKind::Won, 50)).unwrap_err(), Refusal::NotOpen(LeadStatus::Nurture));
     }
 
     #[test]
@@ -467,6 +647,13 @@ mod tests {
         let out = touched.touch(touch(TouchKind::NotAFit, 2)).unwrap().lead;
         assert_eq!((out.status(), out.touched_at()), (LeadStatus::Disqualified, touched.touched_at()));
         assert_eq!(out.touch(touch(TouchKind::Called, 3)).unwrap_err(), Refusal::NotOpen(LeadStatus::Disqualified));
+        let routed_out = captured(r#"{"email":"spy@competitor.example","country":"US"}"#);
+        let routed_out = routed_out.assign(decide(&routed_out, &Ruleset::default_ruleset(), t0())).unwrap().lead;
+        assert_eq!(
+            routed_out.touch(touch(TouchKind::Called, 3)).unwrap_err(),
+            Refusal::NotOpen(LeadStatus::Disqualified),
+            "a lead routing disqualified was never with a rep"
+        );
         assert_eq!(
             captured(r#"{"email":"b@corp.example"}"#).touch(touch(TouchKind::Called, 3)).unwrap_err(),
             Refusal::NotOpen(LeadStatus::Captured)
@@ -483,7 +670,7 @@ mod tests {
         assert_eq!(t.lead.escalated_at(), Some(late));
         assert_eq!(
             t.lead.outbox,
-            [Announcement::Escalated { due_at: due }],
+            [Announcement::Breached { due_at: due }],
             "keyed by the due time, not the sweep's clock"
         );
         assert_eq!(t.lead.escalate(late).unwrap_err(), Refusal::NotAssigned(LeadStatus::Escalated));
@@ -513,5 +700,117 @@ mod tests {
         assert!(json["decision"].is_object() && json["touched_at"].is_string(), "{json}");
         let back: Lead = serde_json::from_value(json).unwrap();
         assert_eq!(back, touched);
+    }
+
+    /// The default ruleset with the whole ladder: a warning at 80%, reassignment 10 minutes
+    /// after the breach, at most once before the fallback queue.
+    fn ladder_ruleset() -> Ruleset {
+        let mut r = Ruleset::default_ruleset();
+        r.sla.warn_at_percent = Some(80);
+        r.sla.reassign_after = Some("10m".into());
+        r.sla.max_reassignments = Some(1);
+        r.validate().unwrap();
+        r
+    }
+
+    fn pool_lead(r: &Ruleset) -> Lead {
+        let lead = captured(r#"{"email":"a@corp.example","country":"US"}"#);
+        let decision = crate::rules::engine::plan(r, &lead).decide(&lead, 1, 0, &|_| None, t0());
+        lead.assign(decision).unwrap().lead
+    }
+
+    fn reassigned(r: &Ruleset, lead: &Lead, now: Timestamp) -> Transition {
+        let (decision, reason) = crate::rules::engine::reassignment(r, lead, 1, 0, &|_| None, now).unwrap();
+        lead.reassign(decision, &reason, now).unwrap()
+    }
+
+    #[test]
+    fn a_lead_climbs_warning_breach_reassignment_then_the_fallback_queue() {
+        let r = ladder_ruleset();
+        let lead = pool_lead(&r);
+        let d = lead.decision().unwrap().clone();
+        let terms = d.sla.clone().unwrap();
+        let (warn, due) = (terms.warn_at.unwrap(), d.first_touch_due_at);
+        let target = r.sla.target(d.score.priority);
+        assert_eq!((warn - t0(), due - t0()), (target * 4 / 5, target), "warned at 80% of the target");
+        assert_eq!(lead.next_rung(), Some((crate::Rung::Warning, warn)));
+        assert_eq!(lead.climb(warn - chrono::Duration::seconds(1)).unwrap_err(), Refusal::NotDue(warn));
+
+        let warned = lead.climb(warn).unwrap();
+        assert_eq!(warned.lead.outbox, [Announcement::SlaWarning { due_at: due }]);
+        assert_eq!(warned.lead.next_rung(), Some((crate::Rung::Breach, due)));
+        assert_eq!(warned.lead.climb(warn).unwrap_err(), Refusal::NotDue(due), "the warning is taken once");
+
+        let breached = warned.lead.climb(due).unwrap().lead;
+        assert_eq!(breached.status(), LeadStatus::Escalated);
+        let reassign_at = terms.reassign_at.unwrap();
+        assert_eq!(reassign_at, due + chrono::Duration::minutes(10));
+        assert_eq!(breached.next_rung(), Some((crate::Rung::Reassignment, reassign_at)));
+
+        let moved = reassigned(&r, &breached, reassign_at);
+        let new = moved.lead.decision().unwrap().clone();
+        assert_ne!(new.owner.id, d.owner.id, "the next available member, never the one who missed it");
+        assert_eq!(new.first_touch_due_at, reassign_at + target, "a fresh target");
+        assert_eq!(moved.lead.status(), LeadStatus::Assigned);
+        assert_eq!(moved.lead.previous_decisions, std::slice::from_ref(&d));
+        assert!(moved.effects.contains(&Effect::Publish(Announcement::Reassigned { due_at: due })));
+        let step = moved.lead.sla_history.last().unwrap();
+        assert_eq!((step.owner.as_str(), step.to.as_deref()), (d.owner.id.as_str(), Some(new.owner.id.as_str())));
+
+        // The same ladder again, then the fallback queue (at most one reassignment).
+        let again = moved.lead.climb(new.first_touch_due_at).unwrap().lead;
+        let last = reassigned(&r, &again, again.next_rung().unwrap().1);
+        let queue = last.lead.decision().unwrap();
+        assert_eq!(queue.owner.id, r.fallback.id);
+        assert!(last.lead.sla_history.last().unwrap().reason.as_deref().unwrap().contains("after 1 reassignment"));
+        let end = last.lead.climb(queue.first_touch_due_at).unwrap().lead;
+        assert_eq!(end.next_rung(), None, "the fallback queue is the end of the ladder");
+        assert_eq!(end.reassignments(), 2);
+    }
+
+    #[test]
+    fn a_touch_at_any_rung_stops_the_ladder() {
+        let r = ladder_ruleset();
+        let lead = pool_lead(&r);
+        let terms = lead.decision().unwrap().sla.clone().unwrap();
+        let warned = lead.climb(terms.warn_at.unwrap()).unwrap().lead;
+        let breached = warned.climb(terms.due_at).unwrap().lead;
+        let moved = reassigned(&r, &breached, terms.reassign_at.unwrap()).lead;
+        for stage in [&lead, &warned, &breached, &moved] {
+            let touched = stage.touch(touch(TouchKind::Called, 200)).unwrap().lead;
+            assert_eq!(touched.next_rung(), None, "{:?}", stage.status());
+            assert_eq!(touched.awaiting().map(|w| w.kind), Some(crate::WaitKind::Announce), "only its event is left");
+        }
+    }
+
+    #[test]
+    fn a_reassignment_frees_the_old_owners_slot_and_takes_the_new_owners_in_the_same_write() {
+        let mut r = ladder_ruleset();
+        for m in &mut r.pools.get_mut("north-america").unwrap().members {
+            m.max_open = Some(5);
+        }
+        let lead = pool_lead(&r);
+        let old = lead.decision().unwrap().owner.id.clone();
+        let terms = lead.decision().unwrap().sla.clone().unwrap();
+        let breached = lead.climb(terms.due_at).unwrap().lead;
+        let moved = reassigned(&r, &breached, terms.reassign_at.unwrap());
+        let new = moved.lead.decision().unwrap().owner.id.clone();
+        assert_eq!(
+            moved.effects[..2],
+            [Effect::ReleaseOpenSlot { owner: old }, Effect::TakeOpenSlot { owner: new, max: 5 }]
+        );
+    }
+
+    #[test]
+    fn a_touch_racing_a_reassignment_is_credited_to_whoever_did_it() {
+        let r = ladder_ruleset();
+        let lead = pool_lead(&r);
+        let old = lead.decision().unwrap().owner.id.clone();
+        let terms = lead.decision().unwrap().sla.clone().unwrap();
+        let moved = reassigned(&r, &lead.climb(terms.due_at).unwrap().lead, terms.reassign_at.unwrap()).lead;
+        // The old owner's call lands after the reassignment was written.
+        let call = Touch::new(TouchKind::Called, terms.reassign_at.unwrap(), old.clone(), "api");
+        let touched = moved.touch(call).unwrap().lead;
+        assert_eq!((touched.status(), touched.touches[0].by.as_str()), (LeadStatus::Touched, old.as_str()));
     }
 }

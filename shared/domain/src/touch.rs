@@ -1,12 +1,43 @@
-//! Touches: what the owner did with a lead (accepted it, called, emailed, booked a meeting, or
-//! found it not a fit). The first touch stops the SLA clock and completes the first-action task;
-//! later touches are kept as the lead's activity.
+//! Touches and outcomes: what happened with a lead after it reached its owner, and the one place
+//! that defines what each kind counts as.
+//!
+//! Every kind is recorded the same way (a Slack button, the admin API one at a time or in
+//! batches, a CRM's CSV export): who did it, when it happened (which may be earlier than when
+//! Baton hears of it), through which channel, and an optional external id that makes a replay a
+//! no-op. Touches are kept in the order they happened, not the order they arrived.
+//!
+//! # Definitions (used by the SLA clock, metrics, the dashboard and simulations alike)
+//! | kind | group | stops the SLA clock (first touch) | contacted | meeting | opportunity |
+//! |---|---|---|---|---|---|
+//! | `accepted` | touch | yes | | | |
+//! | `called` | touch | yes | | | |
+//! | `emailed` | touch | yes | | | |
+//! | `meeting_link_sent` | touch | yes | | | |
+//! | `contacted` | outcome | yes | yes | | |
+//! | `meeting_booked` | outcome | yes | yes | yes | |
+//! | `meeting_held` | outcome | yes | yes | yes | |
+//! | `no_show` | outcome | yes | yes | yes | |
+//! | `opportunity_created` | outcome | yes | yes | | yes |
+//! | `won` | outcome | yes | yes | | yes |
+//! | `lost` | outcome | yes | | | |
+//! | `disqualified`, `not_a_fit` | outcome | yes | | | |
+//! | `nurture` | outcome | no | | | |
+//!
+//! - The **first touch** is the earliest touch, by its own time, of a kind that stops the clock;
+//!   it ends the SLA ladder and completes the first-action task. A later-arriving event dated
+//!   earlier moves it earlier.
+//! - **Contacted** means a two-way conversation happened: `contacted`, or an outcome that needs
+//!   one (a meeting, a no-show of a booked meeting, an opportunity, a win).
+//! - A **meeting** is a booked meeting (held or not); an **opportunity** is `opportunity_created`
+//!   or `won`.
+//! - `disqualified` and `not_a_fit` close the lead as not a sales lead; `nurture` hands it to
+//!   nurture without counting as a touch (nobody engaged it).
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Lead, Timestamp};
 
-/// What the owner did.
+/// What was done with a lead, or what came of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TouchKind {
@@ -16,15 +47,52 @@ pub enum TouchKind {
     Called,
     /// Logged an email.
     Emailed,
+    /// Sent the owner's booking link.
+    MeetingLinkSent,
+    /// Had a two-way conversation.
+    Contacted,
     /// Booked a meeting.
     MeetingBooked,
-    /// Not a sales lead after all: the lead is disqualified.
+    /// The meeting took place.
+    MeetingHeld,
+    /// The lead did not come to the booked meeting.
+    NoShow,
+    /// An opportunity was created (with its amount and currency).
+    OpportunityCreated,
+    /// The deal was won.
+    Won,
+    /// The deal or lead was lost.
+    Lost,
+    /// Not a sales lead, with a reason: the lead is disqualified.
+    Disqualified,
+    /// Not a sales lead after all ("Not a fit" in Slack): the lead is disqualified.
     NotAFit,
+    /// Not ready: handed to nurture.
+    Nurture,
 }
 
 impl TouchKind {
-    /// Every kind, in the order buttons show them.
-    pub const ALL: [TouchKind; 5] = [Self::Accepted, Self::Called, Self::Emailed, Self::MeetingBooked, Self::NotAFit];
+    /// Every kind.
+    pub const ALL: [TouchKind; 14] = [
+        Self::Accepted,
+        Self::Called,
+        Self::Emailed,
+        Self::MeetingLinkSent,
+        Self::Contacted,
+        Self::MeetingBooked,
+        Self::MeetingHeld,
+        Self::NoShow,
+        Self::OpportunityCreated,
+        Self::Won,
+        Self::Lost,
+        Self::Disqualified,
+        Self::NotAFit,
+        Self::Nurture,
+    ];
+
+    /// The kinds a Slack message offers as buttons, in order.
+    pub const BUTTONS: [TouchKind; 5] =
+        [Self::Accepted, Self::Called, Self::Emailed, Self::MeetingBooked, Self::NotAFit];
 
     /// The wire name, such as `meeting_booked`.
     pub fn as_str(self) -> &'static str {
@@ -32,8 +100,17 @@ impl TouchKind {
             Self::Accepted => "accepted",
             Self::Called => "called",
             Self::Emailed => "emailed",
+            Self::MeetingLinkSent => "meeting_link_sent",
+            Self::Contacted => "contacted",
             Self::MeetingBooked => "meeting_booked",
+            Self::MeetingHeld => "meeting_held",
+            Self::NoShow => "no_show",
+            Self::OpportunityCreated => "opportunity_created",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Disqualified => "disqualified",
             Self::NotAFit => "not_a_fit",
+            Self::Nurture => "nurture",
         }
     }
 
@@ -42,14 +119,61 @@ impl TouchKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
+    /// Whether the kind is an outcome (what came of the work) rather than a touch (work done).
+    pub fn is_outcome(self) -> bool {
+        !matches!(self, Self::Accepted | Self::Called | Self::Emailed | Self::MeetingLinkSent)
+    }
+
+    /// Whether an event of this kind counts as the first touch: it stops the SLA clock.
+    pub fn stops_the_clock(self) -> bool {
+        self != Self::Nurture
+    }
+
+    /// Whether it means a two-way conversation happened.
+    pub fn counts_as_contacted(self) -> bool {
+        matches!(
+            self,
+            Self::Contacted
+                | Self::MeetingBooked
+                | Self::MeetingHeld
+                | Self::NoShow
+                | Self::OpportunityCreated
+                | Self::Won
+        )
+    }
+
+    /// Whether it means a meeting was booked (held or not).
+    pub fn counts_as_meeting(self) -> bool {
+        matches!(self, Self::MeetingBooked | Self::MeetingHeld | Self::NoShow)
+    }
+
+    /// Whether it means an opportunity exists.
+    pub fn counts_as_opportunity(self) -> bool {
+        matches!(self, Self::OpportunityCreated | Self::Won)
+    }
+
+    /// Whether it closes the lead as not a sales lead.
+    pub fn disqualifies(self) -> bool {
+        matches!(self, Self::Disqualified | Self::NotAFit)
+    }
+
     /// A button label, such as "Log call".
     pub fn label(self) -> &'static str {
         match self {
             Self::Accepted => "Accept",
             Self::Called => "Log call",
             Self::Emailed => "Log email",
+            Self::MeetingLinkSent => "Meeting link sent",
+            Self::Contacted => "Contacted",
             Self::MeetingBooked => "Meeting booked",
+            Self::MeetingHeld => "Meeting held",
+            Self::NoShow => "No-show",
+            Self::OpportunityCreated => "Opportunity",
+            Self::Won => "Won",
+            Self::Lost => "Lost",
+            Self::Disqualified => "Disqualify",
             Self::NotAFit => "Not a fit",
+            Self::Nurture => "Nurture",
         }
     }
 
@@ -59,30 +183,140 @@ impl TouchKind {
             Self::Accepted => "accepted the lead",
             Self::Called => "logged a call",
             Self::Emailed => "logged an email",
+            Self::MeetingLinkSent => "sent a meeting link",
+            Self::Contacted => "reached the lead",
             Self::MeetingBooked => "booked a meeting",
+            Self::MeetingHeld => "held the meeting",
+            Self::NoShow => "recorded a no-show",
+            Self::OpportunityCreated => "created an opportunity",
+            Self::Won => "won the deal",
+            Self::Lost => "marked it lost",
+            Self::Disqualified => "disqualified it",
             Self::NotAFit => "marked it not a fit",
+            Self::Nurture => "handed it to nurture",
         }
     }
 }
 
-/// One thing the owner (or someone for them) did with a lead.
+/// Where an event was recorded.
+pub const CHANNELS: [&str; 4] = ["slack", "api", "crm", "import"];
+
+/// An amount of money: a decimal with at most four fraction digits, and its ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Money {
+    /// The amount as a decimal string, such as `12500.00`.
+    pub amount: String,
+    /// ISO 4217, upper case, such as `EUR`.
+    pub currency: String,
+}
+
+impl Money {
+    /// The amount parsed from `amount` (a decimal, `.` as the separator, at most 4 fraction
+    /// digits, not negative) in `currency` (three letters). The error says what is wrong.
+    pub fn parse(amount: &str, currency: &str) -> Result<Self, (&'static str, String)> {
+        let a = amount.trim();
+        let (whole, fraction) = a.split_once('.').unwrap_or((a, ""));
+        if whole.is_empty()
+            || whole.len() > 15
+            || fraction.len() > 4
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(("amount", format!("`{a}` is not an amount such as 12500.00")));
+        }
+        let c = currency.trim();
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(("currency", format!("`{c}` is not an ISO 4217 currency code such as EUR")));
+        }
+        Ok(Self { amount: a.to_owned(), currency: c.to_ascii_uppercase() })
+    }
+
+    /// The amount in ten-thousandths of the currency's unit, for sums.
+    pub fn ten_thousandths(&self) -> i128 {
+        let (whole, fraction) = self.amount.split_once('.').unwrap_or((&self.amount, ""));
+        let whole: i128 = whole.parse().unwrap_or(0);
+        let fraction: i128 = format!("{fraction:0<4}").parse().unwrap_or(0);
+        whole * 10_000 + fraction
+    }
+}
+
+/// One thing done with a lead, or one outcome of it, by the owner or someone for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Touch {
     pub kind: TouchKind,
+    /// When it happened (which may be earlier than when Baton heard of it).
     pub at: Timestamp,
     /// Who acted: a Slack user id, or the API caller's name.
     pub by: String,
-    /// Where it was recorded: `slack` or `api`.
+    /// Where it was recorded: `slack`, `api`, `crm` or `import`.
     pub via: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The sender's own id for the event (a CRM activity id): the same id again is a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// For `opportunity_created` (and `won`): the amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// For `disqualified` and `lost`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When Baton recorded it, when that is later than `at` (an event that arrived late).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<Timestamp>,
 }
 
 impl Touch {
-    /// A touch of `kind` at `at` by `by`, recorded through `via` (`slack` or `api`).
+    /// A touch of `kind` at `at` by `by`, recorded through `via` (`slack`, `api`, `crm`, `import`).
     pub fn new(kind: TouchKind, at: Timestamp, by: impl Into<String>, via: impl Into<String>) -> Self {
-        Self { kind, at, by: by.into(), via: via.into(), note: None }
+        Self {
+            kind,
+            at,
+            by: by.into(),
+            via: via.into(),
+            note: None,
+            external_id: None,
+            amount: None,
+            reason: None,
+            recorded_at: None,
+        }
     }
+
+    /// Whether `other` is this same event again: the same external id, or (without one) the
+    /// same kind, time and actor.
+    pub fn same_event(&self, other: &Touch) -> bool {
+        match (&self.external_id, &other.external_id) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => (self.kind, self.at, &self.by) == (other.kind, other.at, &other.by),
+            _ => false,
+        }
+    }
+}
+
+/// How far in the future an event's time may be (the sender's clock may run ahead).
+pub fn future_skew() -> chrono::Duration {
+    chrono::Duration::minutes(5)
+}
+
+/// Why an event cannot be recorded on a lead as dated: the field and the problem.
+pub fn check_time(touch: &Touch, captured_at: Timestamp, now: Timestamp) -> Result<(), (&'static str, String)> {
+    if touch.at < captured_at {
+        return Err((
+            "occurred_at",
+            format!("{} is before the lead was captured ({})", touch.at.to_rfc3339(), captured_at.to_rfc3339()),
+        ));
+    }
+    if touch.at > now + future_skew() {
+        return Err((
+            "occurred_at",
+            format!(
+                "{} is in the future (more than {} minutes ahead)",
+                touch.at.to_rfc3339(),
+                future_skew().num_minutes()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The outcome of recording a touch.
@@ -92,6 +326,9 @@ pub enum Touched {
     First(Lead),
     /// A later touch, added to the lead's activity. The lead as now stored.
     Again(Lead),
+    /// The same event was recorded before (its external id, or its kind, time and actor): nothing
+    /// changed. The lead as stored.
+    Replayed(Lead),
     /// The lead is not with a rep (still captured, nurture, spam or disqualified): nothing was recorded.
     NotOpen(Lead),
     /// No lead has this id.
@@ -151,6 +388,9 @@ impl Lead {
 /// in `touched_at`.
 pub const MAX_TOUCHES: usize = 50;
 
+/// The most external ids a lead remembers for recognising replays.
+pub const MAX_EXTERNAL_IDS: usize = 500;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,7 +405,7 @@ mod tests {
     }
 
     fn touch(kind: TouchKind) -> Touch {
-        Touch { kind, at: chrono::Utc::now(), by: "U1".into(), via: "slack".into(), note: None }
+        Touch::new(kind, chrono::Utc::now(), "U1", "slack")
     }
 
     #[test]

@@ -105,7 +105,7 @@ proptest! {
                 m
             })
             .collect();
-        let p = Pool { strategy: if weighted { Turns::Weighted } else { Turns::RoundRobin }, members, fallback: None };
+        let p = Pool { strategy: if weighted { Turns::Weighted } else { Turns::RoundRobin }, members, fallback: None, calendar: None, team_channel: None, manager: None };
         let now = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
         let present: Vec<&Member> = p.members.iter().filter(|m| !m.paused).collect();
         let cycle: u64 = present.iter().map(|m| if weighted { u64::from(m.weight) } else { 1 }).sum();

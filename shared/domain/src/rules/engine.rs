@@ -148,8 +148,9 @@ impl Plan<'_> {
         now: Timestamp,
     ) -> Decision {
         let ruleset = self.ruleset;
-        let mut suppression = None;
+        let mut suppression: Option<String> = None;
         let mut max_open = None;
+        let mut fallback = false;
         let (owner, rule, pool_name, skipped, disposition): (Owner, String, Option<String>, Vec<Skip>, _) =
             match self.target {
                 Target::Owner { owner, rule } => (ruleset.with_contacts(owner), rule, None, vec![], None),
@@ -157,7 +158,10 @@ impl Plan<'_> {
                     suppression = Some(rule.clone());
                     (ruleset.with_contacts(owner), format!("suppressed: {rule}"), None, vec![], None)
                 }
-                Target::Fallback => (ruleset.fallback.clone(), FALLBACK_RULE.to_owned(), None, vec![], None),
+                Target::Fallback => {
+                    fallback = true;
+                    (ruleset.fallback.clone(), FALLBACK_RULE.to_owned(), None, vec![], None)
+                }
                 Target::Disposition { disposition, rule } => {
                     let owner = match disposition {
                         Disposition::Nurture => nurture_owner(),
@@ -171,6 +175,7 @@ impl Plan<'_> {
                         (member.owner(), rule, Some(name.to_owned()), skipped, None)
                     }
                     (None, skipped) => {
+                        fallback = true;
                         let owner = pool.fallback.clone().unwrap_or_else(|| ruleset.fallback.clone());
                         (
                             owner,
@@ -182,30 +187,132 @@ impl Plan<'_> {
                     }
                 },
             };
-        let play = ruleset.playbook.iter().find(|p| p.when.matches(lead, Some(self.score.priority)));
-        let first_action = match (play, &lead.phone, &lead.email, self.score.priority) {
-            (Some(play), ..) => play.action,
-            (None, Some(_), _, Priority::Hot) | (None, Some(_), None, _) => FirstAction::Call,
-            _ => FirstAction::Email,
+        let chosen = Chosen { owner, rule, pool: pool_name, skipped, disposition, suppression, max_open, fallback };
+        finish(ruleset, lead, version, self.score, chosen, 0, now)
+    }
+}
+
+/// Who a decision gives the lead to, and why.
+struct Chosen {
+    owner: Owner,
+    rule: String,
+    pool: Option<String>,
+    skipped: Vec<Skip>,
+    disposition: Option<Disposition>,
+    suppression: Option<String>,
+    max_open: Option<u32>,
+    /// The owner is a fallback queue: the end of the SLA ladder (never reassigned from).
+    fallback: bool,
+}
+
+/// The decision for `chosen`: the first action by the playbook, the SLA terms by the policy that
+/// applies (a fresh target; no reassignment from a fallback queue), the team's channel and manager.
+fn finish(
+    ruleset: &Ruleset,
+    lead: &Lead,
+    version: u32,
+    score: Score,
+    chosen: Chosen,
+    reassignments: u32,
+    now: Timestamp,
+) -> Decision {
+    let play = ruleset.playbook.iter().find(|p| p.when.matches(lead, Some(score.priority)));
+    let first_action = match (play, &lead.phone, &lead.email, score.priority) {
+        (Some(play), ..) => play.action,
+        (None, Some(_), _, Priority::Hot) | (None, Some(_), None, _) => FirstAction::Call,
+        _ => FirstAction::Email,
+    };
+    let pool = chosen.pool.as_deref().and_then(|p| ruleset.pools.get(p));
+    let mut sla = ruleset.sla_terms(lead, score.priority, chosen.pool.as_deref(), reassignments, now);
+    if chosen.fallback || chosen.disposition.is_some() {
+        sla.reassign_at = None;
+    }
+    Decision {
+        owner: chosen.owner,
+        rule: chosen.rule,
+        first_touch_due_at: sla.due_at,
+        score,
+        first_action,
+        decided_at: now,
+        pool: chosen.pool.clone(),
+        skipped: chosen.skipped,
+        disposition: chosen.disposition,
+        suppression: chosen.suppression,
+        ruleset: Some(format!("{} v{version}", ruleset.name)),
+        max_open: chosen.max_open,
+        play: play.map(|p| p.name.clone()),
+        guidance: play.and_then(|p| p.guidance.clone()),
+        team_channel: pool.and_then(|p| p.team_channel.clone()).or_else(|| ruleset.team_channel.clone()),
+        manager: pool.and_then(|p| p.manager.clone()),
+        sla: if chosen.disposition.is_some() { None } else { Some(sla) },
+    }
+}
+
+/// The decision that replaces a lead's current one when its owner missed the first touch past
+/// the grace period: the next available member of the lead's pool (by the pool's shared turn
+/// `pointer`, passing over everyone who had the lead already and whoever `full` names), with a
+/// fresh target and the same ladder; the fallback queue once the lead was reassigned
+/// `max_reassignments` times, when it came from no pool, or when nobody else is available.
+/// Returns the decision and the reason, for the lead's history. `None` when the lead has no
+/// current decision.
+pub fn reassignment(
+    ruleset: &Ruleset,
+    lead: &Lead,
+    version: u32,
+    pointer: u64,
+    full: &dyn Fn(&Member) -> Option<String>,
+    now: Timestamp,
+) -> Option<(Decision, String)> {
+    let current = lead.decision()?;
+    let done = lead.reassignments();
+    let max = current.sla.as_ref().map_or(1, |t| t.max_reassignments);
+    let had: Vec<&str> = std::iter::once(current.owner.id.as_str())
+        .chain(lead.previous_decisions.iter().map(|d| d.owner.id.as_str()))
+        .collect();
+    let pool = current.pool.as_deref().and_then(|name| ruleset.pools.get_key_value(name));
+    let mut skipped = Vec::new();
+    if done < max
+        && let Some((name, pool)) = pool
+    {
+        let passed = |m: &Member| {
+            if had.contains(&m.id.as_str()) { Some("had this lead already".to_owned()) } else { full(m) }
         };
-        Decision {
-            owner,
-            rule,
-            first_touch_due_at: now.checked_add_signed(ruleset.sla.target(self.score.priority)).unwrap_or(now),
-            score: self.score,
-            first_action,
-            decided_at: now,
-            pool: pool_name,
-            skipped,
-            disposition,
-            suppression,
-            ruleset: Some(format!("{} v{version}", ruleset.name)),
-            max_open,
-            play: play.map(|p| p.name.clone()),
-            guidance: play.and_then(|p| p.guidance.clone()),
-            team_channel: ruleset.team_channel.clone(),
+        let (member, skips) = pool::choose(pool, pointer, now, &passed);
+        skipped = skips;
+        if let Some(m) = member {
+            let chosen = Chosen {
+                owner: m.owner(),
+                rule: current.rule.clone(),
+                pool: Some(name.clone()),
+                skipped: skipped.clone(),
+                disposition: None,
+                suppression: None,
+                max_open: m.max_open,
+                fallback: false,
+            };
+            let reason = format!("next available in {name}");
+            return Some((finish(ruleset, lead, version, current.score.clone(), chosen, done + 1, now), reason));
         }
     }
+    let reason = if done >= max {
+        format!("fallback queue after {done} reassignment{}", if done == 1 { "" } else { "s" })
+    } else if pool.is_some() {
+        "fallback queue: nobody else in the pool is available".to_owned()
+    } else {
+        "fallback queue: the lead came from no pool".to_owned()
+    };
+    let owner = pool.and_then(|(_, p)| p.fallback.clone()).unwrap_or_else(|| ruleset.fallback.clone());
+    let chosen = Chosen {
+        owner,
+        rule: FALLBACK_RULE.to_owned(),
+        pool: current.pool.clone(),
+        skipped,
+        disposition: None,
+        suppression: None,
+        max_open: None,
+        fallback: true,
+    };
+    Some((finish(ruleset, lead, version, current.score.clone(), chosen, done + 1, now), reason))
 }
 
 #[cfg(test)]

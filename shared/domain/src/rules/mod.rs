@@ -9,16 +9,20 @@
 //! - [`when`]: conditions (`when = { country = ["DE"], seniority = ["vp", "c_level"] }`).
 //! - [`engine`]: scoring, lifecycle and routing a lead by a ruleset.
 //! - [`pool`]: choosing a pool member (round robin, weights, availability, capacity).
+//! - [`sla`]: SLA policies (targets per priority, segment or team; wall or business clock; the
+//!   escalation ladder) and the terms they give a decision.
 
 pub mod engine;
 pub mod pool;
+pub mod sla;
 pub mod when;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FieldError, Owner, Priority};
+use crate::{FieldError, Owner};
+pub use sla::{SlaPolicy, SlaTargets};
 pub use when::When;
 
 /// The most points one criterion may add or take away.
@@ -53,6 +57,9 @@ pub struct Ruleset {
     pub fallback: Owner,
     #[serde(default)]
     pub sla: SlaTargets,
+    /// Team calendars for business-time SLAs, by name: time zone, working hours, days, holidays.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calendars: BTreeMap<String, crate::business_time::CalendarSpec>,
     /// The first action for the owner, by priority, segment and what is known about the lead:
     /// the first play that matches (none: call a hot lead or one with only a phone, else email).
     #[serde(default)]
@@ -233,6 +240,15 @@ pub struct Pool {
     /// Who takes the lead when every member is unavailable (absent: the ruleset's fallback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Owner>,
+    /// The team's calendar (under `[calendars]`) for business-time SLAs of its leads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// The team's Slack channel for summaries and breaches of its leads (absent: the ruleset's `team_channel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_channel: Option<String>,
+    /// The team's manager (a Slack user id, `U…`), told directly when one of its leads breaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
 }
 
 /// How a pool spreads leads.
@@ -306,33 +322,6 @@ fn one() -> u32 {
 
 fn utc() -> String {
     "UTC".into()
-}
-
-/// First-touch targets per priority, as durations such as `15m`, `2h`, `1d`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SlaTargets {
-    pub hot: String,
-    pub warm: String,
-    pub cold: String,
-}
-
-impl Default for SlaTargets {
-    fn default() -> Self {
-        Self { hot: "15m".into(), warm: "2h".into(), cold: "24h".into() }
-    }
-}
-
-impl SlaTargets {
-    /// The target for `priority`. The ruleset was validated, so the text parses.
-    pub fn target(&self, priority: Priority) -> chrono::Duration {
-        let text = match priority {
-            Priority::Hot => &self.hot,
-            Priority::Warm => &self.warm,
-            Priority::Cold => &self.cold,
-        };
-        parse_duration(text).unwrap_or_else(|_| chrono::Duration::hours(24))
-    }
 }
 
 /// The longest duration a ruleset may name (SLA targets, recent-contact windows).
@@ -524,9 +513,19 @@ impl Ruleset {
                 );
             }
         }
-        for (field, text) in [("sla.hot", &self.sla.hot), ("sla.warm", &self.sla.warm), ("sla.cold", &self.sla.cold)] {
-            if let Err(e) = parse_duration(text) {
-                err(field.into(), e);
+        for (field, message) in self.sla.problems(self) {
+            err(field, message);
+        }
+        for (name, spec) in &self.calendars {
+            for (field, message) in spec.problems() {
+                err(format!("calendars.{name}.{field}"), message);
+            }
+        }
+        for (name, pool) in &self.pools {
+            if let Some(calendar) = &pool.calendar
+                && !self.calendars.contains_key(calendar)
+            {
+                err(format!("pools.{name}.calendar"), format!("`{calendar}` is not a calendar in [calendars]"));
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
