@@ -122,11 +122,16 @@ fn ephemeral(text: String) -> serde_json::Value {
 impl Actions {
     /// What a press by `user` of `kind` on lead `id` does, as the reply to show them.
     async fn press(&self, id: &LeadId, kind: TouchKind, user: &str) -> serde_json::Value {
-        // A lead owned by a Slack user is theirs to act on; a queue's lead (owned through a
-        // channel) is anyone's in that channel. When the owner cannot be checked, nothing is
-        // recorded: the check fails closed.
-        let owner = match self.store.get(id).await {
-            Ok(lead) => lead.as_ref().and_then(|l| l.decision()).and_then(|d| d.owner.slack.clone()),
+        // A lead owned by a Slack user is theirs to act on, and a touch by an owner it was just
+        // reassigned away from still counts (credited to them, never lost); a queue's lead
+        // (owned through a channel) is anyone's in that channel. When the owner cannot be
+        // checked, nothing is recorded: the check fails closed.
+        let owners: Option<(String, Vec<String>)> = match self.store.get(id).await {
+            Ok(lead) => lead.as_ref().and_then(|l| {
+                let owner = l.decision()?.owner.slack.clone()?;
+                let earlier = l.previous_decisions.iter().filter_map(|d| d.owner.slack.clone()).collect();
+                Some((owner, earlier))
+            }),
             Err(e) => {
                 tracing::error!(error = %e, "could not read the lead to check its owner");
                 return ephemeral(
@@ -135,7 +140,11 @@ impl Actions {
                 );
             }
         };
-        if let Some(owner) = owner.filter(|o| (o.starts_with('U') || o.starts_with('W')) && o != user) {
+        if let Some((owner, earlier)) = owners
+            && (owner.starts_with('U') || owner.starts_with('W'))
+            && owner != user
+            && !earlier.iter().any(|e| e == user)
+        {
             return ephemeral(format!(
                 "This lead is <@{}>'s; only they can record what was done. Nothing was recorded.",
                 message::escape(&owner)
@@ -143,7 +152,9 @@ impl Actions {
         }
         let touch = Touch::new(kind, self.clock.now(), user.to_owned(), "slack");
         match record_touch(self.store.as_ref(), Some(self.publisher.as_ref()), id, touch).await {
-            Ok(Touched::First(lead) | Touched::Again(lead)) => message::after_touch(&LeadView::of(&lead)),
+            Ok(Touched::First(lead) | Touched::Again(lead) | Touched::Replayed(lead)) => {
+                message::after_touch(&LeadView::of(&lead))
+            }
             Ok(Touched::NotOpen(lead)) => ephemeral(format!(
                 "{} is no longer open for touches (it is {}); nothing was recorded.",
                 message::escape(&lead.display_name()),

@@ -1,6 +1,7 @@
 //! SLA sweep: on a schedule (EventBridge), the sweep use case ([`baton_app::sweep`]): leads
-//! overdue for routing are re-queued, missed first touches are escalated (recorded, then
-//! announced from the lead's outbox), and unannounced events are published. A lead that cannot
+//! overdue for routing are re-queued, each due rung of the SLA ladder (warning, breach,
+//! reassignment) is taken once (recorded, then announced from the lead's outbox), and
+//! unannounced events are published. A lead that cannot
 //! be handled is deferred and reported, never blocking the leads after it.
 //!
 //! # Layout

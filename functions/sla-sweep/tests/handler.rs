@@ -81,7 +81,7 @@ async fn an_untouched_lead_past_its_due_time_is_escalated_once() {
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport { escalated: 1, ..Default::default() });
     let events = w.publisher.published();
     assert_eq!(events.len(), 1);
-    assert_eq!((events[0].event_type(), events[0].lead_id()), (EventType::Escalated, &id));
+    assert_eq!((events[0].event_type(), events[0].lead_id()), (EventType::SlaBreached, &id));
     assert_eq!(events[0].lead().status, LeadStatus::Escalated);
     assert_eq!(w.store.get(&id).await.unwrap().unwrap().escalated_at(), Some(w.clock_now()));
 
@@ -125,8 +125,8 @@ async fn an_escalation_is_recorded_before_it_is_announced_and_announced_once_the
     w.clock.advance(chrono::Duration::minutes(1));
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport { announced: 1, ..Default::default() });
     let events = w.publisher.published();
-    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventType::Escalated]);
-    assert!(events[0].id.ends_with(&format!("lead.escalated@{}", due.timestamp_millis())), "{}", events[0].id);
+    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventType::SlaBreached]);
+    assert!(events[0].id.ends_with(&format!("lead.sla_breached@{}", due.timestamp_millis())), "{}", events[0].id);
     assert_eq!(w.sweep.run().await.unwrap(), SweepReport::default());
     assert_eq!(w.store.get(&id).await.unwrap().unwrap().deferral, None, "announcing clears the deferral");
 }
@@ -144,7 +144,7 @@ async fn overlapping_sweeps_escalate_once_keyed_by_the_missed_due_time() {
     assert_eq!(events.len(), 1, "one breach alert: {events:?}");
     assert_eq!(
         events[0].id,
-        format!("{id}#lead.escalated@{}", due.timestamp_millis()),
+        format!("{id}#lead.sla_breached@{}", due.timestamp_millis()),
         "keyed by what it is, not when it ran"
     );
 }

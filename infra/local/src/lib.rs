@@ -497,7 +497,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .with_webhooks(Arc::new(HttpWebhooks::new()), subscribers)
         .with_alerts(publisher.clone());
     let actions = Actions::new(store.clone(), publisher.clone(), slack, signing_secret.clone(), clock.clone());
-    let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock);
+    let sweep = Sweep::new(store.clone(), queue.clone(), publisher, clock).with_reassignment(route.clone());
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -617,6 +617,12 @@ impl ManualClock {
     pub fn advance(&self, by: chrono::Duration) {
         *lock(&self.0) += by;
     }
+
+    /// Sets the clock to `at` (never backwards: an earlier `at` leaves it where it is).
+    pub fn set(&self, at: Timestamp) {
+        let mut now = lock(&self.0);
+        *now = (*now).max(at);
+    }
 }
 
 impl Clock for ManualClock {

@@ -11,9 +11,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use baton_adapters::{Capacity, Clock, EventPublisher, LeadRepository, RulesetStore, Written};
+use baton_adapters::{Capacity, Clock, EventPublisher, LeadRepository, RulesetStore, Versioned, Written};
 use baton_domain::rules::{Member, engine, pool};
-use baton_domain::{Announcement, Lead, LeadEvent, RouteRequest, Ruleset, Stage};
+use baton_domain::{Announcement, Lead, LeadEvent, RouteRequest, Ruleset, Rung, Stage};
 
 /// Why one request could not be routed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,27 @@ pub const RULESET_CACHE: Duration = Duration::from_secs(30);
 
 /// How many times a decision is tried again after another writer changed the lead first.
 const ATTEMPTS: usize = 8;
+
+/// One attempt at a decision: the decision, the transition that records it, and the member's
+/// daily slot (member, their local day, the cap) it needs.
+struct Attempt {
+    decision: baton_domain::Decision,
+    transition: baton_domain::Transition,
+    daily: Option<(String, chrono::NaiveDate, u32)>,
+}
+
+/// What [`Assign::write_decision`] did.
+enum Decided {
+    /// The decision was written: the lead as now stored.
+    Written(Lead),
+    /// The lead moved on before a decision could be written (as now stored).
+    Moved(Lead),
+}
+
+/// The daily slot a decision for member `m` at `now` needs, if they have a daily cap.
+fn daily_slot(m: &Member, now: baton_domain::Timestamp) -> Option<(String, chrono::NaiveDate, u32)> {
+    m.max_new_per_day.map(|max| (m.id.clone(), pool::local_day(m, now), max))
+}
 
 impl Assign {
     /// Assigns by `ruleset` (recorded on decisions as version `version`), taking pool turns and
@@ -138,11 +159,121 @@ impl Assign {
         }
     }
 
+    /// Writes the decision `attempt` makes for the lead as read (`None`: the lead moved on, so
+    /// nothing is written), by the rules every decision obeys: a capped member must also win one
+    /// of today's slots (an atomic, conditional count), and the write takes one of their
+    /// open-lead slots with the decision. When someone else took the last one, the member is
+    /// marked full and the attempt is made again; each retry marks one more member full, so this
+    /// ends within the pool's size (then a fallback, who takes no slot, gets the lead). A day's
+    /// slot is given back whenever the decision was not written.
+    async fn write_decision(
+        &self,
+        id: &baton_domain::LeadId,
+        mut current: Versioned,
+        attempt: &dyn Fn(&Lead, &dyn Fn(&Member) -> Option<String>) -> Option<Attempt>,
+    ) -> Result<Decided, AssignError> {
+        let mut full: Vec<(String, String)> = Vec::new();
+        let mut stale = 0;
+        loop {
+            let reason = |m: &Member| full.iter().find(|(id, _)| *id == m.id).map(|(_, r)| r.clone());
+            let Some(Attempt { decision, transition, daily }) = attempt(&current.lead, &reason) else {
+                return Ok(Decided::Moved(current.lead));
+            };
+            let mut claimed = None;
+            if let Some((member, day, max)) = daily {
+                if !self.capacity.claim_daily(&member, day, max).await? {
+                    full.push((member, format!("at daily capacity ({max})")));
+                    continue;
+                }
+                claimed = Some((member, day));
+            }
+            let written = self.repo.update(&current, &transition.lead, &transition.effects).await;
+            // Not written (stale, at capacity), or an error that may hide a write: then only
+            // when the stored lead does not show this very decision.
+            let not_written = match &written {
+                Ok(Written::Applied) => false,
+                Ok(Written::Stale | Written::AtCapacity) => true,
+                Err(_) => !self.went_to(id, &decision).await,
+            };
+            if let Some((member, day)) = &claimed
+                && not_written
+            {
+                // The lead did not go to the member after all: give the day's slot back.
+                if let Err(e) = self.capacity.release_daily(member, *day).await {
+                    tracing::warn!(member = %member, error = %e, "could not give back a daily slot");
+                }
+            }
+            match written? {
+                Written::Applied => return Ok(Decided::Written(transition.lead)),
+                Written::AtCapacity => {
+                    let max = decision.max_open.unwrap_or_default();
+                    full.push((decision.owner.id.clone(), format!("at open-lead capacity ({max})")));
+                }
+                Written::Stale => {
+                    stale += 1;
+                    if stale >= ATTEMPTS {
+                        return Err(baton_adapters::Error::Unavailable {
+                            service: "lead repository",
+                            detail: "too much contention recording the decision; retry".into(),
+                        }
+                        .into());
+                    }
+                }
+            }
+            // Someone else wrote the lead (or took the slot): decide again on what is stored.
+            current = self.repo.read(id).await?.ok_or_else(|| AssignError::UnknownLead(id.to_string()))?;
+        }
+    }
+
+    /// Reassigns lead `id`, escalated and past its grace period at the clock's now, to the next
+    /// available member of its pool, or to the fallback queue ([`engine::reassignment`]), by the
+    /// active ruleset and with the same capacity rules as a first assignment. The old owner's
+    /// open slot is given back and the new owner's taken in the same write. `None` when the lead
+    /// is no longer due for it (touched, or reassigned by another sweep).
+    pub async fn reassign(&self, id: &baton_domain::LeadId) -> Result<Option<Lead>, AssignError> {
+        let current = self.repo.read(id).await?.ok_or_else(|| AssignError::UnknownLead(id.to_string()))?;
+        let now = self.clock.now();
+        let due = |lead: &Lead| matches!(lead.next_rung(), Some((Rung::Reassignment, at)) if at <= now);
+        if !due(&current.lead) {
+            return Ok(None);
+        }
+        let (version, ruleset) = self.current_ruleset().await?;
+        let pool = current.lead.decision().and_then(|d| d.pool.clone()).filter(|p| ruleset.pools.contains_key(p));
+        let pointer = match &pool {
+            Some(pool) => self.capacity.next_turn(pool).await?,
+            None => 0,
+        };
+        let attempt = |lead: &Lead, full: &dyn Fn(&Member) -> Option<String>| {
+            if !due(lead) {
+                return None;
+            }
+            let (decision, reason) = engine::reassignment(&ruleset, lead, version, pointer, full, now)?;
+            let daily = pool
+                .as_deref()
+                .and_then(|p| ruleset.pools.get(p))
+                .and_then(|p| {
+                    p.members.iter().find(|m| m.id == decision.owner.id && decision.rule != engine::FALLBACK_RULE)
+                })
+                .and_then(|m| daily_slot(m, now));
+            let transition = lead.reassign(decision.clone(), &reason, now).ok()?;
+            Some(Attempt { decision, transition, daily })
+        };
+        match self.write_decision(id, current, &attempt).await? {
+            Decided::Written(lead) => {
+                if let Some(d) = lead.decision() {
+                    tracing::info!(owner = %d.owner.id, due = %d.first_touch_due_at, "lead reassigned after a missed first touch");
+                }
+                Ok(Some(lead))
+            }
+            Decided::Moved(_) => Ok(None),
+        }
+    }
+
     /// Routes one request body (a [`RouteRequest`] as JSON).
     pub async fn route_message(&self, body: &str) -> Result<Routed, AssignError> {
         let request: RouteRequest = serde_json::from_str(body).map_err(|e| AssignError::Malformed(e.to_string()))?;
         let id = request.lead_id;
-        let mut current = self.repo.read(&id).await?.ok_or_else(|| AssignError::UnknownLead(id.to_string()))?;
+        let current = self.repo.read(&id).await?.ok_or_else(|| AssignError::UnknownLead(id.to_string()))?;
         let routed = 'decided: {
             if current.lead.stage == Stage::Spam {
                 tracing::info!("spam lead; not routed");
@@ -159,70 +290,15 @@ impl Assign {
                 None => 0,
             };
             let now = self.clock.now();
-            // A capped member must also win one of today's slots (an atomic, conditional count),
-            // and the write takes one of their open-lead slots with the decision. When someone
-            // else took the last one, the member is skipped as full and the turn moves on; each
-            // retry marks one more member full, so this ends within the pool's size (then the
-            // fallback, who takes no slot, gets the lead).
-            let mut full: Vec<(String, String)> = Vec::new();
-            let mut stale = 0;
-            loop {
-                let reason = |m: &Member| full.iter().find(|(id, _)| *id == m.id).map(|(_, r)| r.clone());
-                let decision = plan.clone().decide(&current.lead, version, pointer, &reason, now);
-                let chosen = plan.chosen_member(&decision);
-                let mut claimed = None;
-                if let Some(m) = chosen
-                    && let Some(max) = m.max_new_per_day
-                {
-                    let day = pool::local_day(m, now);
-                    if !self.capacity.claim_daily(&m.id, day, max).await? {
-                        full.push((m.id.clone(), format!("at daily capacity ({max})")));
-                        continue;
-                    }
-                    claimed = Some((m.id.clone(), day));
-                }
-                let transition = match current.lead.assign(decision.clone()) {
-                    Ok(t) => t,
-                    Err(_) => break 'decided Routed::Replayed(current.lead),
-                };
-                let written = self.repo.update(&current, &transition.lead, &transition.effects).await;
-                // Not written (stale, at capacity), or an error that may hide a write: then only
-                // when the stored lead does not show this very decision.
-                let not_written = match &written {
-                    Ok(Written::Applied) => false,
-                    Ok(Written::Stale | Written::AtCapacity) => true,
-                    Err(_) => !self.went_to(&id, &decision).await,
-                };
-                if let Some((member, day)) = &claimed
-                    && not_written
-                {
-                    // The lead did not go to the member after all: give the day's slot back.
-                    if let Err(e) = self.capacity.release_daily(member, *day).await {
-                        tracing::warn!(member = %member, error = %e, "could not give back a daily slot");
-                    }
-                }
-                match written? {
-                    Written::Applied => break 'decided Routed::Assigned(transition.lead),
-                    Written::AtCapacity => {
-                        let max = decision.max_open.unwrap_or_default();
-                        full.push((decision.owner.id.clone(), format!("at open-lead capacity ({max})")));
-                    }
-                    Written::Stale => {
-                        stale += 1;
-                        if stale >= ATTEMPTS {
-                            return Err(baton_adapters::Error::Unavailable {
-                                service: "lead repository",
-                                detail: "too much contention recording the decision; retry".into(),
-                            }
-                            .into());
-                        }
-                    }
-                }
-                // Someone else wrote the lead (or took the slot): decide again on what is stored.
-                current = self.repo.read(&id).await?.ok_or_else(|| AssignError::UnknownLead(id.to_string()))?;
-                if current.lead.stage != Stage::Captured {
-                    break 'decided Routed::Replayed(current.lead);
-                }
+            let attempt = |lead: &Lead, full: &dyn Fn(&Member) -> Option<String>| {
+                let decision = plan.clone().decide(lead, version, pointer, full, now);
+                let daily = plan.chosen_member(&decision).and_then(|m| daily_slot(m, now));
+                let transition = lead.assign(decision.clone()).ok()?;
+                Some(Attempt { decision, transition, daily })
+            };
+            match self.write_decision(&id, current, &attempt).await? {
+                Decided::Written(lead) => Routed::Assigned(lead),
+                Decided::Moved(lead) => Routed::Replayed(lead),
             }
         };
         let (Routed::Assigned(lead) | Routed::Replayed(lead) | Routed::Ignored(lead)) = &routed;

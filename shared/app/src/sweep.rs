@@ -2,10 +2,12 @@
 //!
 //! - Waiting for routing past the grace period (the queue was down at capture, or the message
 //!   was lost): hand the lead to routing again. Routing is idempotent, so a duplicate is harmless.
-//! - Waiting for a first touch past its due time: record the escalation (the domain's
-//!   [`baton_domain::Lead::escalate`], keyed by the lead and the due time it missed, with its
-//!   `lead.escalated` in the outbox) and then announce it. A rerun, an overlapping run or a
-//!   schedule delivered twice finds the lead escalated and sends nothing new.
+//! - Waiting for a first touch, with the next rung of its SLA ladder due: record the rung (the
+//!   domain's [`baton_domain::Lead::climb`] for the warning or the breach, or the assign use
+//!   case's [`crate::assign::Assign::reassign`] for a reassignment), keyed by the lead, the rung
+//!   and the due time it belongs to, with its event in the outbox, and then announce it. A rerun,
+//!   an overlapping run or a schedule delivered twice finds the rung taken and sends nothing
+//!   new; a missed run is caught up by the next (one rung per lead per run).
 //! - With events in its outbox that whoever recorded them did not manage to publish within the
 //!   grace period ([`baton_domain::stage::announce_grace`]): publish them, from the lead read
 //!   afresh, so an entry the recorder already cleared is never published twice.
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_adapters::{Clock, EventPublisher, LeadRepository, WorkQueue};
-use baton_domain::{Announcement, LeadId, RouteRequest, Timestamp, WaitKind};
+use baton_domain::{Announcement, LeadId, RouteRequest, Rung, Timestamp, WaitKind};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -31,8 +33,12 @@ use crate::lead::{Outcome, announce, transition};
 pub struct SweepReport {
     /// Leads handed to routing again.
     pub requeued: usize,
-    /// Leads escalated for a missed first touch.
+    /// Owners warned that a first touch is nearly due.
+    pub warned: usize,
+    /// Leads escalated for a missed first touch (breaches).
     pub escalated: usize,
+    /// Leads reassigned (to the next pool member or the fallback queue) after a breach.
+    pub reassigned: usize,
     /// Events announced from leads' outboxes (touches and escalations published late).
     pub announced: usize,
     /// Leads that could not be handled this time: deferred (tried again after a backoff) and named.
@@ -50,6 +56,7 @@ pub struct Sweep {
     publisher: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
     batch: usize,
+    assign: Option<crate::assign::Assign>,
 }
 
 /// How long a sweep waits for one event to publish.
@@ -63,7 +70,14 @@ impl Sweep {
         publisher: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { repo, queue, publisher, clock, batch: 200 }
+        Self { repo, queue, publisher, clock, batch: 200, assign: None }
+    }
+
+    /// Reassigns leads past their SLA's grace period through `assign` (its ruleset, capacity and
+    /// clock). Without it, reassignments wait (and the sweep reports them as failed).
+    pub fn with_reassignment(mut self, assign: crate::assign::Assign) -> Self {
+        self.assign = Some(assign);
+        self
     }
 
     /// The most leads of each kind one run handles.
@@ -113,20 +127,40 @@ impl Sweep {
         }
     }
 
-    /// Escalates lead `id` if its first touch is (still) overdue at `now`, then announces it.
-    async fn escalate(&self, id: &LeadId, now: Timestamp, report: &mut SweepReport) {
-        let escalated = match transition(self.repo.as_ref(), id, |l| l.escalate(now)).await {
-            Ok(Outcome::Applied { transition, .. }) => transition.lead,
-            Ok(_) => return, // touched (or escalated by another run) since the query: nothing to do
-            Err(e) => return self.defer(report, id, now, &format!("could not record the escalation: {e}")).await,
+    /// Takes the next rung of lead `id`'s SLA ladder if it is (still) due at `now`, then announces it.
+    async fn climb(&self, lead: &baton_domain::Lead, now: Timestamp, report: &mut SweepReport) {
+        let id = &lead.id;
+        let climbed = if matches!(lead.next_rung(), Some((Rung::Reassignment, _))) {
+            let Some(assign) = &self.assign else {
+                return self.defer(report, id, now, "no reassignment is wired to this sweep").await;
+            };
+            match assign.reassign(id).await {
+                Ok(Some(lead)) => {
+                    report.reassigned += 1;
+                    lead
+                }
+                Ok(None) => return, // touched, or reassigned by another run, since the query
+                Err(e) => return self.defer(report, id, now, &format!("could not reassign: {e}")).await,
+            }
+        } else {
+            match transition(self.repo.as_ref(), id, |l| l.climb(now)).await {
+                Ok(Outcome::Applied { transition, .. }) => {
+                    match transition.announcements().next() {
+                        Some(Announcement::SlaWarning { .. }) => report.warned += 1,
+                        _ => report.escalated += 1,
+                    }
+                    transition.lead
+                }
+                Ok(_) => return, // touched (or taken by another run) since the query: nothing to do
+                Err(e) => return self.defer(report, id, now, &format!("could not record the SLA step: {e}")).await,
+            }
         };
-        report.escalated += 1;
-        let announcement =
-            Announcement::Escalated { due_at: escalated.decision().map_or(now, |d| d.first_touch_due_at) };
-        match announce(self.repo.as_ref(), self.publisher.as_ref(), &escalated, &announcement, PUBLISH_PATIENCE).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {} // recorded; it waits in the outbox, and the sweep announces it after the grace period
-            Err(e) => tracing::warn!(error = %e, "escalation recorded; its event waits in the outbox"),
+        // The rung just recorded is the newest outbox entry: announce it (older entries are the
+        // Announce lookup's, after their grace period).
+        let Some(announcement) = climbed.outbox.last().cloned() else { return };
+        match announce(self.repo.as_ref(), self.publisher.as_ref(), &climbed, &announcement, PUBLISH_PATIENCE).await {
+            Ok(_) => {} // published, or recorded and waiting in the outbox for a later sweep
+            Err(e) => tracing::warn!(error = %e, "SLA step recorded; its event waits in the outbox"),
         }
     }
 
@@ -166,7 +200,7 @@ impl Sweep {
                 let span = tracing::info_span!("sweep", wait = kind.as_str(), lead_id = %lead.id);
                 match kind {
                     WaitKind::Routing => self.requeue(&lead.id, now, &mut report).instrument(span).await,
-                    WaitKind::FirstTouch => self.escalate(&lead.id, now, &mut report).instrument(span).await,
+                    WaitKind::FirstTouch => self.climb(&lead, now, &mut report).instrument(span).await,
                     WaitKind::Announce => self.clear_outbox(&lead.id, now, &mut report).instrument(span).await,
                 }
             }
@@ -174,7 +208,9 @@ impl Sweep {
         if report != SweepReport::default() {
             tracing::info!(
                 requeued = report.requeued,
+                warned = report.warned,
                 escalated = report.escalated,
+                reassigned = report.reassigned,
                 announced = report.announced,
                 failed = report.failed,
                 "sweep done"

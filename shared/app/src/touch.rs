@@ -13,10 +13,11 @@ use crate::lead::{Outcome, announce, transition};
 /// How long a touch waits for its event to publish before leaving it to the sweep.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(1);
 
-/// Records `touch` on lead `id` ([`baton_domain::Lead::touch`]) and announces it. The first
-/// touch of an open lead is [`Touched::First`] (concurrent touches never both are); a lead not
-/// with a rep answers [`Touched::NotOpen`] and nothing is written. Without a `publisher`, the
-/// event waits in the outbox for the sweep.
+/// Records `touch` (a touch or an outcome) on lead `id` ([`baton_domain::Lead::touch`]) and
+/// announces it. The first touch of an open lead is [`Touched::First`] (concurrent touches never
+/// both are); the same event again (its external id, or its kind, time and actor) is
+/// [`Touched::Replayed`] and changes nothing; a lead not with a rep answers [`Touched::NotOpen`]
+/// and nothing is written. Without a `publisher`, the event waits in the outbox for the sweep.
 pub async fn record_touch(
     repo: &dyn LeadRepository,
     publisher: Option<&dyn EventPublisher>,
@@ -26,6 +27,9 @@ pub async fn record_touch(
     let outcome = transition(repo, id, |lead| lead.touch(touch.clone())).await?;
     let lead = match outcome {
         Outcome::Missing => return Ok(Touched::Missing),
+        Outcome::Refused { lead, refusal: baton_domain::Refusal::AlreadyRecorded } => {
+            return Ok(Touched::Replayed(*lead));
+        }
         Outcome::Refused { lead, .. } | Outcome::AtCapacity { lead } => return Ok(Touched::NotOpen(*lead)),
         Outcome::Applied { transition, .. } => transition.lead,
     };
