@@ -183,6 +183,41 @@ pub async fn open_caps(store: &dyn LeadRepository, capacity: &dyn Capacity) {
     assert_eq!(capacity.open_count(&owner).await.unwrap(), 2);
 }
 
+/// Checks that a reassignment ([`Lead::reassign`]) moves the open slot in its one write: the old
+/// owner's slot is given back and the new owner's taken together, and a new owner at capacity
+/// leaves everything as it was. `store` must be empty of these owners.
+pub async fn open_slot_moves(store: &dyn LeadRepository, capacity: &dyn Capacity) {
+    let t0 = base();
+    let (old, new) = (format!("rep-{}", uuid_like()), format!("rep-{}", uuid_like()));
+    let mut ruleset = Ruleset::default_ruleset();
+    ruleset.sla.reassign_after = Some("10m".into());
+    let current = stored(store, &new_lead(t0, "US")).await;
+    let mut d = baton_domain::rules::engine::plan(&ruleset, &current.lead).decide(&current.lead, 1, 0, &|_| None, t0);
+    d.owner = baton_domain::Owner::new(old.clone(), "Old Rep");
+    d.max_open = Some(1);
+    let assigned = apply(store, &current, &current.lead.assign(d).unwrap()).await;
+    let due = assigned.lead.decision().unwrap().sla.as_ref().and_then(|t| t.reassign_at).expect("a reassignment time");
+    let escalated = apply(store, &assigned, &assigned.lead.escalate(due).unwrap()).await;
+    let mut next = escalated.lead.decision().unwrap().clone();
+    next.owner = baton_domain::Owner::new(new.clone(), "New Rep");
+    next.max_open = Some(1);
+    // The new owner is full: nothing at all is written.
+    let blocker = stored(store, &new_lead(t0, "US")).await;
+    let mut b = decision_for(&blocker.lead, t0);
+    b.owner = next.owner.clone();
+    b.max_open = Some(1);
+    apply(store, &blocker, &blocker.lead.assign(b).unwrap()).await;
+    let moved = escalated.lead.reassign(next.clone(), "next available", due).unwrap();
+    assert_eq!(store.update(&escalated, &moved.lead, &moved.effects).await.unwrap(), Written::AtCapacity);
+    assert_eq!((capacity.open_count(&old).await.unwrap(), capacity.open_count(&new).await.unwrap()), (1, 1));
+    // With a slot free, both counts move with the lead.
+    let blocker = store.read(&blocker.lead.id).await.unwrap().unwrap();
+    apply(store, &blocker, &blocker.lead.touch(touch(TouchKind::Called, t0)).unwrap()).await;
+    let after = apply(store, &escalated, &moved).await;
+    assert_eq!(after.lead.decision().unwrap().owner.id, new);
+    assert_eq!((capacity.open_count(&old).await.unwrap(), capacity.open_count(&new).await.unwrap()), (0, 1));
+}
+
 fn person(email: &str, at: Timestamp, json_extra: &str) -> Lead {
     let body = format!(r#"{{"email":"{email}"{json_extra}}}"#);
     LeadSubmission::from_json(body.as_bytes())

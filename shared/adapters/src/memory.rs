@@ -735,6 +735,7 @@ mod tests {
     async fn the_memory_store_keeps_the_open_cap_contract() {
         let store = MemoryLeadStore::new();
         contract::open_caps(&store, &store.counters()).await;
+        contract::open_slot_moves(&store, &store.counters()).await;
     }
 
     #[tokio::test]
