@@ -3,9 +3,11 @@
 //! implies.
 //!
 //! ```text
-//!             assign (rep)            escalate            touch
-//! Captured ───────────────▶ Assigned ─────────▶ Escalated ─────▶ Touched ──(not a fit)──▶ Disqualified
-//!    │  ▲                      └──────────── touch ─────────────▶ Touched
+//!             assign (rep)          escalate (breach)              touch
+//! Captured ───────────────▶ Assigned ───────────────▶ Escalated ─────────▶ Touched ──(disqualified)──▶ Disqualified
+//!    │  ▲                   │  ▲ warn (once)            │   └── touch ──▶ Touched / Disqualified / Nurture
+//!    │  │                   │  └──── reassign ──────────┘   (a fresh target; the fallback queue ends the ladder)
+//!    │  │                   └── touch ──▶ Touched, Disqualified or Nurture
 //!    │  └── merge (a new submission) ── Nurture ◀── assign (nurture)
 //!    ├── assign (disqualifier) ──▶ Disqualified
 //!    └── (honeypot at capture) ──▶ Spam
