@@ -33,9 +33,10 @@ async fn two_sweeps_on_dynamodb_take_each_rung_once_and_move_the_open_slot() {
     let sweep = Sweep::new(store.clone(), Arc::new(MemoryQueue::default()), publisher.clone(), clock.clone())
         .with_reassignment(assign.clone());
 
-    let lead = LeadSubmission { email: Some("a@corp.example".into()), country: Some("US".into()), ..Default::default() }
-        .into_lead(LeadId::generate(), clock.now())
-        .unwrap();
+    let lead =
+        LeadSubmission { email: Some("a@corp.example".into()), country: Some("US".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), clock.now())
+            .unwrap();
     store.capture(&lead, None).await.unwrap();
     let body = serde_json::to_string(&RouteRequest { lead_id: lead.id.clone() }).unwrap();
     assign.route_message(&body).await.unwrap();

@@ -15,6 +15,10 @@ use baton_adapters::{Capacity, Clock, EventPublisher, LeadRepository, RulesetSto
 use baton_domain::rules::{Member, engine, pool};
 use baton_domain::{Announcement, Lead, LeadEvent, RouteRequest, Ruleset, Rung, Stage};
 
+/// What [`Assign`] asks for a decision: given the lead as read and which members are full (and
+/// why), the attempt to write, or `None` when the lead moved on.
+type AttemptFn<'a> = dyn Fn(&Lead, &dyn Fn(&Member) -> Option<String>) -> Option<Attempt> + Sync + 'a;
+
 /// Why one request could not be routed.
 #[derive(Debug, thiserror::Error)]
 pub enum AssignError {
@@ -170,7 +174,7 @@ impl Assign {
         &self,
         id: &baton_domain::LeadId,
         mut current: Versioned,
-        attempt: &dyn Fn(&Lead, &dyn Fn(&Member) -> Option<String>) -> Option<Attempt>,
+        attempt: &AttemptFn<'_>,
     ) -> Result<Decided, AssignError> {
         let mut full: Vec<(String, String)> = Vec::new();
         let mut stale = 0;
