@@ -161,6 +161,10 @@ impl Actions {
                 lead.status().as_str()
             )),
             Ok(Touched::Missing) => ephemeral(format!("Lead {id} does not exist; nothing was recorded.")),
+            // Only a clock running behind the capture's can date a press before it.
+            Ok(Touched::BeforeCapture(_)) => {
+                ephemeral("Baton's clock disagreed with the lead's capture time; please press the button again.".into())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not record the touch");
                 ephemeral("Baton could not record that just now; please press the button again.".into())

@@ -11,7 +11,9 @@
 //! | `GET /admin/rulesets/{version}` | one version, as JSON |
 //! | `POST /admin/rulesets/{version}/activate` | make it the active version (rolling back is activating an older one) |
 //! | `GET /admin/leads/{id}/task` | the owner's first-action task: action, due time, open / overdue / done |
-//! | `POST /admin/leads/{id}/touches` | record what the owner did (`{"kind": "called", "by": "…"}`); the first touch completes the task and stops the SLA clock |
+//! | `POST /admin/leads/{id}/touches` | record one touch or outcome ([`baton_domain::outcome::Submission`]); the first touch completes the task and stops the SLA clock; a replay (same `external_id`) answers the first result with `Idempotent-Replayed: true` |
+//! | `POST /admin/outcomes` | record up to [`MAX_BATCH`] events (`{"events": [...]}`, each naming its `lead_id`) in the order they happened, with a result per event |
+//! | `POST /admin/outcomes/import` | a CSV export (`text/csv`): checked whole first (every problem as `row N.column`), then recorded; nothing is written unless every row is good |
 //!
 //! # Layout
 //! Everything is in this file: [`Admin`] (the handler), [`AdminError`] (every refusal, as its
@@ -22,8 +24,9 @@ use std::sync::Arc;
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::http::{self, Problem};
 use baton_adapters::{Clock, EventPublisher, LeadRepository, RulesetStore};
-use baton_app::touch::record_touch;
-use baton_domain::{FieldError, LeadId, Ruleset, Touch, TouchKind, Touched};
+use baton_app::touch::{record_touch, record_touches};
+use baton_domain::outcome::{self, MAX_BATCH, Submission};
+use baton_domain::{FieldError, Lead, LeadId, Ruleset, Touch, Touched};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -79,8 +82,16 @@ pub enum AdminError {
     BadId(String),
     #[error("`{0}` is not a version number")]
     BadVersion(String),
-    #[error("the touch was not recorded")]
-    BadTouch(FieldError),
+    #[error("the event was not recorded")]
+    BadTouch(Vec<FieldError>),
+    #[error("the event was not recorded: it cannot have happened when it says")]
+    Dated(FieldError),
+    #[error("a batch has at most {MAX_BATCH} events; this one has {0}")]
+    TooMany(usize),
+    #[error("the import was not recorded: nothing was written")]
+    BadImport(Vec<FieldError>),
+    #[error("the import was not recorded: some rows do not fit their leads; nothing was written")]
+    ImportRefused(Vec<FieldError>),
     #[error("lead {0} is {1}: touches are recorded only while it is with a rep")]
     NotOpen(LeadId, &'static str),
     #[error("lead {0} has no task: it is {1} (not assigned to a rep)")]
@@ -103,8 +114,19 @@ impl AdminError {
             Self::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", message),
             Self::BadId(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_id", message),
             Self::BadVersion(_) => Problem::new(StatusCode::BAD_REQUEST, "bad_version", message),
-            Self::BadTouch(e) => {
-                Problem::new(StatusCode::BAD_REQUEST, "bad_touch", message).with_errors(vec![e.clone()])
+            Self::BadTouch(errors) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad_touch", message).with_errors(errors.clone())
+            }
+            Self::Dated(e) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_time", message).with_errors(vec![e.clone()])
+            }
+            Self::TooMany(_) => Problem::new(StatusCode::BAD_REQUEST, "too_many", message)
+                .with_errors(vec![FieldError::new("events", format!("at most {MAX_BATCH}"))]),
+            Self::BadImport(errors) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad_import", message).with_errors(errors.clone())
+            }
+            Self::ImportRefused(errors) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", message).with_errors(errors.clone())
             }
             Self::NotOpen(..) => Problem::new(StatusCode::CONFLICT, "not_open", message),
             Self::NoTask(..) => Problem::new(StatusCode::NOT_FOUND, "no_task", message),
@@ -141,14 +163,56 @@ pub struct Admin {
     events: Option<Arc<dyn EventPublisher>>,
 }
 
-/// The body of `POST /admin/leads/{id}/touches`.
+/// The body of `POST /admin/outcomes`.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TouchRequest {
-    kind: TouchKind,
-    by: String,
-    #[serde(default)]
-    note: Option<String>,
+struct Batch {
+    events: Vec<serde_json::Value>,
+}
+
+/// Parses a JSON body into `T`; a problem names the field (`body` for the whole document).
+fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, FieldError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix, path.as_str()) {
+            ("", ".") => "body".to_owned(),
+            (p, ".") => p.to_owned(),
+            ("", path) => path.to_owned(),
+            (p, path) => format!("{p}.{path}"),
+        };
+        FieldError::new(field, e.inner().to_string())
+    })
+}
+
+/// The answer for one recorded (or refused) event, as the single route and each batch item
+/// report it: the HTTP status, and the body.
+fn touch_result(id: &LeadId, touch: &Touch, outcome: Touched) -> (StatusCode, serde_json::Value) {
+    // The first touch is the earliest that stops the clock (of equal times, the one recorded first).
+    let first_of = |lead: &Lead, t: &Touch| {
+        lead.touches
+            .iter()
+            .find(|s| s.kind.stops_the_clock() && Some(s.at) == lead.touched_at())
+            .is_some_and(|s| s.same_event(t))
+    };
+    match outcome {
+        Touched::First(lead) | Touched::Again(lead) => {
+            let first = first_of(&lead, touch);
+            (StatusCode::CREATED, json!({ "first": first, "replayed": false, "touch": touch, "lead": lead }))
+        }
+        Touched::Replayed(lead) => {
+            // The first result again: the event as it was recorded then.
+            let stored = lead.touches.iter().find(|t| t.same_event(touch)).cloned().unwrap_or_else(|| touch.clone());
+            let first = first_of(&lead, &stored);
+            (StatusCode::CREATED, json!({ "first": first, "replayed": true, "touch": stored, "lead": lead }))
+        }
+        Touched::NotOpen(lead) => AdminError::NotOpen(id.clone(), lead.status().as_str()).problem().parts(),
+        Touched::BeforeCapture(lead) => {
+            let e = FieldError::new("occurred_at", outcome::before_capture(touch.at, lead.captured_at));
+            AdminError::Dated(e).problem().parts()
+        }
+        Touched::Missing => AdminError::NotFound(format!("no lead {id}")).problem().parts(),
+    }
 }
 
 impl Admin {
@@ -202,6 +266,8 @@ impl Admin {
             (Method::GET, ["admin", "leads", id, "task"]) => self.task(id).await,
             (Method::GET, ["admin", "leads", id, "duplicates"]) => self.duplicates(id).await,
             (Method::POST, ["admin", "leads", id, "touches"]) => self.touch(id, &request).await,
+            (Method::POST, ["admin", "outcomes"]) => self.outcomes(&request).await,
+            (Method::POST, ["admin", "outcomes", "import"]) => self.import(&request).await,
             (Method::GET, ["admin", "rulesets"]) => self.list().await,
             (Method::POST, ["admin", "rulesets"]) => self.upload(&request).await,
             (Method::GET, ["admin", "rulesets", version]) => self.version(version).await,
@@ -249,32 +315,140 @@ impl Admin {
 
     async fn touch(&self, id: &str, request: &Request) -> Result<Response<Body>, AdminError> {
         let id = lead_id(id)?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(request.body().as_ref());
-        let body: TouchRequest = match serde_path_to_error::deserialize(deserializer) {
-            Ok(b) => b,
-            Err(e) => {
-                let field = e.path().to_string();
-                let field = if field == "." { "body".into() } else { field };
-                return Err(AdminError::BadTouch(FieldError::new(field, e.inner().to_string())));
-            }
-        };
-        if body.by.trim().is_empty() {
-            return Err(AdminError::BadTouch(FieldError::new("by", "who acted must not be blank")));
+        let submission: Submission =
+            parse_body(request.body().as_ref(), "").map_err(|e| AdminError::BadTouch(vec![e]))?;
+        if submission.lead_id.as_deref().is_some_and(|named| LeadId::parse(named).ok().as_ref() != Some(&id)) {
+            let e = FieldError::new("lead_id", "must be absent or the lead in the path");
+            return Err(AdminError::BadTouch(vec![e]));
         }
-        if body.by.trim().chars().count() > baton_domain::contract::MAX_SHORT_TEXT {
-            let limit = baton_domain::contract::MAX_SHORT_TEXT;
-            return Err(AdminError::BadTouch(FieldError::new("by", format!("is longer than {limit} characters"))));
+        let now = self.clock.now();
+        let touch = submission.into_touch("api", now).map_err(AdminError::BadTouch)?.touch;
+        if let Some(e) = outcome::dated(&touch, None, now) {
+            return Err(AdminError::Dated(e));
         }
-        let mut touch = Touch::new(body.kind, self.clock.now(), body.by.trim(), "api");
-        touch.note = body.note.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(1000).collect());
         let span = tracing::info_span!("admin_touch", lead_id = %id);
-        let outcome = record_touch(self.leads.as_ref(), self.events.as_deref(), &id, touch).instrument(span).await?;
-        Ok(match outcome {
-            Touched::First(lead) => respond(StatusCode::CREATED, json!({ "first": true, "lead": lead })),
-            Touched::Again(lead) => respond(StatusCode::CREATED, json!({ "first": false, "lead": lead })),
-            Touched::NotOpen(lead) => return Err(AdminError::NotOpen(id, lead.status().as_str())),
-            Touched::Missing => return Err(AdminError::NotFound(format!("no lead {id}"))),
-        })
+        let recorded =
+            record_touch(self.leads.as_ref(), self.events.as_deref(), &id, touch.clone()).instrument(span).await?;
+        let replayed = matches!(recorded, Touched::Replayed(_));
+        let (status, body) = touch_result(&id, &touch, recorded);
+        let mut response = respond(status, body);
+        if replayed {
+            response.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+        }
+        Ok(response)
+    }
+
+    /// `POST /admin/outcomes`: each event is parsed and checked on its own (a bad one is refused
+    /// with its own result and does not hold up the rest), then the good ones are recorded in
+    /// the order they happened. The answer lists one result per event, in the order sent.
+    async fn outcomes(&self, request: &Request) -> Result<Response<Body>, AdminError> {
+        let batch: Batch = parse_body(request.body().as_ref(), "").map_err(|e| AdminError::BadTouch(vec![e]))?;
+        if batch.events.len() > MAX_BATCH {
+            return Err(AdminError::TooMany(batch.events.len()));
+        }
+        let now = self.clock.now();
+        let mut results: Vec<Option<serde_json::Value>> = vec![None; batch.events.len()];
+        let mut checked = Vec::new();
+        for (index, value) in batch.events.iter().enumerate() {
+            let lead = value.get("lead_id").and_then(|v| v.as_str()).map(str::to_owned);
+            let refuse = |e: AdminError| {
+                let p = e.problem();
+                let (status, body) = p.parts();
+                json!({ "index": index, "lead_id": lead, "status": status.as_u16(), "problem": body })
+            };
+            let parsed = parse_body::<Submission>(value.to_string().as_bytes(), "")
+                .map_err(|e| vec![e])
+                .and_then(|s| s.into_touch("api", now));
+            match parsed {
+                Err(errors) => results[index] = Some(refuse(AdminError::BadTouch(errors))),
+                Ok(outcome::Checked { lead_id: None, .. }) => {
+                    let e = FieldError::new("lead_id", "is required in a batch: the lead the event is for");
+                    results[index] = Some(refuse(AdminError::BadTouch(vec![e])));
+                }
+                Ok(outcome::Checked { lead_id: Some(id), touch }) => match outcome::dated(&touch, None, now) {
+                    Some(e) => results[index] = Some(refuse(AdminError::Dated(e))),
+                    None => checked.push((index, id, touch)),
+                },
+            }
+        }
+        let events: Vec<(LeadId, Touch)> = checked.iter().map(|(_, id, t)| (id.clone(), t.clone())).collect();
+        let span = tracing::info_span!("admin_outcomes", events = batch.events.len());
+        let recorded = record_touches(self.leads.as_ref(), self.events.as_deref(), events).instrument(span).await;
+        for ((index, id, touch), outcome) in checked.into_iter().zip(recorded) {
+            let (status, body) = match outcome {
+                Ok(touched) => touch_result(&id, &touch, touched),
+                Err(e) => {
+                    tracing::error!(error = %e, lead_id = %id, "an event of a batch failed");
+                    AdminError::Store(e).problem().parts()
+                }
+            };
+            let mut result = json!({ "index": index, "lead_id": id, "status": status.as_u16() });
+            if status.is_success() {
+                result["first"] = body["first"].clone();
+                result["replayed"] = body["replayed"].clone();
+                result["touch"] = body["touch"].clone();
+            } else {
+                result["problem"] = body;
+            }
+            results[index] = Some(result);
+        }
+        let results: Vec<serde_json::Value> = results.into_iter().flatten().collect();
+        let count = |f: &dyn Fn(&serde_json::Value) -> bool| results.iter().filter(|r| f(r)).count();
+        let summary = json!({
+            "recorded": count(&|r| r["status"] == 201 && r["replayed"] == false),
+            "replayed": count(&|r| r["replayed"] == true),
+            "refused": count(&|r| r["status"] != 201),
+        });
+        Ok(respond(StatusCode::OK, json!({ "summary": summary, "results": results })))
+    }
+
+    /// `POST /admin/outcomes/import`: the CSV is parsed and checked whole (its format, then every
+    /// row against its lead, in the order things happened) before anything is written; then each
+    /// row is recorded in time order. Rows already recorded (a file imported again) are replays.
+    async fn import(&self, request: &Request) -> Result<Response<Body>, AdminError> {
+        let text = std::str::from_utf8(request.body().as_ref())
+            .map_err(|_| AdminError::BadImport(vec![FieldError::new("body", "the import must be UTF-8 CSV text")]))?;
+        let now = self.clock.now();
+        let rows = outcome::parse_import(text, now).map_err(AdminError::BadImport)?;
+        let mut leads = std::collections::HashMap::new();
+        for row in &rows {
+            if !leads.contains_key(&row.lead_id)
+                && let Some(lead) = self.leads.get(&row.lead_id).await?
+            {
+                leads.insert(row.lead_id.clone(), lead);
+            }
+        }
+        let problems = outcome::check_import(&rows, &leads);
+        if !problems.is_empty() {
+            return Err(AdminError::ImportRefused(problems));
+        }
+        let events: Vec<(LeadId, Touch)> = rows.iter().map(|r| (r.lead_id.clone(), r.touch.clone())).collect();
+        let span = tracing::info_span!("admin_import", rows = rows.len());
+        let recorded = record_touches(self.leads.as_ref(), self.events.as_deref(), events).instrument(span).await;
+        let mut results = Vec::new();
+        for (row, outcome) in rows.iter().zip(recorded) {
+            let (status, body) = match outcome {
+                Ok(touched) => touch_result(&row.lead_id, &row.touch, touched),
+                Err(e) => AdminError::Store(e).problem().parts(),
+            };
+            let mut result = json!({ "row": row.row, "lead_id": row.lead_id, "status": status.as_u16() });
+            if status.is_success() {
+                result["first"] = body["first"].clone();
+                result["replayed"] = body["replayed"].clone();
+            } else {
+                result["problem"] = body;
+            }
+            results.push(result);
+        }
+        let count = |f: &dyn Fn(&serde_json::Value) -> bool| results.iter().filter(|r| f(r)).count();
+        let summary = json!({
+            "rows": results.len(),
+            "recorded": count(&|r| r["status"] == 201 && r["replayed"] == false),
+            "replayed": count(&|r| r["replayed"] == true),
+            "failed": count(&|r| r["status"] != 201),
+        });
+        tracing::info!(rows = results.len(), "outcome import recorded");
+        Ok(respond(StatusCode::OK, json!({ "summary": summary, "results": results })))
     }
 
     async fn list(&self) -> Result<Response<Body>, AdminError> {

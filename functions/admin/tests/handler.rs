@@ -171,7 +171,7 @@ async fn bad_touches_are_explained_and_closed_leads_refuse_them() {
     let touches = format!("/admin/leads/{id}/touches");
     for (payload, field) in [
         (r#"{"kind":"danced","by":"x"}"#, "kind"),
-        (r#"{"kind":"called"}"#, "body"),
+        (r#"{"kind":"called"}"#, "by"),
         (r#"{"kind":"called","by":"  "}"#, "by"),
         (r#"{"kind":"called","by":"x","colour":"red"}"#, "colour"),
     ] {

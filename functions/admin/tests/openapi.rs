@@ -85,7 +85,7 @@ fn no_route(response: &Response<Body>) -> bool {
 fn the_document_lists_the_expected_routes() {
     // A guard against an accidentally empty or unparsed document making the other tests vacuous.
     let routes = documented();
-    assert_eq!(routes.len(), 8, "{routes:?}");
+    assert_eq!(routes.len(), 10, "{routes:?}");
 }
 
 #[tokio::test]

@@ -46,12 +46,16 @@ impl Problem {
         self
     }
 
+    /// The status and the JSON body (for a problem reported inside a larger answer, such as
+    /// one item's result in a batch).
+    pub fn parts(&self) -> (StatusCode, serde_json::Value) {
+        (self.status, serde_json::json!({ "error": self.error, "message": self.message, "errors": self.errors }))
+    }
+
     /// The response: the status, the headers and the JSON body.
     pub fn into_response(self) -> Response<Body> {
-        let mut response = json(
-            self.status,
-            &serde_json::json!({ "error": self.error, "message": self.message, "errors": self.errors }),
-        );
+        let (status, body) = self.parts();
+        let mut response = json(status, &body);
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }

@@ -16,8 +16,8 @@ const PUBLISH_PATIENCE: Duration = Duration::from_secs(1);
 /// Records `touch` (a touch or an outcome) on lead `id` ([`baton_domain::Lead::touch`]) and
 /// announces it. The first touch of an open lead is [`Touched::First`] (concurrent touches never
 /// both are); the same event again (its external id, or its kind, time and actor) is
-/// [`Touched::Replayed`] and changes nothing; a lead not with a rep answers [`Touched::NotOpen`]
-/// and nothing is written. Without a `publisher`, the event waits in the outbox for the sweep.
+/// [`Touched::Replayed`] and changes nothing; a lead not with a rep answers [`Touched::NotOpen`],
+/// an event dated before the lead's capture [`Touched::BeforeCapture`], and nothing is written. Without a `publisher`, the event waits in the outbox for the sweep.
 pub async fn record_touch(
     repo: &dyn LeadRepository,
     publisher: Option<&dyn EventPublisher>,
@@ -29,6 +29,9 @@ pub async fn record_touch(
         Outcome::Missing => return Ok(Touched::Missing),
         Outcome::Refused { lead, refusal: baton_domain::Refusal::AlreadyRecorded } => {
             return Ok(Touched::Replayed(*lead));
+        }
+        Outcome::Refused { lead, refusal: baton_domain::Refusal::BeforeCapture(_) } => {
+            return Ok(Touched::BeforeCapture(*lead));
         }
         Outcome::Refused { lead, .. } | Outcome::AtCapacity { lead } => return Ok(Touched::NotOpen(*lead)),
         Outcome::Applied { transition, .. } => transition.lead,
@@ -49,4 +52,24 @@ pub async fn record_touch(
         }
     };
     Ok(if first { Touched::First(lead) } else { Touched::Again(lead) })
+}
+
+/// Records a batch of events (`(lead, touch)` pairs, such as a CRM's batch or a CSV import) in
+/// the order they happened, whatever order they came in, and answers one result per event in the
+/// order given. Each event is its own write: one that fails does not undo the others, and the
+/// results say which stood.
+pub async fn record_touches(
+    repo: &dyn LeadRepository,
+    publisher: Option<&dyn EventPublisher>,
+    events: Vec<(LeadId, Touch)>,
+) -> Vec<Result<Touched, Error>> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| events[i].1.at);
+    let mut results = Vec::with_capacity(events.len());
+    for i in order {
+        let (id, touch) = &events[i];
+        results.push((i, record_touch(repo, publisher, id, touch.clone()).await));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }

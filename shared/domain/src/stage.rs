@@ -237,6 +237,9 @@ pub enum Refusal {
     /// The same event was recorded before: nothing changes.
     #[error("this event was recorded before")]
     AlreadyRecorded,
+    /// The event is dated before the lead was captured (at this time).
+    #[error("the event is dated before the lead was captured ({})", .0.to_rfc3339())]
+    BeforeCapture(Timestamp),
 }
 
 /// How long an event recorded in a lead's outbox is left to whoever recorded it before the sweep
@@ -328,12 +331,16 @@ impl Lead {
     /// the first touch earlier; the rest are activity. `disqualified`/`not_a_fit` disqualify and
     /// `nurture` hands the lead to nurture. Each waits in the outbox until `lead.touched` is out.
     /// Refused when the lead is not with a rep, or ([`Refusal::AlreadyRecorded`]) when the same
-    /// event (its external id, or its kind, time and actor) was recorded before.
+    /// event (its external id, or its kind, time and actor) was recorded before, or
+    /// ([`Refusal::BeforeCapture`]) when it is dated before the lead was captured.
     pub fn touch(&self, touch: Touch) -> Result<Transition, Refusal> {
         if self.touches.iter().any(|t| t.same_event(&touch))
             || touch.external_id.as_ref().is_some_and(|id| self.external_ids.contains(id))
         {
             return Err(Refusal::AlreadyRecorded);
+        }
+        if touch.at < self.captured_at {
+            return Err(Refusal::BeforeCapture(self.captured_at));
         }
         let mut lead = self.clone();
         lead.deferral = None;
@@ -768,6 +775,15 @@ mod tests {
         let end = last.lead.climb(queue.first_touch_due_at).unwrap().lead;
         assert_eq!(end.next_rung(), None, "the fallback queue is the end of the ladder");
         assert_eq!(end.reassignments(), 2);
+    }
+
+    #[test]
+    fn an_event_dated_before_the_capture_is_refused_and_changes_nothing() {
+        let lead = captured(r#"{"email":"a@corp.example"}"#);
+        let lead = lead.assign(decide(&lead, &Ruleset::default_ruleset(), t0())).unwrap().lead;
+        let early = touch(TouchKind::Called, -1);
+        assert_eq!(lead.touch(early).unwrap_err(), Refusal::BeforeCapture(lead.captured_at));
+        assert!(lead.touch(touch(TouchKind::Called, 0)).is_ok(), "at the capture itself is not before it");
     }
 
     #[test]

@@ -298,27 +298,6 @@ pub fn future_skew() -> chrono::Duration {
     chrono::Duration::minutes(5)
 }
 
-/// Why an event cannot be recorded on a lead as dated: the field and the problem.
-pub fn check_time(touch: &Touch, captured_at: Timestamp, now: Timestamp) -> Result<(), (&'static str, String)> {
-    if touch.at < captured_at {
-        return Err((
-            "occurred_at",
-            format!("{} is before the lead was captured ({})", touch.at.to_rfc3339(), captured_at.to_rfc3339()),
-        ));
-    }
-    if touch.at > now + future_skew() {
-        return Err((
-            "occurred_at",
-            format!(
-                "{} is in the future (more than {} minutes ahead)",
-                touch.at.to_rfc3339(),
-                future_skew().num_minutes()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The outcome of recording a touch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Touched {
@@ -331,6 +310,8 @@ pub enum Touched {
     Replayed(Lead),
     /// The lead is not with a rep (still captured, nurture, spam or disqualified): nothing was recorded.
     NotOpen(Lead),
+    /// The event is dated before the lead was captured: nothing was recorded. The lead as stored.
+    BeforeCapture(Lead),
     /// No lead has this id.
     Missing,
 }
