@@ -184,7 +184,7 @@ async fn the_sweep_routes_a_lead_that_missed_its_queue_and_escalates_a_missed_fi
     eventually("two more sweeps", WAIT, || async { (running.sweeps() >= seen + 2).then_some(()) }).await;
     settle(&running).await;
     assert_eq!(slack.mentioning(ignored.id.as_str()).len(), 1, "escalated once, across sweeps");
-    assert_eq!(subscriber.about("lead.escalated", ignored.id.as_str()).len(), 1, "one breach event, across sweeps");
+    assert_eq!(subscriber.about("lead.sla_breached", ignored.id.as_str()).len(), 1, "one breach event, across sweeps");
     assert!(subscriber.assert_events_match_the_schema() >= 2, "the assignment and the escalation were checked");
     running.stop().await;
 }

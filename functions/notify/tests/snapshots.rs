@@ -1,6 +1,7 @@
 //! Snapshot tests of the Slack payloads in `baton_app::message` (re-exported as
-//! `baton_notify::message`): the owner message (assigned and escalated), the team channel
-//! summary, the message after a button press and the alert for an undelivered notification.
+//! `baton_notify::message`): the owner message (assigned, SLA warning, breach, reassignment),
+//! the team channel summary, the manager's breach alert, the message after a button press and
+//! the alert for an undelivered notification.
 //! Every input is fixed (lead ids, timestamps, the default ruleset with pointer 0), so the
 //! snapshots only change when the rendering does.
 //!
@@ -11,7 +12,7 @@ use baton_domain::{
     Account, FirstAction, Lead, LeadEvent, LeadId, LeadStatus, LeadSubmission, LeadView, NotificationFailure, Owner,
     Priority, Ruleset, Timestamp, Touch, TouchKind, decide,
 };
-use baton_notify::message::{after_touch, alert, render, summary};
+use baton_notify::message::{after_touch, alert, manager_alert, render, summary};
 use chrono::TimeZone;
 use serde_json::Value;
 
@@ -441,4 +442,96 @@ fn an_undelivered_notification_is_announced_with_everything_escaped() {
     assert!(text.contains("failed: channel_not_found: &lt;U0JONAS001&gt; is gone &amp; will not come back."));
     assert_eq!(message["text"], "Notification not delivered: lead.assigned on slack:U0JONAS001");
     snapshot("alert_notification_failed", "Case 10: the team channel alert for lead.notification_failed", &message);
+}
+
+/// The default ruleset with the ladder on: a warning at 80% of the target, reassignment 10
+/// minutes after a breach, and a manager for the europe team.
+fn ladder() -> Ruleset {
+    let mut ruleset = Ruleset::default_ruleset();
+    ruleset.sla.warn_at_percent = Some(80);
+    ruleset.sla.reassign_after = Some("10m".into());
+    ruleset.pools.get_mut("europe").unwrap().manager = Some("U0MANAGER1".into());
+    ruleset
+}
+
+/// Case 1's lead under the ladder ruleset.
+fn hot_with_phone_on_the_ladder() -> Lead {
+    let lead = captured(
+        1,
+        r#"{"email":"lena.schmidt@fabrik.example","phone":"+49 30 1234567","first_name":"Lena","last_name":"Schmidt",
+            "company":"Fabrik GmbH","job_title":"VP Engineering","country":"DE","source":{"form_type":"demo_request"}}"#,
+    );
+    let decision = decide(&lead, &ladder(), t0());
+    assert_eq!(decision.manager.as_deref(), Some("U0MANAGER1"));
+    lead.assign(decision).unwrap().lead
+}
+
+/// The event the rung just taken announces (the newest outbox entry).
+fn rung_event(lead: &Lead) -> LeadEvent {
+    LeadEvent::announcing(lead, lead.outbox.last().expect("a rung waits to be announced"))
+}
+
+#[test]
+fn a_warning_tells_the_owner_how_long_is_left_with_the_buttons_and_nobody_else() {
+    let lead = hot_with_phone_on_the_ladder();
+    let warned = lead.climb(minutes(12)).unwrap().lead;
+    let event = rung_event(&warned);
+    assert_eq!(event.event_type(), baton_domain::EventType::SlaWarning);
+    let message = render(&event).unwrap();
+    let line = section(&message, "⏳");
+    assert!(
+        line.starts_with("⏳ *3 minutes left:* Lena Schmidt is due for a first touch by <@U0JONAS001> at <!date^"),
+        "{line}"
+    );
+    assert!(line.ends_with("|Tue 24 Nov 10:15 CET>."), "{line}");
+    assert_buttons(&message, &warned);
+    assert_eq!(summary(&event), None, "a warning is the owner's alone");
+    assert_eq!(manager_alert(&event), None);
+    snapshot("sla_warning_owner_message", "The owner's SLA warning at 80% of a 15-minute target", &message);
+}
+
+#[test]
+fn a_breach_goes_to_the_owner_the_team_and_the_manager() {
+    let breached = hot_with_phone_on_the_ladder().climb(minutes(16)).unwrap().lead;
+    let event = rung_event(&breached);
+    assert_eq!(event.event_type(), baton_domain::EventType::SlaBreached);
+    let owner = render(&event).unwrap();
+    assert!(
+        section(&owner, "⏰ *SLA breach:*")
+            .starts_with("⏰ *SLA breach:* Lena Schmidt was due for a first touch by <@U0JONAS001>")
+    );
+    assert_buttons(&owner, &breached);
+    let team = summary(&event).unwrap();
+    let line = team["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(line.starts_with("⏰ SLA breach: Lena Schmidt (Fabrik GmbH) — <@U0JONAS001> has not touched it"), "{line}");
+    let manager = manager_alert(&event).unwrap();
+    let text = manager["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(text.starts_with("🚨 *SLA breach on your team:* Lena Schmidt (Fabrik GmbH), hot lead, was due for a first touch by <@U0JONAS001>"), "{text}");
+    assert!(text.contains("Baton reassigns it at <!date^1795512300^"), "{text}");
+    assert_no_buttons(&manager);
+    snapshot("sla_breached_manager_alert", "The manager's alert for lead.sla_breached", &manager);
+    snapshot("sla_breached_summary", "The team channel line for lead.sla_breached", &team);
+}
+
+#[test]
+fn a_reassignment_gives_the_new_owner_the_whole_lead_and_says_why() {
+    let ruleset = ladder();
+    let breached = hot_with_phone_on_the_ladder().climb(minutes(16)).unwrap().lead;
+    let (decision, reason) =
+        baton_domain::rules::engine::reassignment(&ruleset, &breached, 0, 0, &|_| None, minutes(25)).unwrap();
+    let moved = breached.reassign(decision, &reason, minutes(25)).unwrap().lead;
+    let event = rung_event(&moved);
+    assert_eq!(event.event_type(), baton_domain::EventType::Reassigned);
+    let new_owner = moved.decision().unwrap().owner.clone();
+    assert_ne!(new_owner.id, "rep-jonas");
+    let message = render(&event).unwrap();
+    let why = section(&message, "↪️");
+    assert!(why.starts_with("↪️ *Reassigned to you:* the first touch was due from *rep-jonas* by <!date^"), "{why}");
+    assert!(why.contains(&reason), "{why} / {reason}");
+    assert_buttons(&message, &moved);
+    let team = summary(&event).unwrap();
+    let line = team["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(line.starts_with("↪️ Reassigned: Lena Schmidt (Fabrik GmbH) from *rep-jonas* → "), "{line}");
+    snapshot("reassigned_new_owner_message", "The new owner's message for lead.reassigned", &message);
+    snapshot("reassigned_summary", "The team channel line for lead.reassigned", &team);
 }

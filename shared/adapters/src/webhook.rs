@@ -69,7 +69,12 @@ impl fmt::Debug for Subscriber {
 impl Subscriber {
     /// Whether the subscriber wants events of this type.
     pub fn wants(&self, event_type: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == event_type)
+        // `lead.sla_breached` replaced `lead.escalated`: a subscription to the old name gets it.
+        self.events.is_empty()
+            || self
+                .events
+                .iter()
+                .any(|e| e == event_type || (e == "lead.escalated" && event_type == "lead.sla_breached"))
     }
 }
 

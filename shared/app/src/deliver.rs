@@ -1,4 +1,5 @@
-//! Delivering an event: the owner's Slack message, the team channel's summary, signed webhooks
+//! Delivering an event: the owner's Slack message, the team channel's summary, the manager's
+//! alert for a breach ([`message`] has which event goes where), signed webhooks
 //! to subscribers and (when switched on) email — each exactly once.
 //!
 //! # Exactly once
@@ -179,6 +180,16 @@ impl Notify {
             // An owner whose Slack target is the team channel itself gets the full message only.
             if !out.iter().any(|(k, _)| *k == key) {
                 message["channel"] = team.as_str().into();
+                out.push((key, Outgoing::Chat(message)));
+            }
+        }
+        // A breach also goes to the team's manager, directly.
+        if let (Some(manager), Some(mut message)) =
+            (decision.and_then(|d| d.manager.clone()), message::manager_alert(event))
+        {
+            let key = format!("slack:{manager}");
+            if !out.iter().any(|(k, _)| *k == key) {
+                message["channel"] = manager.as_str().into();
                 out.push((key, Outgoing::Chat(message)));
             }
         }

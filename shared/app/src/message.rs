@@ -3,6 +3,13 @@
 //! Baton could not read (a "Data to check" line), and buttons to record what the owner did. Team channels get a one-line summary; a button press replaces the
 //! message with one that says who acted.
 //!
+//! | event | owner | team channel | manager |
+//! |---|---|---|---|
+//! | `lead.assigned` | full message, buttons | summary | |
+//! | `lead.sla_warning` | time left, first action, buttons | | |
+//! | `lead.sla_breached` (and the older `lead.escalated`) | breach, first action, buttons | summary | [`manager_alert`] |
+//! | `lead.reassigned` | the new owner: full message, why, new due time, buttons | summary (from whom, to whom, why) | |
+//!
 //! Every function returns a `chat.postMessage` body; the caller sets `channel`.
 
 use baton_domain::{Decision, EventType, FirstAction, LeadEvent, LeadView, Priority, Timestamp, TouchKind};
@@ -135,9 +142,120 @@ fn duplicates_line(lead: &LeadView) -> Option<Value> {
 pub fn render(event: &LeadEvent) -> Option<Value> {
     match event.kind {
         EventType::Assigned => Some(assigned(&event.lead)),
-        EventType::Escalated => Some(escalated(&event.lead)),
+        EventType::Escalated | EventType::SlaBreached => Some(escalated(&event.lead)),
+        EventType::SlaWarning => Some(warning(event)),
+        EventType::Reassigned => Some(reassigned(event)),
         EventType::Nurture | EventType::Touched | EventType::NotificationFailed => None,
     }
+}
+
+/// How long until `due` from `now`, for a person: `4 minutes`, `1 hour 5 minutes`.
+fn time_left(now: Timestamp, due: Timestamp) -> String {
+    let minutes = (due - now).num_minutes().max(0);
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (minutes / 60, minutes % 60) {
+        (0, m) => plural(m, "minute"),
+        (h, 0) => plural(h, "hour"),
+        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+    }
+}
+
+/// The owner's warning that the first touch is due soon: the lead, the first action, the buttons.
+fn warning(event: &LeadEvent) -> Value {
+    let lead = &event.lead;
+    let name = lead.display_name();
+    let Some(d) = &lead.decision else {
+        return json!({ "text": format!("⏳ SLA warning: lead {} has no decision", lead.id) });
+    };
+    let due = event.sla.as_ref().map_or(d.first_touch_due_at, |s| s.due_at);
+    let left = time_left(event.occurred_at, due);
+    let mut blocks = vec![json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!(
+        "⏳ *{left} left:* {} is due for a first touch by {} at {}.",
+        escape(&name), mention(d), slack_time(due, d.owner.timezone.as_deref())
+    ) }, "fields": context_fields(lead) })];
+    blocks.extend(data_check(lead));
+    blocks.extend(duplicates_line(lead));
+    blocks.extend([
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&first_action(lead, d), SECTION_MAX) } }),
+        buttons(lead),
+        json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · SLA `{}` · warned by Baton's SLA sweep", lead.id, escape(&sla_name(d))) } ] }),
+    ]);
+    json!({
+        "text": format!("⏳ {left} left to touch {} (due {})", escape(&name), owner_time(due, d.owner.timezone.as_deref())),
+        "blocks": blocks,
+    })
+}
+
+/// The SLA policy's name, or `default` when the decision predates policies.
+fn sla_name(d: &Decision) -> String {
+    d.sla.as_ref().map_or_else(|| "default".to_owned(), |t| t.policy.clone())
+}
+
+/// The new owner's message after a reassignment: the full lead, why it came to them, and the
+/// buttons, with the new due time.
+fn reassigned(event: &LeadEvent) -> Value {
+    let lead = &event.lead;
+    let Some(d) = &lead.decision else {
+        return json!({ "text": format!("↪️ Lead {} was reassigned, but its decision is missing", lead.id) });
+    };
+    let mut blocks = assigned_blocks(lead, d);
+    if let Some(step) = &event.sla {
+        let why = step.reason.as_deref().map(|r| format!(" ({})", escape(r))).unwrap_or_default();
+        let text = format!(
+            "↪️ *Reassigned to you:* the first touch was due from *{}* by {} and did not happen{why}. Your first touch is due {}.",
+            escape(&step.owner),
+            slack_time(step.due_at, d.owner.timezone.as_deref()),
+            slack_time(d.first_touch_due_at, d.owner.timezone.as_deref())
+        );
+        blocks.insert(
+            1,
+            json!({ "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } }),
+        );
+    }
+    blocks.push(buttons(lead));
+    blocks.push(footer(lead, d));
+    json!({
+        "text": format!(
+            "↪️ Reassigned to {}: {} {} by {}",
+            escape(&d.owner.name),
+            d.first_action.label(),
+            escape(&lead.display_name()),
+            owner_time(d.first_touch_due_at, d.owner.timezone.as_deref())
+        ),
+        "blocks": blocks,
+    })
+}
+
+/// The team manager's alert for a breach (sent to `Decision::manager` directly): who missed
+/// which lead, by how long, and what the ladder does next.
+pub fn manager_alert(event: &LeadEvent) -> Option<Value> {
+    if event.kind != EventType::SlaBreached {
+        return None;
+    }
+    let lead = &event.lead;
+    let d = lead.decision.as_ref()?;
+    d.manager.as_ref()?;
+    let due = event.sla.as_ref().map_or(d.first_touch_due_at, |s| s.due_at);
+    let next = match d.sla.as_ref().and_then(|t| t.reassign_at) {
+        Some(at) => format!(" Baton reassigns it at {} unless it is touched.", slack_time(at, None)),
+        None => " No reassignment is configured: follow up with the owner.".to_owned(),
+    };
+    let company = lead.company.as_deref().map(|c| format!(" ({})", escape(c))).unwrap_or_default();
+    let text = format!(
+        "🚨 *SLA breach on your team:* {}{company}, {} lead, was due for a first touch by {} at {} (SLA `{}`).{next}",
+        escape(&lead.display_name()),
+        d.score.priority.as_str(),
+        mention(d),
+        slack_time(due, None),
+        escape(&sla_name(d)),
+    );
+    Some(json!({
+        "text": format!("🚨 SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+        "blocks": [
+            { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } },
+            { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Lead `{}` · rule `{}` · Baton", lead.id, escape(&d.rule)) } ] },
+        ],
+    }))
 }
 
 /// The first-action line: what to do, to whom, by when (in the owner's time zone), and how.
@@ -178,7 +296,7 @@ fn first_action(lead: &LeadView, d: &Decision) -> String {
 
 /// The buttons that record a touch; each carries the lead id as its value.
 fn buttons(lead: &LeadView) -> Value {
-    let elements: Vec<Value> = TouchKind::ALL
+    let elements: Vec<Value> = TouchKind::BUTTONS
         .iter()
         .map(|k| {
             let mut b = json!({
@@ -329,7 +447,8 @@ fn escalated(lead: &LeadView) -> Value {
     })
 }
 
-/// The one-line summary for the team channel, for assignments and escalations.
+/// The one-line summary for the team channel, for assignments, breaches and reassignments (a
+/// warning is the owner's alone).
 pub fn summary(event: &LeadEvent) -> Option<Value> {
     let lead = event.lead();
     let d = lead.decision.as_ref()?;
@@ -345,16 +464,30 @@ pub fn summary(event: &LeadEvent) -> Option<Value> {
             d.score.points,
             escape(&d.rule)
         ),
-        EventType::Escalated => format!(
+        EventType::Escalated | EventType::SlaBreached => format!(
             "⏰ SLA breach: {name}{company} — {} has not touched it (due {})",
             mention(d),
-            slack_time(d.first_touch_due_at, None)
+            slack_time(event.sla.as_ref().map_or(d.first_touch_due_at, |s| s.due_at), None)
         ),
+        EventType::Reassigned => {
+            let (from, why) = event.sla.as_ref().map_or((String::new(), String::new()), |s| {
+                (
+                    format!(" from *{}*", escape(&s.owner)),
+                    s.reason.as_deref().map(|r| format!(" · {}", escape(r))).unwrap_or_default(),
+                )
+            });
+            format!(
+                "↪️ Reassigned: {name}{company}{from} → {} after a missed first touch{why} · due {}",
+                mention(d),
+                slack_time(d.first_touch_due_at, None)
+            )
+        }
         _ => return None,
     };
     Some(json!({
         "text": match event.kind {
-            EventType::Escalated => format!("⏰ SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+            EventType::Escalated | EventType::SlaBreached => format!("⏰ SLA breach: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
+            EventType::Reassigned => format!("↪️ Reassigned: {} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
             _ => format!("{} → {}", escape(&lead.display_name()), escape(&d.owner.name)),
         },
         "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_MAX) } } ],
