@@ -17,12 +17,22 @@
 //! (with the open-slot counter updates its effects name, in the same transaction). No
 //! transition is re-derived here.
 //!
-//! A lead that is waiting for something carries `wait_kind` and `wait_due_at` (fixed-width
-//! RFC 3339, so text order is time order). The global secondary index [`WAIT_INDEX`] is keyed by
-//! them; leads that wait for nothing lack the attributes and so are absent from the index, which
-//! keeps sweeps proportional to the overdue leads, not the table.
+//! A lead that is waiting for something carries `due_shard` (`<wait kind>#<shard>`, the shard
+//! `00`..`15` a stable hash of the lead id: [`due_shard`]) and `wait_due_at` (fixed-width
+//! RFC 3339, so text order is time order). The global secondary index [`DUE_INDEX`] is keyed by
+//! them, so the leads waiting for one kind are spread over [`DUE_SHARDS`] index partitions instead
+//! of all writing to one; leads that wait for nothing lack the attributes and so are absent from
+//! the index. [`LeadRepository::overdue`] queries each shard for what is due by now and merges
+//! them earliest first, which keeps sweeps proportional to the overdue leads, not the table.
+//!
+//! Items written before sharding carry `wait_kind` instead of `due_shard` and sit in the legacy
+//! index [`WAIT_INDEX`] (`wait_kind`, `wait_due_at`). `overdue` reads it too (a table without it
+//! just has no legacy items); every write is a whole-item put in the new shape, so an item moves to
+//! the new index the next time it is written, and the legacy index can be dropped once empty.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -40,8 +50,25 @@ use crate::ports::{
     RulesetVersion, Versioned, Written,
 };
 
-/// The name of the sparse due-time index.
+/// The name of the sparse, sharded due-time index: partition `due_shard` ([`due_partition`]),
+/// sort `wait_due_at` ([`index_time`]), all attributes projected (a sweep reads the lead from it).
+pub const DUE_INDEX: &str = "by-due";
+/// The name of the legacy due-time index (partition `wait_kind`, sort `wait_due_at`). It holds
+/// only items written before [`DUE_INDEX`] existed: nothing writes `wait_kind` any more, so each
+/// leaves it when next written. Read by [`LeadRepository::overdue`] until it is dropped.
 pub const WAIT_INDEX: &str = "by-wait";
+
+/// How many index partitions the leads waiting for one kind are spread over.
+///
+/// Why 16: a DynamoDB partition sustains about 1,000 writes a second, and every lead write that
+/// changes its wait rewrites its index entry (a few per lead over its life: captured, assigned,
+/// escalated, touched, announced), so one partition caps a wait kind near a few hundred leads a
+/// second. Sixteen shards give an order of magnitude of headroom over that, while a sweep costs
+/// only 16 small queries per wait kind per run (once a minute).
+///
+/// Raising it is safe (every entry already written sits in a shard below the new count, and
+/// `overdue` queries them all); lowering it would strand the entries in the shards dropped.
+pub const DUE_SHARDS: u32 = 16;
 const SERVICE: &str = "DynamoDB";
 
 type Item = HashMap<String, AttributeValue>;
@@ -51,13 +78,35 @@ pub fn index_time(at: Timestamp) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The shard (`0..DUE_SHARDS`) of lead `id`'s due-time index entry: 64-bit FNV-1a over the id's
+/// UTF-8 bytes, its halves folded together (FNV's low bits alone spread less well), modulo
+/// [`DUE_SHARDS`]. Stable across releases, platforms and processes (unlike std's hasher, which is
+/// seeded at random): a lead keeps its shard for its life. Never fails.
+pub fn due_shard(id: &LeadId) -> u32 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = id.as_str().bytes().fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    // The cast drops only the high half, already folded into the low one.
+    let folded = ((hash >> 32) ^ hash) as u32;
+    folded % DUE_SHARDS
+}
+
+/// The [`DUE_INDEX`] partition key of a wait of `kind` in `shard`: `<kind>#<shard, two digits>`
+/// (`first_touch#07`).
+pub fn due_partition(kind: WaitKind, shard: u32) -> String {
+    format!("{}#{shard:02}", kind.as_str())
+}
+
+/// A lead as stored. Items written before sharding also carry `wait_kind` (the legacy index's
+/// partition key); it is ignored when read and not written again, so a rewritten item leaves the
+/// legacy index.
 #[derive(Serialize, Deserialize)]
 struct LeadItem {
     pk: String,
     #[serde(flatten)]
     lead: Lead,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    wait_kind: Option<String>,
+    due_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wait_due_at: Option<String>,
     #[serde(default)]
@@ -78,16 +127,20 @@ pub const MAX_MATCH_SET: usize = 100;
 pub const MAX_CANDIDATES: usize = baton_domain::duplicate::MAX_POSSIBLE_DUPLICATES;
 
 fn to_item(lead: &Lead) -> Result<Item, Error> {
-    to_item_at(lead, 0)
+    lead_item(lead, 0)
 }
 
-fn to_item_at(lead: &Lead, revision: u64) -> Result<Item, Error> {
+/// The item [`DynamoLeadStore`] stores for `lead` at `revision`: the lead at `lead#<id>`, with
+/// `due_shard` and `wait_due_at` when it waits for something (see the module docs). For tools and
+/// tests that write leads in bulk (a BatchWriteItem has no conditions: the repository's own writes
+/// go through its revision guard). Fails with [`Error::Corrupt`] when the lead cannot be mapped.
+pub fn lead_item(lead: &Lead, revision: u64) -> Result<Item, Error> {
     let wait = lead.awaiting();
     let item = LeadItem {
         revision,
         pk: format!("lead#{}", lead.id),
         lead: lead.clone(),
-        wait_kind: wait.map(|w| w.kind.as_str().to_owned()),
+        due_shard: wait.map(|w| due_partition(w.kind, due_shard(&lead.id))),
         wait_due_at: wait.map(|w| index_time(w.due_at)),
         unannounced: Vec::new(),
     };
@@ -241,18 +294,111 @@ where
 pub struct DynamoLeadStore {
     client: Client,
     table: String,
+    /// Set once a query found the table without the legacy index [`WAIT_INDEX`], so later sweeps
+    /// do not ask again (shared by clones).
+    no_legacy_index: Arc<AtomicBool>,
 }
 
 impl DynamoLeadStore {
-    /// A store on `table`, which must exist with the layout [`crate::provision::ensure_table`] creates.
+    /// A store on `table`, which must exist with the layout [`crate::provision::ensure_table`]
+    /// creates (the legacy index [`WAIT_INDEX`] may be missing).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), no_legacy_index: Arc::default() }
     }
+}
+
+/// One index partition [`LeadRepository::overdue`] reads: its entries due by now, in due order,
+/// a page at a time.
+struct DueSource {
+    index: &'static str,
+    /// The partition key's attribute and value: `due_shard = <kind>#<shard>`, or (legacy)
+    /// `wait_kind = <kind>`.
+    key: (&'static str, String),
+    /// The Limit of each query.
+    page_size: i32,
+    /// Read, not yet merged.
+    page: VecDeque<Item>,
+    /// Where the next query starts (DynamoDB's `LastEvaluatedKey`).
+    start: Option<Item>,
+    exhausted: bool,
+}
+
+impl DueSource {
+    fn new(index: &'static str, key: (&'static str, String), page_size: usize) -> Self {
+        let page_size = i32::try_from(page_size).unwrap_or(i32::MAX);
+        Self { index, key, page_size, page: VecDeque::new(), start: None, exhausted: false }
+    }
+
+    /// Whether the next entry in due order may be here but is not read yet.
+    fn needs_page(&self) -> bool {
+        self.page.is_empty() && !self.exhausted
+    }
+
+    /// The due time of the next entry read, if any.
+    fn head(&self) -> Option<&str> {
+        self.page.front().map(|item| item.get("wait_due_at").and_then(|v| v.as_s().ok()).map_or("", String::as_str))
+    }
+}
+
+/// Whether `err` says the queried index does not exist on the table: DynamoDB answers
+/// `ValidationException: The table does not have the specified index: …`, moto
+/// `ResourceNotFoundException: Invalid index: … Available indexes are: …`.
+fn index_missing<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match (err.code(), err.message()) {
+        (Some("ValidationException"), Some(m)) => m.contains("specified index"),
+        (Some("ResourceNotFoundException"), Some(m)) => m.contains("Invalid index"),
+        _ => false,
+    }
+}
+
+/// How many entries each shard query asks for when `limit` are wanted: the shard's even share
+/// with half again as much for an uneven spread (so one query per shard usually suffices), at
+/// least 8, at most `limit`.
+fn shard_page_size(limit: usize) -> usize {
+    (limit * 3 / 2).div_ceil(DUE_SHARDS as usize).max(8).min(limit)
 }
 
 impl DynamoLeadStore {
     async fn get_raw(&self, pk: String) -> Result<Option<Item>, Error> {
         get_item(&self.client, &self.table, pk).await
+    }
+
+    /// Reads `source`'s next page of entries due by `now` (an index time). A Limit-bounded query
+    /// may return an empty page with a continuation key: that is followed until an entry or the
+    /// end. A missing legacy index reads as an empty one.
+    async fn read_due(&self, source: &mut DueSource, now: &str) -> Result<(), Error> {
+        while source.needs_page() {
+            let (attr, value) = &source.key;
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(source.index)
+                .key_condition_expression(format!("{attr} = :key AND wait_due_at <= :now"))
+                .expression_attribute_values(":key", AttributeValue::S(value.clone()))
+                .expression_attribute_values(":now", AttributeValue::S(now.to_owned()))
+                .limit(source.page_size)
+                .set_exclusive_start_key(source.start.take())
+                .send()
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                Err(e) if source.index == WAIT_INDEX && index_missing(&e) => {
+                    // A table created after sharding: there is nothing written before it.
+                    self.no_legacy_index.store(true, Ordering::Relaxed);
+                    source.exhausted = true;
+                    return Ok(());
+                }
+                Err(e) => return Err(sdk_error(e)),
+            };
+            source.page.extend(out.items.unwrap_or_default());
+            source.exhausted = out.last_evaluated_key.is_none();
+            source.start = out.last_evaluated_key;
+        }
+        Ok(())
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, Error> {
@@ -481,7 +627,7 @@ impl LeadRepository for DynamoLeadStore {
                     let merged = existing.merge(&submitted).lead;
                     items.push(put(
                         &self.table,
-                        to_item_at(&merged, revision + 1)?,
+                        lead_item(&merged, revision + 1)?,
                         "revision = :rev",
                         vec![(":rev", AttributeValue::N(revision.to_string()))],
                     )?);
@@ -564,7 +710,7 @@ impl LeadRepository for DynamoLeadStore {
                 Effect::Publish(_) => {}
             }
         }
-        let item = to_item_at(next, current.revision + 1)?;
+        let item = lead_item(next, current.revision + 1)?;
         if slots.is_empty() {
             // One conditional put: the common case costs one request.
             let result = self
@@ -601,44 +747,58 @@ impl LeadRepository for DynamoLeadStore {
         }
     }
 
+    /// Queries every shard of `kind` in [`DUE_INDEX`] (and [`WAIT_INDEX`], for items written
+    /// before sharding) for entries due by `now`, concurrently, and merges them earliest first:
+    /// a source is read a page further only when its next entry could be the next in due order,
+    /// so the items read stay near `limit` plus a page per shard, whatever the table holds. A lead
+    /// found in both indexes (its entry moving between them) is returned once, at its newest
+    /// revision; an unreadable item is reported and passed over.
     async fn overdue(&self, kind: WaitKind, now: Timestamp, limit: usize) -> Result<Vec<Lead>, Error> {
-        let mut leads = Vec::new();
         if limit == 0 {
-            return Ok(leads); // DynamoDB refuses Limit = 0
+            return Ok(Vec::new()); // DynamoDB refuses Limit = 0
         }
-        let mut start: Option<Item> = None;
-        // A Limit-bounded query may return an empty page with a continuation key: follow it.
-        loop {
-            let remaining = i32::try_from(limit - leads.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(WAIT_INDEX)
-                .key_condition_expression("wait_kind = :kind AND wait_due_at <= :now")
-                .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().into()))
-                .expression_attribute_values(":now", AttributeValue::S(index_time(now)))
-                .limit(remaining)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                // One unreadable item must not stop every sweep: it is reported and passed over.
-                match from_item(item) {
-                    Ok(lead) => leads.push(lead),
-                    Err(e) => {
-                        tracing::error!(error = %e, "an overdue item is not a readable lead; passed over");
-                        crate::metrics::count("CorruptLeads", ("Wait", kind.as_str()), 1.0);
+        let now = index_time(now);
+        let page_size = shard_page_size(limit);
+        let mut sources: Vec<DueSource> = (0..DUE_SHARDS)
+            .map(|shard| DueSource::new(DUE_INDEX, ("due_shard", due_partition(kind, shard)), page_size))
+            .collect();
+        if !self.no_legacy_index.load(Ordering::Relaxed) {
+            // One partition holding every un-migrated lead of the kind: read up to `limit` at once.
+            sources.push(DueSource::new(WAIT_INDEX, ("wait_kind", kind.as_str().to_owned()), limit));
+        }
+        let mut leads: Vec<(Lead, u64)> = Vec::new();
+        let mut positions: HashMap<LeadId, usize> = HashMap::new();
+        while leads.len() < limit {
+            let reads = sources.iter_mut().filter(|s| s.needs_page()).map(|s| self.read_due(s, &now));
+            for result in futures::future::join_all(reads).await {
+                result?;
+            }
+            // Every source has its next entry read, or has none: the earliest head is next.
+            let Some(next) = sources.iter_mut().filter(|s| s.head().is_some()).min_by(|a, b| a.head().cmp(&b.head()))
+            else {
+                break;
+            };
+            let Some(item) = next.page.pop_front() else { break };
+            // One unreadable item must not stop every sweep: it is reported and passed over.
+            match from_item_with_revision(item) {
+                Ok((lead, revision)) => match positions.get(&lead.id) {
+                    Some(&at) => {
+                        if revision > leads[at].1 {
+                            leads[at] = (lead, revision);
+                        }
                     }
+                    None => {
+                        positions.insert(lead.id.clone(), leads.len());
+                        leads.push((lead, revision));
+                    }
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "an overdue item is not a readable lead; passed over");
+                    crate::metrics::count("CorruptLeads", ("Wait", kind.as_str()), 1.0);
                 }
             }
-            match out.last_evaluated_key {
-                Some(key) if leads.len() < limit => start = Some(key),
-                _ => break,
-            }
         }
-        Ok(leads)
+        Ok(leads.into_iter().map(|(lead, _)| lead).collect())
     }
 }
 
@@ -760,9 +920,80 @@ mod tests {
             .into_lead(LeadId::generate(), chrono::Utc::now())
             .unwrap();
         let item = to_item(&lead).unwrap();
-        assert_eq!(item["wait_kind"].as_s().unwrap(), "routing");
+        let shard = format!("routing#{:02}", due_shard(&lead.id));
+        assert_eq!(item["due_shard"].as_s().unwrap(), &shard);
         assert_eq!(item["pk"].as_s().unwrap(), &format!("lead#{}", lead.id));
         assert_eq!(from_item(item).unwrap(), lead);
+    }
+
+    #[test]
+    fn the_shard_of_a_lead_id_is_a_fixed_function_of_its_bytes() {
+        // Pinned (and checked against an independent FNV-1a in Python): a release that changed
+        // these would move every waiting lead's index entry.
+        let fixed = |id: &str| due_shard(&LeadId::parse(id).unwrap());
+        assert_eq!(fixed("00000000-0000-4000-8000-000000000000"), 9);
+        assert_eq!(fixed("6f1c2a9e-3b7d-4e2f-9a41-5c8d7e0b1f23"), 10);
+        assert_eq!(due_partition(WaitKind::FirstTouch, 7), "first_touch#07");
+        assert_eq!(due_partition(WaitKind::Routing, 15), "routing#15");
+    }
+
+    #[test]
+    fn lead_ids_spread_over_every_shard() {
+        let mut per_shard = [0u32; DUE_SHARDS as usize];
+        for _ in 0..1_600 {
+            let shard = due_shard(&LeadId::generate());
+            assert!(shard < DUE_SHARDS, "shard {shard} out of range");
+            per_shard[shard as usize] += 1;
+        }
+        // 100 expected in each; fewer than 50 is a broken hash, not bad luck (p < 1e-8).
+        assert!(per_shard.iter().all(|&n| n >= 50), "uneven spread over the shards: {per_shard:?}");
+    }
+
+    #[test]
+    fn only_a_waiting_lead_carries_the_due_index_keys_and_none_carries_the_legacy_one() {
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t0)
+            .unwrap();
+        let decision = baton_domain::decide(&lead, &baton_domain::Ruleset::default_ruleset(), t0);
+        let assigned = lead.assign(decision).unwrap().lead;
+        let wait = assigned.awaiting().expect("an assigned lead waits for its first touch");
+        let item = lead_item(&assigned, 3).unwrap();
+        assert_eq!(item["due_shard"].as_s().unwrap(), &due_partition(WaitKind::FirstTouch, due_shard(&lead.id)));
+        assert_eq!(item["wait_due_at"].as_s().unwrap(), &index_time(wait.due_at));
+        assert_eq!(item["revision"].as_n().unwrap(), "3");
+        assert!(!item.contains_key("wait_kind"), "the legacy index key is written no more: {item:?}");
+
+        let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, t0, "U1", "slack");
+        let touched = assigned.touch(touch).unwrap().lead;
+        let done = touched.announced(&touched.outbox[0]).lead;
+        assert_eq!(done.awaiting(), None);
+        let item = to_item(&done).unwrap();
+        for key in ["due_shard", "wait_due_at", "wait_kind"] {
+            assert!(!item.contains_key(key), "a lead waiting for nothing carries `{key}`: {item:?}");
+        }
+    }
+
+    #[test]
+    fn an_item_of_the_previous_release_reads_back_and_is_rewritten_in_the_sharded_shape() {
+        let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), chrono::Utc::now())
+            .unwrap();
+        let mut old = to_item(&lead).unwrap();
+        old.remove("due_shard");
+        old.insert("wait_kind".into(), AttributeValue::S("routing".into()));
+        let read = from_item(old).unwrap();
+        assert_eq!(read, lead);
+        let rewritten = to_item(&read).unwrap();
+        assert!(!rewritten.contains_key("wait_kind") && rewritten.contains_key("due_shard"), "{rewritten:?}");
+    }
+
+    #[test]
+    fn a_shard_query_asks_for_a_share_of_the_limit_with_room_for_an_uneven_spread() {
+        assert_eq!(shard_page_size(200), 19);
+        assert_eq!(shard_page_size(10), 8);
+        assert_eq!(shard_page_size(3), 3);
+        assert_eq!(shard_page_size(1), 1);
     }
 
     #[test]

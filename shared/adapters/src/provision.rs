@@ -1,6 +1,7 @@
 //! AWS SDK configuration and idempotent creation of Baton's resources, for the local runner
 //! and tests (in AWS, `template.yaml` creates them). Creating something that exists is success.
-//! [`RequestTally`] counts the AWS requests clients make, by service and operation.
+//! [`RequestTally`] counts the AWS requests clients make, by service and operation, and the
+//! items DynamoDB queries and scans read.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +22,7 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::Error;
-use crate::dynamo::WAIT_INDEX;
+use crate::dynamo::{DUE_INDEX, WAIT_INDEX};
 
 /// Loads the SDK configuration from the environment, pointed at `endpoint` when given
 /// (moto, LocalStack); otherwise at real AWS by the usual variables.
@@ -37,11 +38,14 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
 /// `"{service}.{operation}"` (`"DynamoDB.GetItem"`): every HTTP request sent counts, retries
 /// included. An SQS `ReceiveMessage` that returned no messages (an idle poll) counts as
 /// [`RequestTally::IDLE_RECEIVE`] instead, so per-item work and polling can be told apart.
+/// Apart from the requests it sums the `ScannedCount` of every DynamoDB `Query` and `Scan`
+/// answered: the items DynamoDB read for them, which is what they cost ([`RequestTally::scanned`]).
 /// Clones share their counts. Register it with [`aws_clients`] (an [`SdkConfig`] carries no
 /// interceptors; each client's configuration does).
 #[derive(Debug, Clone, Default)]
 pub struct RequestTally {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    scanned: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl RequestTally {
@@ -62,8 +66,16 @@ impl RequestTally {
         self.counts.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
     }
 
-    /// Forgets every count (for example once start-up is done) and returns what it held.
+    /// Items read so far by `"DynamoDB.Query"` and `"DynamoDB.Scan"`: the sum of the answers'
+    /// `ScannedCount` (items evaluated before any filter, as DynamoDB bills them).
+    pub fn scanned(&self) -> BTreeMap<String, u64> {
+        self.scanned.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Forgets every count, requests and items read (for example once start-up is done), and
+    /// returns the requests it held.
     pub fn reset(&self) -> BTreeMap<String, u64> {
+        self.scanned.lock().unwrap_or_else(|p| p.into_inner()).clear();
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
@@ -95,6 +107,18 @@ impl Intercept for RequestTally {
                         .is_some_and(|o| o.messages().is_empty())
                 })
             });
+        let scanned = context.output_or_error().and_then(|result| result.ok()).and_then(|output| {
+            use aws_sdk_dynamodb::operation::{query::QueryOutput, scan::ScanOutput};
+            match (service, operation) {
+                ("DynamoDB", "Query") => output.downcast_ref::<QueryOutput>().map(QueryOutput::scanned_count),
+                ("DynamoDB", "Scan") => output.downcast_ref::<ScanOutput>().map(ScanOutput::scanned_count),
+                _ => None,
+            }
+        });
+        if let Some(n) = scanned {
+            let mut items = self.scanned.lock().unwrap_or_else(|p| p.into_inner());
+            *items.entry(format!("{service}.{operation}")).or_default() += u64::try_from(n).unwrap_or(0);
+        }
         let key = if idle { Self::IDLE_RECEIVE.to_owned() } else { format!("{service}.{operation}") };
         *self.counts.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += attempts;
         Ok(())
@@ -144,25 +168,33 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
         .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })
 }
 
-/// Creates the leads table (key `pk`, sparse index [`WAIT_INDEX`] on `wait_kind` + `wait_due_at`)
-/// unless it exists.
-pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), Error> {
-    let index = GlobalSecondaryIndex::builder()
-        .index_name(WAIT_INDEX)
-        .key_schema(key("wait_kind", KeyType::Hash)?)
-        .key_schema(key("wait_due_at", KeyType::Range)?)
+/// A sparse global secondary index on `hash` + `range` (strings), projecting every attribute.
+fn due_index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Error> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
         .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
-        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })?;
+        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })
+}
+
+/// Creates the leads table unless it exists, as `template.yaml` declares it: key `pk`, the sparse
+/// sharded due-time index [`DUE_INDEX`] (`due_shard` + `wait_due_at`), and for this release the
+/// legacy index [`WAIT_INDEX`] (`wait_kind` + `wait_due_at`), which only items written before
+/// sharding are in. Fails when DynamoDB refuses or cannot be reached.
+pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), Error> {
     let result = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(definition("pk")?)
+        .attribute_definitions(definition("due_shard")?)
         .attribute_definitions(definition("wait_kind")?)
         .attribute_definitions(definition("wait_due_at")?)
         .key_schema(key("pk", KeyType::Hash)?)
-        .global_secondary_indexes(index)
+        .global_secondary_indexes(due_index(DUE_INDEX, "due_shard", "wait_due_at")?)
+        .global_secondary_indexes(due_index(WAIT_INDEX, "wait_kind", "wait_due_at")?)
         .send()
         .await;
     match result {

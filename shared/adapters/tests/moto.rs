@@ -7,11 +7,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use baton_adapters::contract::{self, test_endpoint, unique_name};
-use baton_adapters::dynamo::DynamoLeadStore;
+use baton_adapters::dynamo::{self, DynamoLeadStore};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::{EventPublisher, LeadRepository, WorkQueue, Written, provision};
-use baton_domain::{LeadEvent, LeadId, LeadSubmission, Ruleset, decide};
+use baton_domain::{Lead, LeadEvent, LeadId, LeadSubmission, Ruleset, WaitKind, decide};
 
 async fn sdk() -> aws_config::SdkConfig {
     provision::sdk_config(Some(&test_endpoint())).await
@@ -35,6 +35,12 @@ async fn the_dynamodb_store_keeps_the_lead_store_contract() {
 async fn the_dynamodb_store_keeps_the_open_cap_contract() {
     let (store, client, table) = store().await;
     contract::open_caps(&store, &baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
+}
+
+#[tokio::test]
+async fn the_dynamodb_store_moves_the_open_slot_in_a_reassignments_one_write() {
+    let (store, client, table) = store().await;
+    contract::open_slot_moves(&store, &baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
 }
 
 #[tokio::test]
@@ -96,7 +102,12 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
                 .unwrap()
         }
     };
-    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "routing");
+    let shard = format!("{:02}", dynamo::due_shard(&lead.id));
+    let index_key = |item: &std::collections::HashMap<String, AttributeValue>| {
+        assert!(!item.contains_key("wait_kind"), "the legacy index key is written no more: {item:?}");
+        item["due_shard"].as_s().unwrap().clone()
+    };
+    assert_eq!(index_key(&raw(lead.id.clone()).await), format!("routing#{shard}"));
     let decision = decide(&lead, &Ruleset::default_ruleset(), chrono::Utc::now());
     let step = |t: baton_domain::Transition| {
         let store = store.clone();
@@ -108,14 +119,14 @@ async fn only_waiting_leads_carry_the_sparse_index_attributes() {
         }
     };
     let assigned = step(lead.assign(decision).unwrap()).await;
-    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "first_touch");
+    assert_eq!(index_key(&raw(lead.id.clone()).await), format!("first_touch#{shard}"));
     let touch = baton_domain::Touch::new(baton_domain::TouchKind::Called, chrono::Utc::now(), "U1", "api");
     let touched = step(assigned.touch(touch).unwrap()).await;
-    assert_eq!(raw(lead.id.clone()).await["wait_kind"].as_s().unwrap(), "announce", "the touch waits to be announced");
+    assert_eq!(index_key(&raw(lead.id.clone()).await), format!("announce#{shard}"), "the touch waits to be announced");
     step(touched.announced(&touched.outbox[0])).await;
     let item = raw(lead.id.clone()).await;
     assert!(
-        !item.contains_key("wait_kind") && !item.contains_key("wait_due_at"),
+        !item.contains_key("due_shard") && !item.contains_key("wait_kind") && !item.contains_key("wait_due_at"),
         "a touched lead left the index: {item:?}"
     );
     assert_eq!(item["status"].as_s().unwrap(), "touched");
@@ -197,16 +208,135 @@ async fn an_unreadable_item_in_the_index_is_passed_over_not_fatal() {
         .into_lead(LeadId::generate(), chrono::Utc::now() - chrono::Duration::hours(1))
         .unwrap();
     store.capture(&lead, None).await.unwrap();
-    // An item in the routing wait that is not a lead (hand-edited, or a shape this release cannot read).
-    client
-        .put_item()
+    // Items in the routing wait that are not leads (hand-edited, or a shape this release cannot
+    // read), in each index: the sharded one, and the legacy one of items written before it.
+    for (pk, key, value) in [("lead#broken", "due_shard", "routing#03"), ("lead#broken-legacy", "wait_kind", "routing")]
+    {
+        client
+            .put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S(pk.into()))
+            .item(key, AttributeValue::S(value.into()))
+            .item("wait_due_at", AttributeValue::S("2000-01-01T00:00:00.000Z".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let overdue = store.overdue(baton_domain::WaitKind::Routing, chrono::Utc::now(), 10).await.unwrap();
+    assert_eq!(overdue.iter().map(|l| &l.id).collect::<Vec<_>>(), [&lead.id], "the readable lead is still found");
+}
+
+fn waiting_lead(captured_at: chrono::DateTime<chrono::Utc>) -> Lead {
+    LeadSubmission { email: Some(format!("{}@corp.example", &LeadId::generate().as_str()[..8])), ..Default::default() }
+        .into_lead(LeadId::generate(), captured_at)
+        .unwrap()
+}
+
+/// Writes `lead` as the previous release stored it: `wait_kind` (the legacy index's key), no
+/// `due_shard`.
+async fn put_legacy(client: &aws_sdk_dynamodb::Client, table: &str, lead: &Lead) {
+    let mut item = dynamo::lead_item(lead, 0).unwrap();
+    item.remove("due_shard").expect("a waiting lead has a shard");
+    let kind = lead.awaiting().expect("a waiting lead").kind.as_str();
+    item.insert("wait_kind".into(), AttributeValue::S(kind.into()));
+    client.put_item().table_name(table).set_item(Some(item)).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_lead_written_before_sharding_is_found_through_the_legacy_index_and_once_after_its_next_write() {
+    let (store, client, table) = store().await;
+    let now = chrono::Utc::now();
+    let legacy = waiting_lead(now - chrono::Duration::hours(2));
+    let sharded = waiting_lead(now - chrono::Duration::hours(1));
+    put_legacy(&client, &table, &legacy).await;
+    store.capture(&sharded, None).await.unwrap();
+
+    let due = store.overdue(WaitKind::Routing, now, 10).await.unwrap();
+    assert_eq!(due.iter().map(|l| &l.id).collect::<Vec<_>>(), [&legacy.id, &sharded.id], "both, earliest first");
+
+    // Its next write (here the same lead, one revision on) moves it to the sharded index.
+    let current = store.read(&legacy.id).await.unwrap().unwrap();
+    assert_eq!(store.update(&current, &current.lead, &[]).await.unwrap(), Written::Applied);
+    let item = client
+        .get_item()
         .table_name(&table)
-        .item("pk", AttributeValue::S("lead#broken".into()))
-        .item("wait_kind", AttributeValue::S("routing".into()))
-        .item("wait_due_at", AttributeValue::S("2000-01-01T00:00:00.000Z".into()))
+        .key("pk", AttributeValue::S(format!("lead#{}", legacy.id)))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!item.contains_key("wait_kind") && item.contains_key("due_shard"), "rewritten in the new shape: {item:?}");
+    let due = store.overdue(WaitKind::Routing, now, 10).await.unwrap();
+    assert_eq!(due.iter().map(|l| &l.id).collect::<Vec<_>>(), [&legacy.id, &sharded.id], "each found once");
+}
+
+#[tokio::test]
+async fn a_table_without_the_legacy_index_has_no_legacy_leads_and_is_not_asked_again() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+        ScalarAttributeType,
+    };
+    let config = sdk().await;
+    let tally = provision::RequestTally::new();
+    let client = provision::aws_clients(&config, Some(&tally)).dynamodb;
+    let table = unique_name("sharded");
+    let string = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string("pk"))
+        .attribute_definitions(string("due_shard"))
+        .attribute_definitions(string("wait_due_at"))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(dynamo::DUE_INDEX)
+                .key_schema(key("due_shard", KeyType::Hash))
+                .key_schema(key("wait_due_at", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
-    let overdue = store.overdue(baton_domain::WaitKind::Routing, chrono::Utc::now(), 10).await.unwrap();
-    assert_eq!(overdue.iter().map(|l| &l.id).collect::<Vec<_>>(), [&lead.id], "the readable lead is still found");
+    let store = DynamoLeadStore::new(client, &table);
+    let now = chrono::Utc::now();
+    let lead = waiting_lead(now - chrono::Duration::hours(1));
+    store.capture(&lead, None).await.unwrap();
+
+    tally.reset();
+    let due = store.overdue(WaitKind::Routing, now, 10).await.unwrap();
+    assert_eq!(due.iter().map(|l| &l.id).collect::<Vec<_>>(), [&lead.id]);
+    let shards = u64::from(dynamo::DUE_SHARDS);
+    assert_eq!(tally.counts()["DynamoDB.Query"], shards + 1, "every shard, and the legacy index once");
+    tally.reset();
+    assert_eq!(store.overdue(WaitKind::Routing, now, 10).await.unwrap().len(), 1);
+    assert_eq!(tally.counts()["DynamoDB.Query"], shards, "the missing legacy index is remembered");
+}
+
+#[tokio::test]
+async fn overdue_leads_across_shards_and_indexes_come_earliest_first_up_to_the_limit() {
+    let (store, client, table) = store().await;
+    let now = chrono::Utc::now();
+    // 60 due leads a minute apart (every fifth in the legacy shape), over all 16 shards.
+    let leads: Vec<Lead> = (0..60).map(|i| waiting_lead(now - chrono::Duration::minutes(200 - i))).collect();
+    for (i, lead) in leads.iter().enumerate() {
+        if i % 5 == 0 {
+            put_legacy(&client, &table, lead).await;
+        } else {
+            let item = dynamo::lead_item(lead, 0).unwrap();
+            client.put_item().table_name(&table).set_item(Some(item)).send().await.unwrap();
+        }
+    }
+    for limit in [1, 7, 25, 59, 60, 100] {
+        let due = store.overdue(WaitKind::Routing, now, limit).await.unwrap();
+        let expected: Vec<&LeadId> = leads.iter().take(limit).map(|l| &l.id).collect();
+        assert_eq!(due.iter().map(|l| &l.id).collect::<Vec<_>>(), expected, "limit {limit}");
+    }
 }
