@@ -22,6 +22,8 @@
 //! - [`touch`]: touches and outcomes (and the one definition of what stops the clock and what
 //!   counts as contacted, meeting and opportunity), and the first-action task.
 //! - [`outcome`]: outcome and touch events as submitted (API, batches, CSV), parsed and checked into [`Touch`]es.
+//! - [`metrics`]: handoff metrics with one definition each (system and human delay, SLA
+//!   attainment, outcome rates, the speed-to-lead curve) and mergeable aggregates.
 //! - [`normalize`]: normalization and enrichment of submitted values.
 //! - [`text`]: Unicode NFC and invisible-character removal for names and identity keys.
 //! - [`event`]: the public, versioned event contract ([`LeadEvent`] with a bounded [`LeadView`]).
@@ -34,6 +36,7 @@ pub mod decision;
 pub mod duplicate;
 pub mod event;
 pub mod lead;
+pub mod metrics;
 pub mod normalize;
 pub mod outcome;
 pub mod rules;

@@ -1,0 +1,535 @@
+//! Handoff metrics, each with one definition: what a lead contributes ([`LeadFacts`]), and
+//! aggregates that add leads one at a time and merge with each other ([`Aggregate`]), with
+//! percentiles from a mergeable histogram ([`Histogram`]) stored with them, so a report never
+//! needs the leads themselves.
+//!
+//! # Definitions
+//! - **Time to first touch** = capture → the first touch ([`crate::touch`] defines which kinds
+//!   stop the clock; the earliest by its own time). It is the sum of:
+//!   - **system delay**: capture → the owner was notified (Baton's part);
+//!   - **human delay**: notified → the first touch (the rep's part; never negative: a touch
+//!     recorded before the notification counts as 0).
+//!
+//!   When the notification time is unknown, the decision time stands in for it.
+//! - **SLA attainment** = leads first touched by the due time of their first assignment ÷ leads
+//!   whose outcome is known: touched, or untouched past that due time (a miss). A lead still
+//!   untouched and not yet due at the end of the range is **pending**: counted apart, in neither
+//!   part of the share. Warnings, breaches and reassignments are counted from the lead's SLA
+//!   history.
+//! - **Contact, meeting and opportunity rates** = leads with at least one event that counts as
+//!   contacted / a meeting / an opportunity ÷ leads assigned to a rep. **Pipeline** is the sum of
+//!   the amounts of `opportunity_created` events, per currency (a lead's latest amount counts).
+//! - **The speed-to-lead curve**: the same three rates per response-time bucket of time to first
+//!   touch ([`SpeedBucket`]: under 5 min, 5–30 min, 30–60 min, 1–24 h, over 24 h), each with its
+//!   sample size. Untouched leads are in no bucket.
+//! - Only leads assigned to a rep count (nurture, spam and disqualification at routing are
+//!   counted as captured only). An event that arrives late changes the lead's facts: the
+//!   aggregate takes the lead's old facts out and the new ones in ([`Aggregate::remove`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Lead, Rung, Timestamp, TouchKind};
+
+/// How long a response took, in buckets, for the speed-to-lead curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedBucket {
+    Under5m,
+    From5To30m,
+    From30To60m,
+    From1To24h,
+    Over24h,
+}
+
+impl SpeedBucket {
+    /// Every bucket, fastest first.
+    pub const ALL: [SpeedBucket; 5] =
+        [Self::Under5m, Self::From5To30m, Self::From30To60m, Self::From1To24h, Self::Over24h];
+
+    /// The bucket of a response after `seconds` (each bucket includes its lower bound).
+    pub fn of(seconds: u64) -> Self {
+        match seconds {
+            s if s < 5 * 60 => Self::Under5m,
+            s if s < 30 * 60 => Self::From5To30m,
+            s if s < 60 * 60 => Self::From30To60m,
+            s if s < 24 * 3600 => Self::From1To24h,
+            _ => Self::Over24h,
+        }
+    }
+
+    /// A label for people, such as `5–30 min`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Under5m => "under 5 min",
+            Self::From5To30m => "5–30 min",
+            Self::From30To60m => "30–60 min",
+            Self::From1To24h => "1–24 h",
+            Self::Over24h => "over 24 h",
+        }
+    }
+}
+
+/// Where a lead stands against its SLA at the end of a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaOutcome {
+    /// Touched by the due time of its first assignment.
+    Met,
+    /// Touched after it, or untouched and past it.
+    Missed,
+    /// Untouched and not yet due: in neither part of the attainment share.
+    Pending,
+}
+
+/// What one lead contributes to every metric, as of a time (the end of the range).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadFacts {
+    pub captured_at: Timestamp,
+    /// Capture → notified, in seconds.
+    pub system_delay: Option<u64>,
+    /// Notified → first touch, in seconds (0 when touched before the notification).
+    pub human_delay: Option<u64>,
+    /// Capture → first touch, in seconds.
+    pub time_to_first_touch: Option<u64>,
+    pub sla: SlaOutcome,
+    pub contacted: bool,
+    pub meeting: bool,
+    pub opportunity: bool,
+    /// The latest `opportunity_created` amount: currency and ten-thousandths of its unit.
+    pub pipeline: Option<(String, i128)>,
+    pub warnings: u32,
+    pub breaches: u32,
+    pub reassignments: u32,
+}
+
+fn seconds(from: Timestamp, to: Timestamp) -> u64 {
+    u64::try_from((to - from).num_seconds()).unwrap_or(0)
+}
+
+impl LeadFacts {
+    /// The facts of `lead` as of `as_of`, when it was assigned to a rep (else `None`), notified at
+    /// `notified_at` (the decision time when unknown). Events after `as_of` are not counted.
+    pub fn of(lead: &Lead, notified_at: Option<Timestamp>, as_of: Timestamp) -> Option<Self> {
+        let decision = lead.decision().filter(|d| d.disposition.is_none())?;
+        let notified = notified_at.unwrap_or(decision.decided_at).max(lead.captured_at);
+        let events: Vec<_> = lead.touches.iter().filter(|t| t.at <= as_of).collect();
+        let first = events.iter().filter(|t| t.kind.stops_the_clock()).map(|t| t.at).min();
+        let due = lead.sla_history.first().map_or(decision.first_touch_due_at, |s| s.due_at);
+        let sla = match first {
+            Some(at) if at <= due => SlaOutcome::Met,
+            Some(_) => SlaOutcome::Missed,
+            None if as_of > due => SlaOutcome::Missed,
+            None => SlaOutcome::Pending,
+        };
+        let pipeline = events
+            .iter()
+            .rev()
+            .filter(|t| t.kind == TouchKind::OpportunityCreated)
+            .find_map(|t| t.amount.as_ref())
+            .map(|m| (m.currency.clone(), m.ten_thousandths()));
+        let rungs = |rung: Rung| {
+            let n = lead.sla_history.iter().filter(|s| s.rung == rung && s.at <= as_of).count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        Some(Self {
+            captured_at: lead.captured_at,
+            system_delay: (notified <= as_of).then(|| seconds(lead.captured_at, notified)),
+            human_delay: first.map(|at| seconds(notified, at.max(notified))),
+            time_to_first_touch: first.map(|at| seconds(lead.captured_at, at)),
+            sla,
+            contacted: events.iter().any(|t| t.kind.counts_as_contacted()),
+            meeting: events.iter().any(|t| t.kind.counts_as_meeting()),
+            opportunity: events.iter().any(|t| t.kind.counts_as_opportunity()),
+            pipeline,
+            warnings: rungs(Rung::Warning),
+            breaches: rungs(Rung::Breach),
+            reassignments: rungs(Rung::Reassignment),
+        })
+    }
+
+    /// The response-time bucket, when the lead was touched.
+    pub fn bucket(&self) -> Option<SpeedBucket> {
+        self.time_to_first_touch.map(SpeedBucket::of)
+    }
+}
+
+/// A histogram of durations in seconds that merges by adding counts: exact below 64 s, then 32
+/// buckets per power of two (every value within about 3% of its bucket's bounds), sparse.
+/// Quantiles are read from the bucket bounds, so they agree with the exact value to that
+/// precision, whatever the number of values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Bucket index → how many values fell in it.
+    pub counts: BTreeMap<u32, u64>,
+}
+
+const SUB_BUCKETS: u32 = 32;
+const EXACT_BELOW: u64 = 64;
+
+impl Histogram {
+    /// The bucket of `value`.
+    pub fn index(value: u64) -> u32 {
+        if value < EXACT_BELOW {
+            return value as u32;
+        }
+        let exponent = 63 - value.leading_zeros(); // ≥ 6
+        let offset = ((value >> (exponent - 5)) & u64::from(SUB_BUCKETS - 1)) as u32;
+        EXACT_BELOW as u32 + (exponent - 6) * SUB_BUCKETS + offset
+    }
+
+    /// The smallest value in bucket `index`.
+    pub fn lower_bound(index: u32) -> u64 {
+        if u64::from(index) < EXACT_BELOW {
+            return u64::from(index);
+        }
+        let i = index - EXACT_BELOW as u32;
+        let exponent = i / SUB_BUCKETS + 6;
+        let offset = u64::from(i % SUB_BUCKETS);
+        (1u64 << exponent) + (offset << (exponent - 5))
+    }
+
+    /// Adds one value.
+    pub fn add(&mut self, value: u64) {
+        *self.counts.entry(Self::index(value)).or_default() += 1;
+    }
+
+    /// Takes one value out (a lead whose facts changed); a value never added is ignored.
+    pub fn remove(&mut self, value: u64) {
+        let index = Self::index(value);
+        if let Some(n) = self.counts.get_mut(&index) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(&index);
+            }
+        }
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (index, n) in &other.counts {
+            *self.counts.entry(*index).or_default() += n;
+        }
+    }
+
+    /// How many values it holds.
+    pub fn len(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Whether it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The `q` quantile (0.5 for the median), as the lower bound of the bucket holding the
+    /// value of rank ⌈q·n⌉ (the nearest-rank definition); `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (index, count) in &self.counts {
+            seen += count;
+            if seen >= rank {
+                return Some(Self::lower_bound(*index));
+            }
+        }
+        self.counts.keys().next_back().map(|i| Self::lower_bound(*i))
+    }
+}
+
+/// Outcome counts for a set of leads: the sample and how many reached each outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub leads: u64,
+    pub contacted: u64,
+    pub meetings: u64,
+    pub opportunities: u64,
+}
+
+impl Outcomes {
+    fn apply(&mut self, f: &LeadFacts, sign: i64) {
+        let step = |n: &mut u64, yes: bool| {
+            if yes {
+                *n = n.saturating_add_signed(sign);
+            }
+        };
+        step(&mut self.leads, true);
+        step(&mut self.contacted, f.contacted);
+        step(&mut self.meetings, f.meeting);
+        step(&mut self.opportunities, f.opportunity);
+    }
+
+    fn merge(&mut self, o: &Outcomes) {
+        self.leads += o.leads;
+        self.contacted += o.contacted;
+        self.meetings += o.meetings;
+        self.opportunities += o.opportunities;
+    }
+
+    /// A count as a share of the sample (`None` for an empty sample).
+    pub fn rate(&self, count: u64) -> Option<f64> {
+        (self.leads > 0).then(|| count as f64 / self.leads as f64)
+    }
+}
+
+/// Every metric for a set of leads (one slice: a day, a source, an owner, …), kept by adding
+/// each lead's facts once and merged across slices by adding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub outcomes: Outcomes,
+    pub system_delay: Histogram,
+    pub human_delay: Histogram,
+    pub time_to_first_touch: Histogram,
+    pub sla_met: u64,
+    pub sla_missed: u64,
+    pub sla_pending: u64,
+    pub warnings: u64,
+    pub breaches: u64,
+    pub reassignments: u64,
+    /// Currency → the pipeline in ten-thousandths of its unit.
+    pub pipeline: BTreeMap<String, i128>,
+    /// The speed-to-lead curve: outcomes per response-time bucket.
+    pub by_speed: BTreeMap<SpeedBucket, Outcomes>,
+}
+
+impl Aggregate {
+    fn apply(&mut self, f: &LeadFacts, sign: i64) {
+        let count = |n: &mut u64, by: u64| *n = n.saturating_add_signed(sign * by as i64);
+        self.outcomes.apply(f, sign);
+        for (histogram, value) in [
+            (&mut self.system_delay, f.system_delay),
+            (&mut self.human_delay, f.human_delay),
+            (&mut self.time_to_first_touch, f.time_to_first_touch),
+        ] {
+            match (value, sign > 0) {
+                (Some(v), true) => histogram.add(v),
+                (Some(v), false) => histogram.remove(v),
+                (None, _) => {}
+            }
+        }
+        match f.sla {
+            SlaOutcome::Met => count(&mut self.sla_met, 1),
+            SlaOutcome::Missed => count(&mut self.sla_missed, 1),
+            SlaOutcome::Pending => count(&mut self.sla_pending, 1),
+        }
+        count(&mut self.warnings, u64::from(f.warnings));
+        count(&mut self.breaches, u64::from(f.breaches));
+        count(&mut self.reassignments, u64::from(f.reassignments));
+        if let Some((currency, amount)) = &f.pipeline {
+            *self.pipeline.entry(currency.clone()).or_default() += i128::from(sign) * amount;
+        }
+        if let Some(bucket) = f.bucket() {
+            self.by_speed.entry(bucket).or_default().apply(f, sign);
+        }
+    }
+
+    /// Adds one lead's facts.
+    pub fn add(&mut self, facts: &LeadFacts) {
+        self.apply(facts, 1);
+    }
+
+    /// Takes out facts added before (a lead whose facts changed: remove the old, add the new).
+    pub fn remove(&mut self, facts: &LeadFacts) {
+        self.apply(facts, -1);
+    }
+
+    /// Adds every lead of `other`.
+    pub fn merge(&mut self, other: &Aggregate) {
+        self.outcomes.merge(&other.outcomes);
+        self.system_delay.merge(&other.system_delay);
+        self.human_delay.merge(&other.human_delay);
+        self.time_to_first_touch.merge(&other.time_to_first_touch);
+        self.sla_met += other.sla_met;
+        self.sla_missed += other.sla_missed;
+        self.sla_pending += other.sla_pending;
+        self.warnings += other.warnings;
+        self.breaches += other.breaches;
+        self.reassignments += other.reassignments;
+        for (currency, amount) in &other.pipeline {
+            *self.pipeline.entry(currency.clone()).or_default() += amount;
+        }
+        for (bucket, outcomes) in &other.by_speed {
+            self.by_speed.entry(*bucket).or_default().merge(outcomes);
+        }
+    }
+
+    /// SLA attainment: met ÷ (met + missed); `None` when no lead's outcome is known yet.
+    pub fn attainment(&self) -> Option<f64> {
+        let known = self.sla_met + self.sla_missed;
+        (known > 0).then(|| self.sla_met as f64 / known as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LeadId, LeadSubmission, Money, Ruleset, Touch, decide};
+
+    fn t(minutes: i64) -> Timestamp {
+        "2026-11-24T09:00:00Z".parse::<Timestamp>().unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    /// A hot lead (15-minute target in the default ruleset) captured and decided at minute 0.
+    fn assigned() -> Lead {
+        let lead = LeadSubmission::from_json(
+            br#"{"email":"a@corp.example","phone":"+49 30 1234567","job_title":"VP Engineering","country":"DE",
+                "source":{"form_type":"demo_request"}}"#,
+        )
+        .unwrap()
+        .into_lead(LeadId::generate(), t(0))
+        .unwrap();
+        let lead = lead.assign(decide(&lead, &Ruleset::default_ruleset(), t(0))).unwrap().lead;
+        assert_eq!(lead.decision().unwrap().first_touch_due_at, t(15));
+        lead
+    }
+
+    fn touch(lead: Lead, kind: TouchKind, minutes: i64) -> Lead {
+        lead.touch(Touch::new(kind, t(minutes), "ana", "api")).unwrap().lead
+    }
+
+    #[test]
+    fn time_to_first_touch_is_the_system_part_plus_the_human_part() {
+        let lead = touch(assigned(), TouchKind::Called, 12);
+        let f = LeadFacts::of(&lead, Some(t(0) + chrono::Duration::seconds(2)), t(60)).unwrap();
+        assert_eq!((f.system_delay, f.human_delay, f.time_to_first_touch), (Some(2), Some(718), Some(720)));
+        assert_eq!((f.sla, f.bucket()), (SlaOutcome::Met, Some(SpeedBucket::From5To30m)));
+        assert!(!f.contacted, "a call logged is a touch, not a conversation");
+    }
+
+    #[test]
+    fn an_open_lead_is_pending_until_its_due_time_and_missed_after() {
+        let lead = assigned();
+        assert_eq!(LeadFacts::of(&lead, None, t(10)).unwrap().sla, SlaOutcome::Pending);
+        let missed = LeadFacts::of(&lead, None, t(16)).unwrap();
+        assert_eq!((missed.sla, missed.time_to_first_touch, missed.bucket()), (SlaOutcome::Missed, None, None));
+    }
+
+    #[test]
+    fn a_late_event_dated_earlier_moves_the_first_touch_and_events_after_the_range_do_not_count() {
+        let lead = touch(assigned(), TouchKind::Called, 40);
+        assert_eq!(LeadFacts::of(&lead, None, t(60)).unwrap().sla, SlaOutcome::Missed);
+        let lead = touch(lead, TouchKind::Emailed, 3);
+        let f = LeadFacts::of(&lead, None, t(60)).unwrap();
+        assert_eq!((f.time_to_first_touch, f.sla), (Some(180), SlaOutcome::Met));
+        let before = LeadFacts::of(&lead, None, t(2)).unwrap();
+        assert_eq!((before.time_to_first_touch, before.sla), (None, SlaOutcome::Pending));
+    }
+
+    #[test]
+    fn outcomes_use_the_one_definition_and_the_latest_amount_is_the_pipeline() {
+        let mut lead = touch(assigned(), TouchKind::MeetingBooked, 4);
+        for (amount, minutes) in [("1000", 50), ("2500.5", 90)] {
+            let mut t = Touch::new(TouchKind::OpportunityCreated, t(minutes), "ana", "crm");
+            t.amount = Some(Money::parse(amount, "EUR").unwrap());
+            lead = lead.touch(t).unwrap().lead;
+        }
+        let f = LeadFacts::of(&lead, None, t(120)).unwrap();
+        assert!(f.contacted && f.meeting && f.opportunity, "{f:?}");
+        assert_eq!(f.pipeline, Some(("EUR".into(), 25_005_000)));
+    }
+
+    #[test]
+    fn a_lead_not_assigned_to_a_rep_has_no_facts() {
+        let lead = LeadSubmission { email: Some("x@gmail.com".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t(0))
+            .unwrap();
+        assert_eq!(LeadFacts::of(&lead, None, t(10)), None, "captured, not decided");
+    }
+
+    #[test]
+    fn the_histogram_is_exact_below_a_minute_and_within_three_percent_above() {
+        for v in (0..64).chain([64, 65, 100, 1_000, 3_599, 86_400, 1_000_000, u64::from(u32::MAX)]) {
+            let lower = Histogram::lower_bound(Histogram::index(v));
+            assert!(lower <= v, "{v}: lower bound {lower}");
+            assert!((v - lower) as f64 <= v as f64 / 32.0, "{v}: lower bound {lower}");
+            assert_eq!(Histogram::index(lower), Histogram::index(v), "{v}");
+        }
+        assert_eq!(Histogram::lower_bound(Histogram::index(63)), 63);
+    }
+
+    #[test]
+    fn quantiles_are_nearest_rank_and_merging_equals_adding_everything_to_one() {
+        let mut a = Histogram::default();
+        let mut b = Histogram::default();
+        let mut all = Histogram::default();
+        for v in 1..=100u64 {
+            if v % 3 == 0 {
+                a.add(v)
+            } else {
+                b.add(v)
+            }
+            all.add(v);
+        }
+        a.merge(&b);
+        assert_eq!(a, all);
+        assert_eq!(
+            (all.quantile(0.5), all.quantile(0.9)),
+            (Some(50), Some(90)),
+            "50 is exact; 90 is in the bucket [90, 91]"
+        );
+        assert_eq!(Histogram::default().quantile(0.5), None);
+        all.remove(100);
+        assert_eq!(all.len(), 99);
+    }
+
+    #[test]
+    fn an_aggregate_adds_removes_and_merges_to_the_same_figures() {
+        let fast = LeadFacts::of(&touch(assigned(), TouchKind::Contacted, 2), None, t(60)).unwrap();
+        let slow = LeadFacts::of(&touch(assigned(), TouchKind::Called, 120), None, t(180)).unwrap();
+        let open = LeadFacts::of(&assigned(), None, t(5)).unwrap();
+        let mut one = Aggregate::default();
+        for f in [&fast, &slow, &open] {
+            one.add(f);
+        }
+        assert_eq!((one.sla_met, one.sla_missed, one.sla_pending), (1, 1, 1));
+        assert_eq!(one.attainment(), Some(0.5), "a pending lead is in neither part");
+        assert_eq!(one.outcomes, Outcomes { leads: 3, contacted: 1, meetings: 0, opportunities: 0 });
+        assert_eq!(
+            one.by_speed[&SpeedBucket::Under5m],
+            Outcomes { leads: 1, contacted: 1, meetings: 0, opportunities: 0 }
+        );
+        assert_eq!(one.by_speed[&SpeedBucket::From1To24h].leads, 1);
+        assert_eq!(one.time_to_first_touch.len(), 2);
+
+        let mut left = Aggregate::default();
+        left.add(&fast);
+        let mut right = Aggregate::default();
+        right.add(&slow);
+        right.add(&open);
+        left.merge(&right);
+        assert_eq!(left, one);
+
+        one.remove(&open);
+        let mut two = Aggregate::default();
+        two.add(&fast);
+        two.add(&slow);
+        assert_eq!(one.outcomes, two.outcomes);
+        assert_eq!((one.sla_pending, one.time_to_first_touch.clone()), (0, two.time_to_first_touch.clone()));
+    }
+
+    proptest::proptest! {
+        /// Against the exact nearest-rank quantile of the sorted values: never above it, and
+        /// within 1/32 of it; and splitting the values over two histograms changes nothing.
+        #[test]
+        fn quantiles_agree_with_the_sorted_values(values in proptest::collection::vec(0u64..10_000_000, 1..300), split in 0usize..300, q in 0.0f64..=1.0) {
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+            let exact = sorted[rank - 1];
+            let (mut left, mut right, mut all) = (Histogram::default(), Histogram::default(), Histogram::default());
+            for (i, v) in values.iter().enumerate() {
+                if i < split { left.add(*v) } else { right.add(*v) }
+                all.add(*v);
+            }
+            left.merge(&right);
+            proptest::prop_assert_eq!(&left, &all);
+            let got = all.quantile(q).unwrap();
+            proptest::prop_assert!(got <= exact && (exact - got) as f64 <= exact as f64 / 32.0, "q {} exact {} got {}", q, exact, got);
+        }
+    }
+}
