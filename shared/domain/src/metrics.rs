@@ -1,7 +1,10 @@
 //! Handoff metrics, each with one definition: what a lead contributes ([`LeadFacts`]), and
 //! aggregates that add leads one at a time and merge with each other ([`Aggregate`]), with
 //! percentiles from a mergeable histogram ([`Histogram`]) stored with them, so a report never
-//! needs the leads themselves.
+//! needs the leads themselves. [`slices`] names the aggregates a lead is counted in: each
+//! [`Period`] (day, ISO week, month, by capture date in UTC) × each [`Dimension`] (all, source,
+//! campaign, segment, territory, priority, owner, team, ruleset); a date range is read by
+//! merging the periods' aggregates, never by reading leads.
 //!
 //! # Definitions
 //! - **Time to first touch** = capture → the first touch ([`crate::touch`] defines which kinds
@@ -365,6 +368,138 @@ impl Aggregate {
     }
 }
 
+/// A calendar period a lead is counted in, by its capture date in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Day,
+    /// ISO weeks, starting on Monday.
+    Week,
+    Month,
+}
+
+impl Period {
+    pub const ALL: [Period; 3] = [Self::Day, Self::Week, Self::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+
+    /// The first day of the period holding `at`.
+    pub fn start(self, at: Timestamp) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let day = at.date_naive();
+        match self {
+            Self::Day => day,
+            Self::Week => day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Self::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+}
+
+/// What a figure can be sliced by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// Every lead: the whole team.
+    All,
+    /// `source.utm_source`.
+    Source,
+    /// `source.utm_campaign`.
+    Campaign,
+    /// The matched account's segment.
+    Segment,
+    /// The lead's country (its territory).
+    Territory,
+    Priority,
+    Owner,
+    /// The pool the owner was chosen from.
+    Team,
+    /// The ruleset and version that decided.
+    Ruleset,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 9] = [
+        Self::All,
+        Self::Source,
+        Self::Campaign,
+        Self::Segment,
+        Self::Territory,
+        Self::Priority,
+        Self::Owner,
+        Self::Team,
+        Self::Ruleset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Source => "source",
+            Self::Campaign => "campaign",
+            Self::Segment => "segment",
+            Self::Territory => "territory",
+            Self::Priority => "priority",
+            Self::Owner => "owner",
+            Self::Team => "team",
+            Self::Ruleset => "ruleset",
+        }
+    }
+}
+
+/// The value a lead has where it has none for a dimension (no campaign, no account).
+pub const NONE: &str = "(none)";
+
+/// One aggregate a lead is counted in: a period, and a dimension's value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slice {
+    pub period: Period,
+    pub start: chrono::NaiveDate,
+    pub dimension: Dimension,
+    pub value: String,
+}
+
+impl Slice {
+    /// A stable text key, such as `day:2026-11-24:owner=rep-jonas`.
+    pub fn key(&self) -> String {
+        format!("{}:{}:{}={}", self.period.as_str(), self.start, self.dimension.as_str(), self.value)
+    }
+}
+
+/// Every slice `lead` is counted in (each period × each dimension, by its capture time and its
+/// current decision), or none when it was not assigned to a rep. A lead counts once per slice;
+/// a reassigned lead counts for its current owner and team.
+pub fn slices(lead: &Lead) -> Vec<Slice> {
+    let Some(d) = lead.decision().filter(|d| d.disposition.is_none()) else { return Vec::new() };
+    let value = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).unwrap_or(NONE).to_owned();
+    let values = [
+        (Dimension::All, "all".to_owned()),
+        (Dimension::Source, value(lead.source.utm_source.as_deref())),
+        (Dimension::Campaign, value(lead.source.utm_campaign.as_deref())),
+        (Dimension::Segment, value(lead.account.as_ref().and_then(|a| a.segment.as_deref()))),
+        (Dimension::Territory, value(lead.country.as_deref())),
+        (Dimension::Priority, d.score.priority.as_str().to_owned()),
+        (Dimension::Owner, d.owner.id.clone()),
+        (Dimension::Team, value(d.pool.as_deref())),
+        (Dimension::Ruleset, value(d.ruleset.as_deref())),
+    ];
+    Period::ALL
+        .into_iter()
+        .flat_map(|period| {
+            values.iter().map(move |(dimension, value)| Slice {
+                period,
+                start: period.start(lead.captured_at),
+                dimension: *dimension,
+                value: value.clone(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +566,28 @@ mod tests {
         let f = LeadFacts::of(&lead, None, t(120)).unwrap();
         assert!(f.contacted && f.meeting && f.opportunity, "{f:?}");
         assert_eq!(f.pipeline, Some(("EUR".into(), 25_005_000)));
+    }
+
+    #[test]
+    fn a_lead_is_counted_once_in_each_period_and_dimension() {
+        let lead = assigned();
+        let all = slices(&lead);
+        assert_eq!(all.len(), Period::ALL.len() * Dimension::ALL.len());
+        let keys: Vec<String> = all.iter().map(Slice::key).collect();
+        for key in [
+            "day:2026-11-24:all=all",
+            "week:2026-11-23:owner=rep-jonas",
+            "month:2026-11-01:priority=hot",
+            "day:2026-11-24:territory=DE",
+            "day:2026-11-24:campaign=(none)",
+            "day:2026-11-24:team=europe",
+        ] {
+            assert!(keys.contains(&key.to_owned()), "{key} not in {keys:?}");
+        }
+        let captured = LeadSubmission { email: Some("x@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t(0))
+            .unwrap();
+        assert!(slices(&captured).is_empty(), "not assigned: in no slice");
     }
 
     #[test]
