@@ -63,8 +63,11 @@ fn lead_id(response: &Response<Body>) -> LeadId {
 #[tokio::test]
 async fn a_valid_lead_is_stored_queued_and_accepted() {
     let w = world();
+    let tap = baton_adapters::metrics::Tap::open();
     let response = w.capture.handle(event(|_| {})).await;
     assert_eq!(response.status(), 202);
+    assert_eq!(tap.sum("LeadsCaptured", "created"), 1.0, "{:?}", tap.points());
+    assert_eq!(tap.points().iter().filter(|(m, v, _)| m == "StageLatency" && v == "capture").count(), 1);
     let body = json(&response);
     assert_eq!(body["status"], "captured");
     let id = LeadId::parse(body["lead_id"].as_str().unwrap()).unwrap();

@@ -101,8 +101,12 @@ async fn an_assignment_reaches_the_owner_the_team_and_subscribers() {
     let lead = assigned_lead();
     let w = world(&lead).await;
     let event = LeadEvent::assigned(&lead);
+    let tap = baton_adapters::metrics::Tap::open();
     let done = handle(&w.notify, sns(&event.to_json()), deadline()).await.unwrap();
     assert_eq!(done, sent(&["slack:U0JONAS001", "slack:C0SALESTEAM", "webhook:crm"]));
+    let latencies: Vec<_> = tap.points().into_iter().filter(|(m, _, _)| m == "StageLatency").collect();
+    assert_eq!(latencies.len(), 1, "one notify latency, for the owner's message: {latencies:?}");
+    assert_eq!(latencies[0].1, "notify");
 
     let posted = w.slack.posted();
     assert_eq!(posted[0]["channel"], "U0JONAS001", "the owner gets it directly");

@@ -86,6 +86,7 @@ impl World {
 
 #[tokio::test]
 async fn a_lead_climbs_warning_breach_reassignment_and_then_the_fallback_queue() {
+    let tap = baton_adapters::metrics::Tap::open();
     let w = world();
     let id = w.routed().await;
     let first = w.lead(&id).await.decision().unwrap().owner.id.clone();
@@ -131,6 +132,13 @@ async fn a_lead_climbs_warning_breach_reassignment_and_then_the_fallback_queue()
     );
     let ids: std::collections::BTreeSet<String> = w.publisher.published().iter().map(|e| e.id.clone()).collect();
     assert_eq!(ids.len(), 9, "each rung's event has its own id");
+    let emitted = |metric: &str, value: &str| tap.sum(metric, value);
+    assert_eq!(emitted("LeadsRouted", "assigned"), 1.0);
+    assert_eq!((emitted("SlaWarnings", "first_touch"), emitted("SlaBreaches", "first_touch")), (3.0, 3.0));
+    assert_eq!(emitted("Reassignments", "first_touch"), 2.0);
+    let priority = w.lead(&id).await.decision().unwrap().score.priority.as_str();
+    assert_eq!(emitted("FallbackUsed", priority), 1.0, "the fallback queue took it once: {:?}", tap.points());
+    assert_eq!(tap.points().iter().filter(|(m, v, _)| m == "StageLatency" && v == "route").count(), 1);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use baton_adapters::{Capacity, Clock, EventPublisher, LeadRepository, RulesetStore, Versioned, Written};
+use baton_adapters::{Capacity, Clock, EventPublisher, LeadRepository, RulesetStore, Versioned, Written, metrics};
 use baton_domain::rules::{Member, engine, pool};
 use baton_domain::{Announcement, Lead, LeadEvent, RouteRequest, Ruleset, Rung, Stage};
 
@@ -266,6 +266,9 @@ impl Assign {
             Decided::Written(lead) => {
                 if let Some(d) = lead.decision() {
                     tracing::info!(owner = %d.owner.id, due = %d.first_touch_due_at, "lead reassigned after a missed first touch");
+                    if d.rule == engine::FALLBACK_RULE {
+                        metrics::count("FallbackUsed", ("Priority", d.score.priority.as_str()), 1.0);
+                    }
                 }
                 Ok(Some(lead))
             }
@@ -314,6 +317,19 @@ impl Assign {
         };
         if let Some(announcement) = announcement {
             self.publisher.publish(&LeadEvent::announcing(lead, &announcement)).await?;
+        }
+        if let Routed::Assigned(lead) = &routed {
+            let outcome = match lead.stage {
+                Stage::Nurture { .. } => "nurture",
+                Stage::Disqualified { .. } => "disqualified",
+                _ => "assigned",
+            };
+            metrics::count("LeadsRouted", ("Outcome", outcome), 1.0);
+            if lead.decision().is_some_and(|d| d.rule == engine::FALLBACK_RULE) {
+                let priority = lead.decision().map_or("-", |d| d.score.priority.as_str());
+                metrics::count("FallbackUsed", ("Priority", priority), 1.0);
+            }
+            metrics::latency("route", self.clock.now() - lead.captured_at);
         }
         if let Routed::Assigned(lead) = &routed
             && let Some(d) = lead.decision()

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use baton_adapters::{AccountDirectory, Captured, Error, Idempotency, LeadRepository, WorkQueue};
+use baton_adapters::{AccountDirectory, Captured, Error, Idempotency, LeadRepository, WorkQueue, metrics};
 use baton_domain::normalize::Normalization;
 use baton_domain::{Lead, RouteRequest, Stage, account};
 
@@ -74,12 +74,20 @@ impl CaptureLeads {
     /// routing: a new lead (not spam), or a nurtured lead a new submission sent back. Fails only
     /// when nothing was stored.
     pub async fn capture(&self, mut lead: Lead, idempotency: Option<&Idempotency>) -> Result<Captured, Error> {
+        let started = lead.captured_at;
         self.match_account(&mut lead).await;
         let outcome = self.repo.capture(&lead, idempotency).await?;
         match &outcome {
-            Captured::Created(lead) if lead.stage == Stage::Spam => tracing::info!("honeypot filled; stored as spam"),
-            Captured::Created(lead) => self.enqueue(lead).await,
+            Captured::Created(lead) if lead.stage == Stage::Spam => {
+                tracing::info!("honeypot filled; stored as spam");
+                metrics::count("LeadsCaptured", ("Outcome", "spam"), 1.0);
+            }
+            Captured::Created(lead) => {
+                self.enqueue(lead).await;
+                metrics::count("LeadsCaptured", ("Outcome", "created"), 1.0);
+            }
             Captured::Merged(lead) => {
+                metrics::count("LeadsCaptured", ("Outcome", "merged"), 1.0);
                 tracing::info!(submissions = lead.submissions, "duplicate submission merged into the existing lead");
                 if lead.stage == Stage::Captured && !lead.previous_decisions.is_empty() {
                     // A nurtured lead re-qualifies through routing (its first capture was queued already).
@@ -88,6 +96,7 @@ impl CaptureLeads {
             }
             Captured::Replayed(_) | Captured::KeyReused { .. } => {}
         }
+        metrics::latency("capture", chrono::Utc::now() - started);
         Ok(outcome)
     }
 

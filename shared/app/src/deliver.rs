@@ -213,7 +213,9 @@ impl Notify {
         let deadline = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
         let mut done = Vec::new();
         let mut failed = Vec::new();
-        for (channel, outgoing) in self.plan(event) {
+        // The owner's message is the first planned, when the event has one.
+        let owner_message = message::render(event).is_some();
+        for (index, (channel, outgoing)) in self.plan(event).into_iter().enumerate() {
             if Instant::now() >= deadline {
                 // No time to send: leave the channel unclaimed for the retry.
                 failed.push((
@@ -268,6 +270,9 @@ impl Notify {
             match sent {
                 Ok(attempts) => {
                     tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
+                    if index == 0 && owner_message && event.kind == EventType::Assigned {
+                        metrics::latency("notify", self.clock.now() - event.lead.captured_at);
+                    }
                     self.confirm(&key, deadline).await;
                     done.push(Delivery::Sent(channel));
                 }

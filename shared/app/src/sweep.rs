@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_adapters::{Clock, EventPublisher, LeadRepository, WorkQueue};
+use baton_adapters::{Clock, EventPublisher, LeadRepository, WorkQueue, metrics};
 use baton_domain::{Announcement, LeadId, RouteRequest, Rung, Timestamp, WaitKind};
 use serde::Serialize;
 use tracing::Instrument;
@@ -137,6 +137,7 @@ impl Sweep {
             match assign.reassign(id).await {
                 Ok(Some(lead)) => {
                     report.reassigned += 1;
+                    metrics::count("Reassignments", ("Wait", WaitKind::FirstTouch.as_str()), 1.0);
                     lead
                 }
                 Ok(None) => return, // touched, or reassigned by another run, since the query
@@ -146,8 +147,14 @@ impl Sweep {
             match transition(self.repo.as_ref(), id, |l| l.climb(now)).await {
                 Ok(Outcome::Applied { transition, .. }) => {
                     match transition.announcements().next() {
-                        Some(Announcement::SlaWarning { .. }) => report.warned += 1,
-                        _ => report.escalated += 1,
+                        Some(Announcement::SlaWarning { .. }) => {
+                            report.warned += 1;
+                            metrics::count("SlaWarnings", ("Wait", WaitKind::FirstTouch.as_str()), 1.0);
+                        }
+                        _ => {
+                            report.escalated += 1;
+                            metrics::count("SlaBreaches", ("Wait", WaitKind::FirstTouch.as_str()), 1.0);
+                        }
                     }
                     transition.lead
                 }
