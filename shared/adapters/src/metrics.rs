@@ -76,10 +76,16 @@ fn emit(line: String) {
             lines.push(line.clone());
         }
     });
-    println!("{line}");
+    // In Lambda, standard output goes to CloudWatch Logs, which reads the line as a metric;
+    // elsewhere (baton-local, tests) the line is only traced, so a terminal is not flooded.
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        println!("{line}");
+    } else {
+        tracing::debug!(target: "baton::metrics", "{line}");
+    }
 }
 
-/// Emits one data point of a count metric on standard output (where Lambda sends it to CloudWatch Logs).
+/// Emits one data point of a count metric (on standard output in Lambda, which sends it to CloudWatch Logs).
 pub fn count(metric: &str, dimension: (&str, &str), value: f64) {
     emit(emf_line(metric, dimension, value, chrono::Utc::now()));
 }
