@@ -266,10 +266,8 @@ impl Assign {
             Decided::Written(lead) => {
                 if let Some(d) = lead.decision() {
                     tracing::info!(owner = %d.owner.id, due = %d.first_touch_due_at, "lead reassigned after a missed first touch");
-                    if d.rule == engine::FALLBACK_RULE {
-                        metrics::count("FallbackUsed", ("Priority", d.score.priority.as_str()), 1.0);
-                    }
                 }
+                count_fallback(&lead);
                 Ok(Some(lead))
             }
             Decided::Moved(_) => Ok(None),
@@ -325,10 +323,7 @@ impl Assign {
                 _ => "assigned",
             };
             metrics::count("LeadsRouted", ("Outcome", outcome), 1.0);
-            if lead.decision().is_some_and(|d| d.rule == engine::FALLBACK_RULE) {
-                let priority = lead.decision().map_or("-", |d| d.score.priority.as_str());
-                metrics::count("FallbackUsed", ("Priority", priority), 1.0);
-            }
+            count_fallback(lead);
             metrics::latency("route", self.clock.now() - lead.captured_at);
         }
         if let Routed::Assigned(lead) = &routed
@@ -337,5 +332,12 @@ impl Assign {
             tracing::info!(owner = %d.owner.id, rule = %d.rule, pool = d.pool.as_deref().unwrap_or("-"), ruleset = d.ruleset.as_deref().unwrap_or("-"), score = d.score.points, priority = d.score.priority.as_str(), "lead assigned");
         }
         Ok(routed)
+    }
+}
+
+/// Counts a decision that fell back to the fallback queue, by priority.
+fn count_fallback(lead: &Lead) {
+    if let Some(d) = lead.decision().filter(|d| d.rule == engine::FALLBACK_RULE) {
+        metrics::count("FallbackUsed", ("Priority", d.score.priority.as_str()), 1.0);
     }
 }

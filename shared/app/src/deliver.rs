@@ -62,9 +62,15 @@ pub enum Delivery {
 
 /// A message to send on one channel.
 enum Outgoing<'a> {
+    /// The owner's own message (to them, or to the channel standing in for them).
+    Owner(serde_json::Value),
     Chat(serde_json::Value),
     Email(serde_json::Value),
-    Webhook { subscriber: &'a Subscriber, id: String, body: String },
+    Webhook {
+        subscriber: &'a Subscriber,
+        id: String,
+        body: String,
+    },
 }
 
 /// Where webhooks go: the sender and the subscribers.
@@ -161,7 +167,7 @@ impl Notify {
             if let Some(channel) = &target {
                 message["channel"] = channel.as_str().into();
             }
-            out.push((format!("slack:{}", target.as_deref().unwrap_or("default")), Outgoing::Chat(message.clone())));
+            out.push((format!("slack:{}", target.as_deref().unwrap_or("default")), Outgoing::Owner(message.clone())));
             if self.email.is_some()
                 && let Some(address) = decision.and_then(|d| d.owner.email.as_deref())
             {
@@ -213,9 +219,7 @@ impl Notify {
         let deadline = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
         let mut done = Vec::new();
         let mut failed = Vec::new();
-        // The owner's message is the first planned, when the event has one.
-        let owner_message = message::render(event).is_some();
-        for (index, (channel, outgoing)) in self.plan(event).into_iter().enumerate() {
+        for (channel, outgoing) in self.plan(event) {
             if Instant::now() >= deadline {
                 // No time to send: leave the channel unclaimed for the retry.
                 failed.push((
@@ -246,7 +250,7 @@ impl Notify {
             let sent = with_retries(deadline, self.backoff, || async {
                 let attempt = async {
                     match &outgoing {
-                        Outgoing::Chat(m) => self.slack.post(m).await,
+                        Outgoing::Owner(m) | Outgoing::Chat(m) => self.slack.post(m).await,
                         Outgoing::Email(m) => match &self.email {
                             Some(email) => email.post(m).await,
                             None => Ok(()),
@@ -270,7 +274,7 @@ impl Notify {
             match sent {
                 Ok(attempts) => {
                     tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
-                    if index == 0 && owner_message && event.kind == EventType::Assigned {
+                    if matches!(outgoing, Outgoing::Owner(_)) && event.kind == EventType::Assigned {
                         metrics::latency("notify", self.clock.now() - event.lead.captured_at);
                     }
                     self.confirm(&key, deadline).await;
