@@ -607,6 +607,7 @@ impl LeadSubmission {
             outbox: Vec::new(),
             deferral: None,
             notification_failures: Vec::new(),
+            notified_at: None,
             unrecognized,
         })
     }

@@ -402,6 +402,10 @@ pub struct Lead {
     #[serde(default = "one")]
     pub submissions: u32,
     pub captured_at: Timestamp,
+    /// When the first owner's message was delivered: where the system's part of the time to
+    /// first touch ends ([`crate::metrics`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<Timestamp>,
     /// Earlier decisions, oldest first: a nurture decision is kept here when a new submission
     /// sends the lead back to routing, and a reassignment keeps the decision it replaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -500,6 +500,233 @@ pub fn slices(lead: &Lead) -> Vec<Slice> {
         .collect()
 }
 
+/// What one lead adds to the aggregates, as of a time: the slices it is counted in and its
+/// facts there. Stores keep each lead's latest contribution, so a later one replaces it exactly
+/// ([`changes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub slices: Vec<Slice>,
+    pub facts: LeadFacts,
+}
+
+impl Contribution {
+    /// What `lead` contributes as of `as_of` (its notification time from the lead), or `None`
+    /// when it was not assigned to a rep.
+    pub fn of(lead: &Lead, as_of: Timestamp) -> Option<Self> {
+        let facts = LeadFacts::of(lead, lead.notified_at, as_of)?;
+        Some(Self { slices: slices(lead), facts })
+    }
+
+    /// The value of `dimension` for this lead (its day slice's), or [`NONE`].
+    pub fn value(&self, dimension: Dimension) -> &str {
+        self.slices
+            .iter()
+            .find(|s| s.period == Period::Day && s.dimension == dimension)
+            .map_or(NONE, |s| s.value.as_str())
+    }
+}
+
+/// An aggregate as named counters that add: how stores keep it, so that a lead's change is one
+/// atomic addition per slice, whatever else is being added at the same time. The names:
+/// `leads`, `contacted`, `meetings`, `opportunities`, `sla_met`, `sla_missed`, `sla_pending`,
+/// `warnings`, `breaches`, `reassignments`; `sys_<bucket>`, `hum_<bucket>`, `ttft_<bucket>` for
+/// the histograms' buckets; `pipe_<currency>` in ten-thousandths; `spd_<speed bucket>_<outcome>`
+/// for the curve.
+pub type Counters = BTreeMap<String, i64>;
+
+const HISTOGRAMS: [&str; 3] = ["sys", "hum", "ttft"];
+const OUTCOMES: [&str; 4] = ["leads", "contacted", "meetings", "opportunities"];
+
+impl SpeedBucket {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Under5m => "under5m",
+            Self::From5To30m => "5to30m",
+            Self::From30To60m => "30to60m",
+            Self::From1To24h => "1to24h",
+            Self::Over24h => "over24h",
+        }
+    }
+}
+
+impl Outcomes {
+    fn counts(&self) -> [u64; 4] {
+        [self.leads, self.contacted, self.meetings, self.opportunities]
+    }
+
+    fn set(&mut self, name: &str, n: u64) {
+        match name {
+            "leads" => self.leads = n,
+            "contacted" => self.contacted = n,
+            "meetings" => self.meetings = n,
+            "opportunities" => self.opportunities = n,
+            _ => {}
+        }
+    }
+}
+
+impl Aggregate {
+    /// The aggregate as counters (zero counters left out).
+    pub fn counters(&self) -> Counters {
+        let mut c = Counters::new();
+        let mut put = |name: String, n: i64| {
+            if n != 0 {
+                c.insert(name, n);
+            }
+        };
+        let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        for (name, n) in OUTCOMES.iter().zip(self.outcomes.counts()) {
+            put((*name).to_owned(), signed(n));
+        }
+        for (name, n) in [
+            ("sla_met", self.sla_met),
+            ("sla_missed", self.sla_missed),
+            ("sla_pending", self.sla_pending),
+            ("warnings", self.warnings),
+            ("breaches", self.breaches),
+            ("reassignments", self.reassignments),
+        ] {
+            put(name.to_owned(), signed(n));
+        }
+        for (prefix, h) in HISTOGRAMS.iter().zip([&self.system_delay, &self.human_delay, &self.time_to_first_touch]) {
+            for (index, n) in &h.counts {
+                put(format!("{prefix}_{index}"), signed(*n));
+            }
+        }
+        for (currency, amount) in &self.pipeline {
+            put(format!("pipe_{currency}"), i64::try_from(*amount).unwrap_or(i64::MAX));
+        }
+        for (bucket, o) in &self.by_speed {
+            for (name, n) in OUTCOMES.iter().zip(o.counts()) {
+                put(format!("spd_{}_{name}", bucket.key()), signed(n));
+            }
+        }
+        c
+    }
+
+    /// The aggregate the counters describe (unknown names and counts below zero are ignored).
+    pub fn from_counters(counters: &Counters) -> Self {
+        let mut a = Aggregate::default();
+        for (name, n) in counters {
+            let Ok(count) = u64::try_from(*n) else { continue };
+            if count == 0 {
+                continue;
+            }
+            match name.as_str() {
+                "sla_met" => a.sla_met = count,
+                "sla_missed" => a.sla_missed = count,
+                "sla_pending" => a.sla_pending = count,
+                "warnings" => a.warnings = count,
+                "breaches" => a.breaches = count,
+                "reassignments" => a.reassignments = count,
+                o if OUTCOMES.contains(&o) => a.outcomes.set(o, count),
+                other => {
+                    let Some((prefix, rest)) = other.split_once('_') else { continue };
+                    match prefix {
+                        "pipe" => {
+                            a.pipeline.insert(rest.to_owned(), i128::from(*n));
+                        }
+                        "spd" => {
+                            let Some((bucket, outcome)) = rest.split_once('_') else { continue };
+                            if let Some(b) = SpeedBucket::ALL.into_iter().find(|b| b.key() == bucket) {
+                                a.by_speed.entry(b).or_default().set(outcome, count);
+                            }
+                        }
+                        _ => {
+                            let Ok(index) = rest.parse::<u32>() else { continue };
+                            let h = match prefix {
+                                "sys" => &mut a.system_delay,
+                                "hum" => &mut a.human_delay,
+                                "ttft" => &mut a.time_to_first_touch,
+                                _ => continue,
+                            };
+                            h.counts.insert(index, count);
+                        }
+                    }
+                }
+            }
+        }
+        a
+    }
+}
+
+impl LeadFacts {
+    /// The lead's facts as counters: an aggregate of this one lead.
+    pub fn counters(&self) -> Counters {
+        let mut a = Aggregate::default();
+        a.add(self);
+        a.counters()
+    }
+}
+
+/// What to add to each slice when a lead's contribution goes from `old` to `new`: new minus old
+/// for the slices it stays in, the old taken out of slices it left (a reassigned lead's former
+/// owner), the new added to those it joined. Slices whose counters do not change are left out.
+pub fn changes(old: Option<&Contribution>, new: Option<&Contribution>) -> Vec<(Slice, Counters)> {
+    let mut out: BTreeMap<Slice, Counters> = BTreeMap::new();
+    for (contribution, sign) in [(old, -1i64), (new, 1)] {
+        let Some(c) = contribution else { continue };
+        let counters = c.facts.counters();
+        for slice in &c.slices {
+            let entry = out.entry(slice.clone()).or_default();
+            for (name, n) in &counters {
+                *entry.entry(name.clone()).or_default() += sign * n;
+            }
+        }
+    }
+    out.into_iter()
+        .filter_map(|(slice, mut counters)| {
+            counters.retain(|_, n| *n != 0);
+            (!counters.is_empty()).then_some((slice, counters))
+        })
+        .collect()
+}
+
+/// The fewest aggregates that cover the days `from..=to` exactly: whole calendar months as
+/// month aggregates, the days at either edge as day aggregates. A year is read from at most 12
+/// month and about 60 day aggregates per value, however many leads it holds.
+pub fn tiles(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Vec<(Period, chrono::NaiveDate)> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    let mut day = from;
+    while day <= to {
+        if day.day() == 1 {
+            let next = Period::Month.next(day);
+            if next - chrono::Duration::days(1) <= to {
+                out.push((Period::Month, day));
+                day = next;
+                continue;
+            }
+        }
+        out.push((Period::Day, day));
+        day += chrono::Duration::days(1);
+    }
+    out
+}
+
+impl Period {
+    /// The first day of the period after the one starting at `start`.
+    pub fn next(self, start: chrono::NaiveDate) -> chrono::NaiveDate {
+        match self {
+            Self::Day => start + chrono::Duration::days(1),
+            Self::Week => start + chrono::Duration::days(7),
+            Self::Month => start.checked_add_months(chrono::Months::new(1)).unwrap_or(start),
+        }
+    }
+
+    /// The period named `name` (`day`, `week`, `month`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl Dimension {
+    /// The dimension named `name` (`source`, `owner`, …).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,6 +894,88 @@ mod tests {
         two.add(&slow);
         assert_eq!(one.outcomes, two.outcomes);
         assert_eq!((one.sla_pending, one.time_to_first_touch.clone()), (0, two.time_to_first_touch.clone()));
+    }
+
+    #[test]
+    fn counters_add_up_to_the_aggregate_they_describe() {
+        let mut lead = touch(assigned(), TouchKind::MeetingBooked, 4);
+        let mut o = Touch::new(TouchKind::OpportunityCreated, t(30), "ana", "crm");
+        o.amount = Some(Money::parse("1200", "USD").unwrap());
+        lead = lead.touch(o).unwrap().lead;
+        let facts = [
+            LeadFacts::of(&lead, Some(t(1)), t(60)).unwrap(),
+            LeadFacts::of(&touch(assigned(), TouchKind::Called, 120), None, t(180)).unwrap(),
+            LeadFacts::of(&assigned(), None, t(5)).unwrap(),
+        ];
+        let mut aggregate = Aggregate::default();
+        let mut sum = Counters::new();
+        for f in &facts {
+            aggregate.add(f);
+            for (name, n) in f.counters() {
+                *sum.entry(name).or_default() += n;
+            }
+        }
+        assert_eq!(Aggregate::from_counters(&sum), aggregate);
+        assert_eq!(aggregate.counters(), sum);
+        assert_eq!(
+            (sum["leads"], sum["meetings"], sum["pipe_USD"], sum["spd_under5m_meetings"]),
+            (3, 1, 12_000_000, 1)
+        );
+    }
+
+    #[test]
+    fn a_reassigned_lead_moves_from_its_old_owner_to_its_new_one_and_stays_once_in_the_team() {
+        let lead = assigned();
+        let before = Contribution::of(&lead, t(5)).unwrap();
+        let mut after = Contribution::of(&touch(lead, TouchKind::Contacted, 20), t(30)).unwrap();
+        for s in after.slices.iter_mut().filter(|s| s.dimension == Dimension::Owner) {
+            s.value = "rep-ana".into();
+        }
+        let moved = changes(Some(&before), Some(&after));
+        let find = |key: &str| moved.iter().find(|(s, _)| s.key() == key).map(|(_, c)| c.clone());
+        let old_owner = find("day:2026-11-24:owner=rep-jonas").unwrap();
+        assert_eq!((old_owner["leads"], old_owner["sla_pending"]), (-1, -1), "taken out whole");
+        let new_owner = find("day:2026-11-24:owner=rep-ana").unwrap();
+        assert_eq!((new_owner["leads"], new_owner["contacted"], new_owner["sla_missed"]), (1, 1, 1));
+        let all = find("day:2026-11-24:all=all").unwrap();
+        assert_eq!(all.get("leads"), None, "still one lead in the whole team's count");
+        assert_eq!((all["sla_pending"], all["sla_missed"], all["contacted"]), (-1, 1, 1));
+        assert!(changes(Some(&after), Some(&after)).is_empty(), "a replay changes nothing");
+        let gone = changes(Some(&after), None);
+        assert_eq!(gone.len(), after.slices.len());
+        assert!(gone.iter().all(|(_, c)| c["leads"] == -1));
+    }
+
+    #[test]
+    fn a_range_is_tiled_by_whole_months_and_edge_days() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let tiles = tiles(d("2026-01-30"), d("2026-04-02"));
+        let expected: Vec<(Period, chrono::NaiveDate)> = vec![
+            (Period::Day, d("2026-01-30")),
+            (Period::Day, d("2026-01-31")),
+            (Period::Month, d("2026-02-01")),
+            (Period::Month, d("2026-03-01")),
+            (Period::Day, d("2026-04-01")),
+            (Period::Day, d("2026-04-02")),
+        ];
+        assert_eq!(tiles, expected);
+        assert_eq!(super::tiles(d("2026-02-01"), d("2026-02-27")).len(), 27, "a partial month is days");
+        assert!(super::tiles(d("2026-02-02"), d("2026-02-01")).is_empty());
+    }
+
+    #[test]
+    fn only_the_first_notification_ends_the_system_delay() {
+        let lead = assigned();
+        let once = lead.notified(t(0) + chrono::Duration::seconds(3)).unwrap().lead;
+        let twice = once.notified(t(20)).unwrap().lead;
+        assert_eq!(twice.notified_at, Some(t(0) + chrono::Duration::seconds(3)));
+        let c = Contribution::of(&touch(twice, TouchKind::Contacted, 1), t(60)).unwrap();
+        assert_eq!((c.facts.system_delay, c.facts.human_delay), (Some(3), Some(57)));
+        assert_eq!((c.value(Dimension::Owner), c.value(Dimension::Campaign)), ("rep-jonas", NONE));
+        let captured = LeadSubmission { email: Some("x@corp.example".into()), ..Default::default() }
+            .into_lead(LeadId::generate(), t(0))
+            .unwrap();
+        assert!(captured.notified(t(1)).is_err(), "nobody to notify yet");
     }
 
     proptest::proptest! {

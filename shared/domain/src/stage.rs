@@ -534,6 +534,18 @@ impl Lead {
         Transition::new(lead)
     }
 
+    /// The lead with its owner's notification recorded at `at`: only the first counts (a
+    /// reassignment's new owner is notified too, but the system's delay ended with the first).
+    /// Refused when the lead was never assigned to a rep; unchanged when already recorded.
+    pub fn notified(&self, at: Timestamp) -> Result<Transition, Refusal> {
+        if self.decision().is_none_or(|d| d.disposition.is_some()) {
+            return Err(Refusal::NotOpen(self.status()));
+        }
+        let mut lead = self.clone();
+        lead.notified_at.get_or_insert(at.max(self.captured_at));
+        Ok(Transition::new(lead))
+    }
+
     /// The lead with `failure` recorded, replacing an earlier failure of the same event and channel.
     pub fn with_notification_failure(&self, mut failure: crate::NotificationFailure) -> Transition {
         let mut lead = self.clone();
