@@ -1,5 +1,6 @@
 //! Notify: SNS lead events → the deliver use case ([`baton_app::deliver`]): the owner's Slack
-//! message, the team channel's summary, signed webhooks and email, each exactly once.
+//! message, the team channel's summary, signed webhooks and email, each exactly once; then the
+//! lead is counted in the handoff metrics as it now stands ([`baton_app::measure`]).
 //!
 //! # Layout
 //! Everything is in this file: [`Notify`] (the use case, re-exported), [`handle`] (the SNS
@@ -10,6 +11,7 @@ use std::time::Instant;
 use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::config::ConfigError;
 pub use baton_app::deliver::{CLAIM_LEASE, DEADLINE_MARGIN, Delivery, Notify, NotifyError};
+pub use baton_app::measure::Measure;
 pub use baton_app::message;
 use baton_domain::LeadEvent;
 use tracing::Instrument;

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::sns::SnsEvent;
 use baton_adapters::config::{ConfigError, init_tracing};
 use baton_adapters::dynamo::{DynamoLeadStore, DynamoLedger};
+use baton_adapters::dynamo_metrics::DynamoMetrics;
 use baton_adapters::secrets::SecretSource;
 use baton_adapters::slack::{SLACK_API, Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::webhook::{HttpWebhooks, parse_subscribers};
 use baton_adapters::{SystemClock, provision};
-use baton_notify::{Config, Notify};
+use baton_notify::{Config, Measure, Notify};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use secrecy::ExposeSecret;
 
@@ -40,9 +41,12 @@ async fn main() -> Result<(), Error> {
     };
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let ledger = Arc::new(DynamoLedger::new(dynamo.clone(), config.table_name.clone()));
-    let repo = Arc::new(DynamoLeadStore::new(dynamo, config.table_name));
+    let repo = Arc::new(DynamoLeadStore::new(dynamo.clone(), config.table_name.clone()));
+    let metrics = Arc::new(DynamoMetrics::new(dynamo, config.table_name));
     let slack = Arc::new(Slack::new(target, "https://hooks.slack.com/"));
+    let measure = Measure::new(repo.clone(), metrics, Arc::new(SystemClock));
     let mut notify = Notify::new(ledger, repo, slack, Arc::new(SystemClock))
+        .with_measure(measure)
         .with_alerts(Arc::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn)))
         .with_default_channel(config.default_channel);
     if let Some(list) = secrets.optional("WEBHOOK_SUBSCRIBERS").await? {

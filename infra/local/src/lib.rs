@@ -42,22 +42,23 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use baton_actions::Actions;
 use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoLedger, DynamoRulesets};
+use baton_adapters::dynamo_metrics::DynamoMetrics;
 use baton_adapters::memory::{
-    MemoryAccounts, MemoryLeadStore, MemoryLedger, MemoryPublisher, MemoryQueue, MemoryRulesets,
+    MemoryAccounts, MemoryLeadStore, MemoryLedger, MemoryMetrics, MemoryPublisher, MemoryQueue, MemoryRulesets,
 };
 use baton_adapters::slack::{Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::webhook::HttpWebhooks;
 use baton_adapters::{
-    AccountDirectory, Capacity, DeliveryLedger, EventPublisher, LeadRepository, RulesetStore, SystemClock, WorkQueue,
-    provision,
+    AccountDirectory, Capacity, DeliveryLedger, EventPublisher, LeadRepository, MetricsStore, RulesetStore,
+    SystemClock, WorkQueue, provision,
 };
 use baton_admin::Admin;
 use baton_capture::Capture;
 use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, Ruleset};
-use baton_notify::Notify;
+use baton_notify::{Measure, Notify};
 use baton_route::Route;
 use baton_sla_sweep::Sweep;
 use tokio::sync::{mpsc, watch};
@@ -298,6 +299,7 @@ struct Ports {
     counters: Arc<dyn Capacity>,
     ledger: Arc<dyn DeliveryLedger>,
     rulesets: Arc<dyn RulesetStore>,
+    metrics: Arc<dyn MetricsStore>,
     queue: Arc<dyn WorkQueue>,
     publisher: Arc<dyn EventPublisher>,
     feed: NotifyFeed,
@@ -320,6 +322,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 accounts: Arc::new(MemoryAccounts::new()),
                 ledger: Arc::new(MemoryLedger::new()),
                 rulesets: Arc::new(MemoryRulesets::new()),
+                metrics: Arc::new(MemoryMetrics::new()),
                 queue,
                 publisher: Arc::new(MemoryPublisher::with_subscriber(tx)),
                 feed: NotifyFeed::InProcess(rx),
@@ -354,6 +357,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
                 counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
                 ledger: Arc::new(DynamoLedger::new(dynamo.clone(), table.clone())),
+                metrics: Arc::new(DynamoMetrics::new(dynamo.clone(), table.clone())),
                 rulesets: Arc::new(DynamoRulesets::new(dynamo, table)),
                 queue: Arc::new(SqsQueue::new(sqs.clone(), route_queue.url)),
                 publisher: Arc::new(SnsPublisher::new(sns, topic_arn.clone())),
@@ -457,7 +461,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, accounts, counters, ledger, rulesets, queue, publisher, feed, aws, backlog } =
+    let Ports { store, accounts, counters, ledger, rulesets, metrics, queue, publisher, feed, aws, backlog } =
         ports(&options).await?;
     let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
         StartError::Accounts(
@@ -494,6 +498,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone())
         .with_events(publisher.clone());
     let notify = Notify::new(ledger, store.clone(), slack.clone(), clock.clone())
+        .with_measure(Measure::new(store.clone(), metrics.clone(), clock.clone()))
         .with_webhooks(Arc::new(HttpWebhooks::new()), subscribers)
         .with_alerts(publisher.clone());
     let actions = Actions::new(store.clone(), publisher.clone(), slack, signing_secret.clone(), clock.clone());

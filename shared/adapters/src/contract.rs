@@ -15,7 +15,7 @@ use futures::future::join_all;
 
 use crate::ports::{
     AccountDirectory, Capacity, Captured, ChatNotifier, DeliveryKey, DeliveryLedger, EventPublisher, Idempotency,
-    LeadRepository, RulesetStore, Versioned, WebhookSender, WorkQueue, Written,
+    LeadRepository, MetricsStore, RulesetStore, Versioned, WebhookSender, WorkQueue, Written,
 };
 
 fn base() -> Timestamp {
@@ -58,6 +58,95 @@ async fn apply(store: &dyn LeadRepository, current: &Versioned, transition: &Tra
 async fn stored(store: &dyn LeadRepository, lead: &Lead) -> Versioned {
     assert_eq!(store.capture(lead, None).await.expect("capture"), Captured::Created(lead.clone()));
     store.read(&lead.id).await.unwrap().expect("a created lead reads back")
+}
+
+/// Checks a [`MetricsStore`]: replays and late revisions change nothing, a lead's new
+/// contribution replaces its old one in every slice (also one that left a slice), concurrent
+/// leads all count, and the lead-level pages. `store` must be empty.
+pub async fn metrics(store: &dyn MetricsStore) {
+    use baton_domain::metrics::{Contribution, Dimension, Period};
+    let day = base().date_naive();
+    let assigned = |country: &str| {
+        let lead = new_lead(base(), country);
+        lead.assign(decision_for(&lead, base())).expect("assign").lead
+    };
+    let totals = |period: Period| async move {
+        let all = store.aggregates(period, Dimension::All, Period::Month.start(base()), day).await.expect("aggregates");
+        assert!(all.len() <= 1, "one `all` slice per period start: {all:?}");
+        all.into_iter().next().map(|(_, a)| a).unwrap_or_default()
+    };
+
+    let a = assigned("DE");
+    let open = Contribution::of(&a, base() + chrono::Duration::minutes(1)).expect("an assigned lead counts");
+    assert!(store.record(&a.id, 2, Some(&open)).await.unwrap(), "the first record applies");
+    assert!(!store.record(&a.id, 2, Some(&open)).await.unwrap(), "a replay of the same revision changes nothing");
+    let t = totals(Period::Day).await;
+    assert_eq!((t.outcomes.leads, t.sla_pending), (1, 1), "{t:?}");
+
+    let touched =
+        a.touch(Touch::new(TouchKind::Contacted, base() + chrono::Duration::minutes(3), "U-test", "api")).unwrap().lead;
+    let contacted = Contribution::of(&touched, base() + chrono::Duration::minutes(4)).unwrap();
+    assert!(store.record(&a.id, 3, Some(&contacted)).await.unwrap());
+    assert!(!store.record(&a.id, 2, Some(&open)).await.unwrap(), "an older revision arriving late changes nothing");
+    let t = totals(Period::Day).await;
+    assert_eq!((t.outcomes.leads, t.outcomes.contacted, t.sla_pending, t.sla_met), (1, 1, 0, 1), "{t:?}");
+    assert_eq!(t.time_to_first_touch.quantile(0.5), Some(180));
+
+    // Concurrent leads in the same slices all count.
+    let others: Vec<Lead> = (0..6).map(|i| assigned(if i % 2 == 0 { "DE" } else { "US" })).collect();
+    let recorded = join_all(others.iter().map(|l| {
+        let c = Contribution::of(l, base() + chrono::Duration::minutes(1)).unwrap();
+        async move { store.record(&l.id, 2, Some(&c)).await }
+    }))
+    .await;
+    assert!(recorded.iter().all(|r| matches!(r, Ok(true))), "{recorded:?}");
+    let t = totals(Period::Day).await;
+    assert_eq!((t.outcomes.leads, t.sla_pending), (7, 6), "{t:?}");
+    assert_eq!(totals(Period::Month).await, t, "the month holds the same leads as its one day");
+    assert_eq!(totals(Period::Week).await.outcomes.leads, 7);
+
+    // By owner, in value order; a lead that moves to another owner leaves the first.
+    let by_owner = store.aggregates(Period::Day, Dimension::Owner, day, day).await.unwrap();
+    let owners: Vec<&str> = by_owner.iter().map(|(s, _)| s.value.as_str()).collect();
+    let mut sorted = owners.clone();
+    sorted.sort_unstable();
+    assert_eq!(owners, sorted, "in value order");
+    assert!(owners.len() >= 2, "leads in two countries go to two owners: {owners:?}");
+    let moved_lead = &others[1];
+    let mut moved = Contribution::of(moved_lead, base() + chrono::Duration::minutes(2)).unwrap();
+    let from = moved.value(Dimension::Owner).to_owned();
+    for s in moved.slices.iter_mut().filter(|s| s.dimension == Dimension::Owner) {
+        s.value = "rep-contract-new".into();
+    }
+    assert!(store.record(&moved_lead.id, 3, Some(&moved)).await.unwrap());
+    let by_owner = store.aggregates(Period::Day, Dimension::Owner, day, day).await.unwrap();
+    let count = |owner: &str| by_owner.iter().find(|(s, _)| s.value == owner).map_or(0, |(_, a)| a.outcomes.leads);
+    let before: u64 = others.iter().filter(|l| l.decision().unwrap().owner.id == from).count() as u64;
+    assert_eq!(count("rep-contract-new"), 1);
+    assert_eq!(count(&from), before - 1 + u64::from(a.decision().unwrap().owner.id == from));
+    assert_eq!(totals(Period::Day).await.outcomes.leads, 7, "moving owner leaves the team's count alone");
+
+    // No longer counted anywhere: out of every slice and of the lead pages.
+    assert!(store.record(&others[0].id, 3, None).await.unwrap());
+    assert_eq!(totals(Period::Day).await.outcomes.leads, 6);
+
+    let mut seen = Vec::new();
+    let mut after: Option<LeadId> = None;
+    loop {
+        let page = store.contributions(day, after.as_ref(), 4).await.unwrap();
+        assert!(page.len() <= 4);
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        seen.extend(page.into_iter().map(|(id, c)| (id.to_string(), c)));
+    }
+    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    let mut expected: Vec<String> = std::iter::once(&a).chain(&others[1..]).map(|l| l.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>(), "every counted lead once, in id order");
+    assert_eq!(seen.iter().find(|(id, _)| *id == a.id.to_string()).unwrap().1, contacted);
+    let elsewhere = day + chrono::Duration::days(1);
+    assert!(store.contributions(elsewhere, None, 10).await.unwrap().is_empty());
+    assert!(store.aggregates(Period::Day, Dimension::All, elsewhere, elsewhere).await.unwrap().is_empty());
 }
 
 /// Checks a [`LeadRepository`]: reads, revision-guarded updates, counter effects and the

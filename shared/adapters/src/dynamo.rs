@@ -9,6 +9,8 @@
 //! - identities at `identity#<email:…|phone:…>` → the person's lead id (deduplication);
 //! - match keys at `match#<phone:…|person:…>` → the set `leads` of lead ids indexed under it
 //!   (at most [`MAX_MATCH_SET`]), where possible duplicates are found ([`Lead::match_keys`]);
+//! - the metrics ([`crate::dynamo_metrics`]): each lead's contribution at `metrics#lead#<id>`,
+//!   each slice's counters at `metrics#slice#<slice key>`, both in the group index;
 //! - idempotency records at `idempotency#<key id>:<key>` → lead id and body fingerprint, with
 //!   `expires_at` (epoch seconds) for the table's TTL.
 //!
@@ -69,9 +71,9 @@ pub const WAIT_INDEX: &str = "by-wait";
 /// Raising it is safe (every entry already written sits in a shard below the new count, and
 /// `overdue` queries them all); lowering it would strand the entries in the shards dropped.
 pub const DUE_SHARDS: u32 = 16;
-const SERVICE: &str = "DynamoDB";
+pub(crate) const SERVICE: &str = "DynamoDB";
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Text form of an instant used in the index: always millisecond precision and `Z`.
 pub fn index_time(at: Timestamp) -> String {
@@ -171,7 +173,7 @@ fn string_attr(item: &Item, name: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::Corrupt(format!("item `{:?}` has no string `{name}`", item.get("pk"))))
 }
 
-fn put(
+pub(crate) fn put(
     table: &str,
     item: Item,
     condition: &str,
@@ -189,7 +191,7 @@ fn put(
 }
 
 /// The item at `pk`, read consistently.
-async fn get_item(client: &Client, table: &str, pk: String) -> Result<Option<Item>, Error> {
+pub(crate) async fn get_item(client: &Client, table: &str, pk: String) -> Result<Option<Item>, Error> {
     let out = client
         .get_item()
         .table_name(table)
@@ -224,7 +226,7 @@ async fn increment(client: &Client, table: &str, pk: String) -> Result<u64, Erro
 
 /// What a transaction's outcome means for its caller.
 #[derive(Debug, PartialEq, Eq)]
-enum Transaction {
+pub(crate) enum Transaction {
     Done,
     /// A condition failed: someone else wrote first; read again and retry. One flag per item:
     /// whether that item's condition failed.
@@ -234,7 +236,7 @@ enum Transaction {
 /// What a cancelled transaction's reasons (one code per item) mean: lost to another writer (a
 /// failed condition, a conflicting transaction), throttled (retryable: DynamoDB asks to slow
 /// down), or refused for good (validation, size).
-fn cancellation(codes: &[&str]) -> Result<Transaction, Error> {
+pub(crate) fn cancellation(codes: &[&str]) -> Result<Transaction, Error> {
     let throttled = ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"];
     if codes.iter().any(|code| throttled.contains(code)) {
         // Nothing was written: the same transaction may be sent again after a pause.
@@ -278,7 +280,7 @@ fn value<T: Serialize>(v: T) -> Result<AttributeValue, Error> {
 
 /// A validation error (an item too large, a number out of range) will fail again: permanent.
 /// Everything else (throttling, outages, timeouts) may pass on a retry.
-fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
+pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,

@@ -7,10 +7,11 @@
 //!
 //! # Layout
 //! - [`config`]: required environment variables and tracing set-up for the function binaries.
-//! - [`ports`]: the narrow traits: lead repository, delivery ledger, capacity, accounts, rulesets, work queue, event publisher, chat notifier, webhook sender, clock.
+//! - [`ports`]: the narrow traits: lead repository, metrics store, delivery ledger, capacity, accounts, rulesets, work queue, event publisher, chat notifier, webhook sender, clock.
 //! - [`error`]: the one error type adapters return, split by what the caller can do.
 //! - [`http`]: the JSON answer and the [`http::Problem`] refusal every HTTP surface turns its errors into.
 //! - [`dynamo`]: the lead repository, delivery ledger, capacity, accounts and rulesets on one DynamoDB table (item mapping by `serde_dynamo`, revision-guarded puts, a sparse due-time index).
+//! - [`dynamo_metrics`]: the metrics store on the same table: each lead's contribution, and per slice counters that change by atomic `ADD`s in one transaction with it.
 //! - [`sqs`]: [`ports::WorkQueue`] on SQS.
 //! - [`sns`]: [`ports::EventPublisher`] on SNS, with the event type as a message attribute.
 //! - [`ses`]: [`ports::ChatNotifier`] as email through SES v2 (Slack mrkdwn rendered as plain text and HTML).
@@ -26,6 +27,7 @@
 pub mod config;
 pub mod contract;
 pub mod dynamo;
+pub mod dynamo_metrics;
 pub mod error;
 pub mod http;
 pub mod memory;
@@ -43,6 +45,6 @@ pub mod webhook;
 pub use error::Error;
 pub use ports::{
     AccountDirectory, Capacity, Captured, ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPublisher,
-    Idempotency, LeadRepository, QueueMessage, RulesetStore, RulesetVersion, SystemClock, Versioned, WebhookSender,
-    WorkQueue, Written,
+    Idempotency, LeadRepository, MetricsStore, QueueMessage, RulesetStore, RulesetVersion, SystemClock, Versioned,
+    WebhookSender, WorkQueue, Written,
 };

@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use baton_domain::metrics::{self, Aggregate, Contribution, Counters, Dimension, Period, Slice};
 use baton_domain::{Account, Effect, Lead, LeadEvent, LeadId, Ruleset, Stage, Timestamp, WaitKind};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Error;
 use crate::ports::{
     AccountDirectory, Capacity, Captured, ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPublisher,
-    Idempotency, LeadRepository, QueueMessage, RulesetStore, RulesetVersion, Versioned, WorkQueue, Written,
+    Idempotency, LeadRepository, MetricsStore, QueueMessage, RulesetStore, RulesetVersion, Versioned, WorkQueue,
+    Written,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -720,6 +722,86 @@ impl EventPublisher for Outage {
     }
 }
 
+/// A [`MetricsStore`] in maps: each lead's revision and contribution, and each slice's counters.
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    inner: Mutex<MetricsMaps>,
+}
+
+#[derive(Debug, Default)]
+struct MetricsMaps {
+    leads: HashMap<LeadId, (u64, Option<Contribution>)>,
+    slices: std::collections::BTreeMap<Slice, Counters>,
+}
+
+impl MemoryMetrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl MetricsStore for MemoryMetrics {
+    async fn record(&self, id: &LeadId, revision: u64, contribution: Option<&Contribution>) -> Result<bool, Error> {
+        let mut maps = lock(&self.inner);
+        let old = match maps.leads.get(id) {
+            Some((recorded, _)) if *recorded >= revision => return Ok(false),
+            Some((_, old)) => old.clone(),
+            None => None,
+        };
+        for (slice, delta) in metrics::changes(old.as_ref(), contribution) {
+            let counters = maps.slices.entry(slice).or_default();
+            for (name, n) in delta {
+                *counters.entry(name).or_default() += n;
+            }
+        }
+        maps.leads.insert(id.clone(), (revision, contribution.cloned()));
+        Ok(true)
+    }
+
+    async fn aggregates(
+        &self,
+        period: Period,
+        dimension: Dimension,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(Slice, Aggregate)>, Error> {
+        let maps = lock(&self.inner);
+        let mut out: Vec<(Slice, Aggregate)> = maps
+            .slices
+            .iter()
+            .filter(|(s, c)| {
+                s.period == period
+                    && s.dimension == dimension
+                    && (from..=to).contains(&s.start)
+                    && c.values().any(|n| *n != 0)
+            })
+            .map(|(s, c)| (s.clone(), Aggregate::from_counters(c)))
+            .collect();
+        out.sort_by(|(a, _), (b, _)| (a.start, &a.value).cmp(&(b.start, &b.value)));
+        Ok(out)
+    }
+
+    async fn contributions(
+        &self,
+        day: chrono::NaiveDate,
+        after: Option<&LeadId>,
+        limit: usize,
+    ) -> Result<Vec<(LeadId, Contribution)>, Error> {
+        let maps = lock(&self.inner);
+        let mut out: Vec<(LeadId, Contribution)> = maps
+            .leads
+            .iter()
+            .filter_map(|(id, (_, c))| c.as_ref().map(|c| (id, c)))
+            .filter(|(id, c)| c.facts.captured_at.date_naive() == day && after.is_none_or(|a| id.as_str() > a.as_str()))
+            .map(|(id, c)| (id.clone(), c.clone()))
+            .collect();
+        out.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,6 +865,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_rulesets_keep_the_ruleset_contract() {
         contract::rulesets(&MemoryRulesets::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_metrics_keep_the_metrics_contract() {
+        contract::metrics(&MemoryMetrics::new()).await;
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use baton_domain::metrics::{Aggregate, Contribution, Dimension, Period, Slice};
 use baton_domain::{Account, Effect, Lead, LeadEvent, LeadId, Ruleset, Timestamp, WaitKind};
 
 use crate::Error;
@@ -178,6 +179,39 @@ pub trait Capacity: Send + Sync {
 
     /// How many open-lead slots `owner` holds (assigned leads not yet touched, when capped).
     async fn open_count(&self, owner: &str) -> Result<u32, Error>;
+}
+
+/// The handoff metrics, kept current as events happen: each lead's latest contribution
+/// ([`Contribution`]), and per slice the counters of every lead in it. Reading a range costs
+/// the slices read, never the leads in them.
+#[async_trait]
+pub trait MetricsStore: Send + Sync {
+    /// Records `contribution` (`None`: the lead counts nowhere) as lead `id`'s as of its
+    /// `revision`, replacing the one recorded before: every slice changes by
+    /// [`baton_domain::metrics::changes`], and the slices and the lead's record change together
+    /// or not at all. `false`, and nothing written, when the revision recorded is as new or
+    /// newer (a redelivered event, or a later one counted first): safe to call again and again.
+    async fn record(&self, id: &LeadId, revision: u64, contribution: Option<&Contribution>) -> Result<bool, Error>;
+
+    /// The aggregates of `dimension` per `period` whose period starts within `from..=to`, each
+    /// with its slice, in start order (and by value within a start). Slices no lead is in are
+    /// absent.
+    async fn aggregates(
+        &self,
+        period: Period,
+        dimension: Dimension,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(Slice, Aggregate)>, Error>;
+
+    /// Up to `limit` contributions of the leads captured on `day` (UTC) that count somewhere, in
+    /// lead id order, after `after`: the lead-level export, a page at a time.
+    async fn contributions(
+        &self,
+        day: chrono::NaiveDate,
+        after: Option<&LeadId>,
+        limit: usize,
+    ) -> Result<Vec<(LeadId, Contribution)>, Error>;
 }
 
 /// A message taken from a [`WorkQueue`].

@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::Error;
 use crate::dynamo::{DUE_INDEX, WAIT_INDEX};
+use crate::dynamo_metrics::GROUP_INDEX;
 
 /// Loads the SDK configuration from the environment, pointed at `endpoint` when given
 /// (moto, LocalStack); otherwise at real AWS by the usual variables.
@@ -182,7 +183,8 @@ fn due_index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex
 /// Creates the leads table unless it exists, as `template.yaml` declares it: key `pk`, the sparse
 /// sharded due-time index [`DUE_INDEX`] (`due_shard` + `wait_due_at`), and for this release the
 /// legacy index [`WAIT_INDEX`] (`wait_kind` + `wait_due_at`), which only items written before
-/// sharding are in. Fails when DynamoDB refuses or cannot be reached.
+/// sharding are in, and the metrics' group index [`GROUP_INDEX`] (`group_key` + `group_member`),
+/// added to a table that predates it. Fails when DynamoDB refuses or cannot be reached.
 pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), Error> {
     let result = client
         .create_table()
@@ -192,16 +194,57 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Res
         .attribute_definitions(definition("due_shard")?)
         .attribute_definitions(definition("wait_kind")?)
         .attribute_definitions(definition("wait_due_at")?)
+        .attribute_definitions(definition("group_key")?)
+        .attribute_definitions(definition("group_member")?)
         .key_schema(key("pk", KeyType::Hash)?)
         .global_secondary_indexes(due_index(DUE_INDEX, "due_shard", "wait_due_at")?)
         .global_secondary_indexes(due_index(WAIT_INDEX, "wait_kind", "wait_due_at")?)
+        .global_secondary_indexes(due_index(GROUP_INDEX, "group_key", "group_member")?)
         .send()
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+            add_group_index(client, table).await
+        }
         Err(e) => Err(Error::unavailable("DynamoDB", DisplayErrorContext(e))),
     }
+}
+
+/// Adds [`GROUP_INDEX`] to a table made before it existed (as a stack update adds it on AWS).
+async fn add_group_index(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), Error> {
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| Error::unavailable("DynamoDB", DisplayErrorContext(e)))?;
+    let has = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some(GROUP_INDEX)));
+    if has {
+        return Ok(());
+    }
+    let index = due_index(GROUP_INDEX, "group_key", "group_member")?;
+    let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+        .index_name(GROUP_INDEX)
+        .set_key_schema(Some(index.key_schema().to_vec()))
+        .set_projection(index.projection().cloned())
+        .build()
+        .map_err(|e| Error::Rejected { service: "DynamoDB", detail: e.to_string() })?;
+    client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(definition("group_key")?)
+        .attribute_definitions(definition("group_member")?)
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::unavailable("DynamoDB", DisplayErrorContext(e)))?;
+    Ok(())
 }
 
 /// A queue's URL and ARN.

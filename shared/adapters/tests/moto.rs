@@ -340,3 +340,42 @@ async fn overdue_leads_across_shards_and_indexes_come_earliest_first_up_to_the_l
         assert_eq!(due.iter().map(|l| &l.id).collect::<Vec<_>>(), expected, "limit {limit}");
     }
 }
+
+#[tokio::test]
+async fn the_dynamodb_metrics_keep_the_metrics_contract() {
+    let (_, client, table) = store().await;
+    contract::metrics(&baton_adapters::dynamo_metrics::DynamoMetrics::new(client, table)).await;
+}
+
+#[tokio::test]
+async fn a_table_made_before_the_metrics_index_gets_it() {
+    let client = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let table = unique_name("old-leads");
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("an old table");
+    provision::ensure_table(&client, &table).await.expect("the index is added");
+    let described = client.describe_table().table_name(&table).send().await.unwrap();
+    let indexes: Vec<&str> =
+        described.table().unwrap().global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect();
+    assert!(indexes.contains(&baton_adapters::dynamo_metrics::GROUP_INDEX), "{indexes:?}");
+    provision::ensure_table(&client, &table).await.expect("and not added twice");
+}

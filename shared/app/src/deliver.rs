@@ -34,6 +34,7 @@ use baton_adapters::{ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPubl
 use baton_domain::{EventType, LeadEvent, NotificationFailure};
 
 use crate::lead::{Outcome, transition};
+use crate::measure::Measure;
 use crate::message;
 use sha2::{Digest, Sha256};
 
@@ -88,6 +89,7 @@ pub struct Notify {
     webhooks: Option<Webhooks>,
     email: Option<Arc<dyn ChatNotifier>>,
     alerts: Option<Arc<dyn EventPublisher>>,
+    measure: Option<Measure>,
     default_channel: Option<String>,
     backoff: Backoff,
 }
@@ -118,6 +120,7 @@ impl Notify {
             webhooks: None,
             email: None,
             alerts: None,
+            measure: None,
             default_channel: None,
             backoff: Backoff::default(),
         }
@@ -138,6 +141,12 @@ impl Notify {
     /// Announces permanent delivery failures as `lead.notification_failed` on `publisher`.
     pub fn with_alerts(mut self, publisher: Arc<dyn EventPublisher>) -> Self {
         self.alerts = Some(publisher);
+        self
+    }
+
+    /// After each event, counts the lead in the handoff metrics ([`crate::measure`]).
+    pub fn with_measure(mut self, measure: Measure) -> Self {
+        self.measure = Some(measure);
         self
     }
 
@@ -276,6 +285,7 @@ impl Notify {
                     tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
                     if matches!(outgoing, Outgoing::Owner(_)) && event.kind == EventType::Assigned {
                         metrics::latency("notify", self.clock.now() - event.lead.captured_at);
+                        self.notified(event).await;
                     }
                     self.confirm(&key, deadline).await;
                     done.push(Delivery::Sent(channel));
@@ -293,7 +303,25 @@ impl Notify {
                 }
             }
         }
+        if let Some(measure) = &self.measure {
+            // A retry of the event measures again; deliveries already made are not repeated.
+            measure.lead(event.lead_id()).await.map_err(|source| NotifyError::Adapter {
+                key: format!("metrics of lead {}", event.lead_id()),
+                source,
+            })?;
+        }
         if failed.is_empty() { Ok(done) } else { Err(NotifyError::Undelivered { failed }) }
+    }
+
+    /// Records on the lead that its owner was notified now (the first time only): where the
+    /// system's part of its time to first touch ends. A failure is logged: the decision time
+    /// then stands in for it.
+    async fn notified(&self, event: &LeadEvent) {
+        let now = self.clock.now();
+        match transition(self.repo.as_ref(), event.lead_id(), |lead| lead.notified(now)).await {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record when the owner was notified"),
+        }
     }
 
     /// Records a sent delivery on the ledger, retrying within `deadline`. If the ledger stays

@@ -13,6 +13,7 @@
 //! - [`assign`]: a route request → qualified, assigned by the ruleset (turns, daily and open caps), announced.
 //! - [`deliver`]: an event → the owner's Slack message, the team summary, signed webhooks and email, each once.
 //! - [`message`]: the Slack Block Kit rendering of each event, the team summary, the alert and the after-touch update.
+//! - [`measure`]: after each event, the lead's contribution to the handoff metrics, replacing the one before.
 //! - [`touch`]: a touch (button press or API call) → recorded with its outbox entry, then announced.
 //! - [`sweep`]: overdue leads → re-queued for routing, escalated, or their outbox announced.
 
@@ -20,6 +21,7 @@ pub mod assign;
 pub mod capture;
 pub mod deliver;
 pub mod lead;
+pub mod measure;
 pub mod message;
 pub mod sweep;
 pub mod touch;

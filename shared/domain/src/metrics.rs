@@ -727,6 +727,101 @@ impl Dimension {
     }
 }
 
+/// A duration metric as reported: the sample size, median, p90, and how many fell in each
+/// response-time bucket (by the histogram's buckets: a value within 3% of a bucket edge may be
+/// counted on its other side).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Durations {
+    pub count: u64,
+    pub median_seconds: Option<u64>,
+    pub p90_seconds: Option<u64>,
+    pub distribution: Vec<(SpeedBucket, u64)>,
+}
+
+impl Durations {
+    pub fn of(h: &Histogram) -> Self {
+        let mut distribution: Vec<(SpeedBucket, u64)> = SpeedBucket::ALL.iter().map(|b| (*b, 0)).collect();
+        for (index, n) in &h.counts {
+            let bucket = SpeedBucket::of(Histogram::lower_bound(*index));
+            if let Some(entry) = distribution.iter_mut().find(|(b, _)| *b == bucket) {
+                entry.1 += n;
+            }
+        }
+        Self { count: h.len(), median_seconds: h.quantile(0.5), p90_seconds: h.quantile(0.9), distribution }
+    }
+}
+
+/// Outcome counts with their rates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rates {
+    pub leads: u64,
+    pub contacted: u64,
+    pub meetings: u64,
+    pub opportunities: u64,
+    pub contact_rate: Option<f64>,
+    pub meeting_rate: Option<f64>,
+    pub opportunity_rate: Option<f64>,
+}
+
+impl Rates {
+    pub fn of(o: &Outcomes) -> Self {
+        Self {
+            leads: o.leads,
+            contacted: o.contacted,
+            meetings: o.meetings,
+            opportunities: o.opportunities,
+            contact_rate: o.rate(o.contacted),
+            meeting_rate: o.rate(o.meetings),
+            opportunity_rate: o.rate(o.opportunities),
+        }
+    }
+}
+
+/// Every figure of an aggregate, as every view reports it (the API, the CSV export, the
+/// dashboard): one place that turns counts into the figures the definitions name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub time_to_first_touch: Durations,
+    pub system_delay: Durations,
+    pub human_delay: Durations,
+    /// Met ÷ (met + missed).
+    pub sla_attainment: Option<f64>,
+    pub sla_met: u64,
+    pub sla_missed: u64,
+    pub sla_pending: u64,
+    pub warnings: u64,
+    pub breaches: u64,
+    pub reassignments: u64,
+    pub outcomes: Rates,
+    /// Currency → amount (in the currency's units).
+    pub pipeline: BTreeMap<String, f64>,
+    /// The speed-to-lead curve, fastest bucket first, every bucket present.
+    pub speed_to_lead: Vec<(SpeedBucket, Rates)>,
+}
+
+impl Figures {
+    pub fn of(a: &Aggregate) -> Self {
+        Self {
+            time_to_first_touch: Durations::of(&a.time_to_first_touch),
+            system_delay: Durations::of(&a.system_delay),
+            human_delay: Durations::of(&a.human_delay),
+            sla_attainment: a.attainment(),
+            sla_met: a.sla_met,
+            sla_missed: a.sla_missed,
+            sla_pending: a.sla_pending,
+            warnings: a.warnings,
+            breaches: a.breaches,
+            reassignments: a.reassignments,
+            outcomes: Rates::of(&a.outcomes),
+            pipeline: a.pipeline.iter().map(|(c, n)| (c.clone(), *n as f64 / 10_000.0)).collect(),
+            speed_to_lead: SpeedBucket::ALL
+                .iter()
+                .map(|b| (*b, Rates::of(&a.by_speed.get(b).cloned().unwrap_or_default())))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -967,15 +1062,36 @@ mod tests {
     fn only_the_first_notification_ends_the_system_delay() {
         let lead = assigned();
         let once = lead.notified(t(0) + chrono::Duration::seconds(3)).unwrap().lead;
-        let twice = once.notified(t(20)).unwrap().lead;
-        assert_eq!(twice.notified_at, Some(t(0) + chrono::Duration::seconds(3)));
-        let c = Contribution::of(&touch(twice, TouchKind::Contacted, 1), t(60)).unwrap();
+        assert_eq!(once.notified(t(20)).unwrap_err(), crate::Refusal::AlreadyRecorded);
+        let c = Contribution::of(&touch(once, TouchKind::Contacted, 1), t(60)).unwrap();
         assert_eq!((c.facts.system_delay, c.facts.human_delay), (Some(3), Some(57)));
         assert_eq!((c.value(Dimension::Owner), c.value(Dimension::Campaign)), ("rep-jonas", NONE));
         let captured = LeadSubmission { email: Some("x@corp.example".into()), ..Default::default() }
             .into_lead(LeadId::generate(), t(0))
             .unwrap();
         assert!(captured.notified(t(1)).is_err(), "nobody to notify yet");
+    }
+
+    #[test]
+    fn figures_report_the_definitions_with_every_bucket_present() {
+        let mut a = Aggregate::default();
+        a.add(&LeadFacts::of(&touch(assigned(), TouchKind::Contacted, 2), Some(t(0)), t(60)).unwrap());
+        a.add(&LeadFacts::of(&touch(assigned(), TouchKind::MeetingBooked, 45), Some(t(0)), t(60)).unwrap());
+        a.add(&LeadFacts::of(&assigned(), Some(t(0)), t(60)).unwrap());
+        let f = Figures::of(&a);
+        assert_eq!((f.time_to_first_touch.count, f.time_to_first_touch.median_seconds), (2, Some(120)));
+        assert_eq!(f.time_to_first_touch.p90_seconds, Some(Histogram::lower_bound(Histogram::index(2700))));
+        assert_eq!(f.sla_attainment, Some(1.0 / 3.0), "one met, one late, the open one past due is missed: 1 of 3");
+        assert_eq!((f.sla_met, f.sla_missed), (1, 2));
+        assert_eq!(f.outcomes.contact_rate, Some(2.0 / 3.0), "a meeting counts as contacted");
+        assert_eq!(f.speed_to_lead.len(), 5);
+        assert_eq!(
+            f.speed_to_lead[0],
+            (SpeedBucket::Under5m, Rates::of(&Outcomes { leads: 1, contacted: 1, meetings: 0, opportunities: 0 }))
+        );
+        assert_eq!(f.speed_to_lead[2].1.meeting_rate, Some(1.0));
+        assert_eq!(f.speed_to_lead[4].1.leads, 0);
+        assert_eq!(f.time_to_first_touch.distribution[2], (SpeedBucket::From30To60m, 1));
     }
 
     proptest::proptest! {

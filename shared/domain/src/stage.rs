@@ -536,13 +536,16 @@ impl Lead {
 
     /// The lead with its owner's notification recorded at `at`: only the first counts (a
     /// reassignment's new owner is notified too, but the system's delay ended with the first).
-    /// Refused when the lead was never assigned to a rep; unchanged when already recorded.
+    /// Refused when the lead was never assigned to a rep, or its notification is recorded.
     pub fn notified(&self, at: Timestamp) -> Result<Transition, Refusal> {
         if self.decision().is_none_or(|d| d.disposition.is_some()) {
             return Err(Refusal::NotOpen(self.status()));
         }
+        if self.notified_at.is_some() {
+            return Err(Refusal::AlreadyRecorded);
+        }
         let mut lead = self.clone();
-        lead.notified_at.get_or_insert(at.max(self.captured_at));
+        lead.notified_at = Some(at.max(self.captured_at));
         Ok(Transition::new(lead))
     }
 
