@@ -47,7 +47,7 @@ mod tests {
         let at: baton_domain::Timestamp = "2026-11-24T09:00:00Z".parse().unwrap();
         let repo = Arc::new(MemoryLeadStore::new());
         let metrics = Arc::new(MemoryMetrics::new());
-        let clock = Arc::new(ManualClock::new(at + chrono::Duration::minutes(20)));
+        let clock = Arc::new(ManualClock::new(at + chrono::Duration::days(3)));
         let measure = Measure::new(repo.clone(), metrics.clone(), clock);
         let lead = LeadSubmission { email: Some("a@corp.example".into()), ..Default::default() }
             .into_lead(LeadId::generate(), at)
