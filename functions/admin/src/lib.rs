@@ -14,16 +14,24 @@
 //! | `POST /admin/leads/{id}/touches` | record one touch or outcome ([`baton_domain::outcome::Submission`]); the first touch completes the task and stops the SLA clock; a replay (same `external_id`) answers the first result with `Idempotent-Replayed: true` |
 //! | `POST /admin/outcomes` | record up to [`MAX_BATCH`] events (`{"events": [...]}`, each naming its `lead_id`) in the order they happened, with a result per event |
 //! | `POST /admin/outcomes/import` | a CSV export (`text/csv`): checked whole first (every problem as `row N.column`), then recorded; nothing is written unless every row is good |
+//! | `GET /admin/metrics` | the handoff metrics for a date range: the whole team, a series per day/week/month, per value of each `by` dimension, and the leads at risk or breached now |
+//! | `GET /admin/metrics/export` | the same slices as CSV |
+//! | `GET /admin/leads/export` | lead-level CSV for a date range, a page at a time, with its progress (`Baton-Export-Progress`) and the next page (`Link`) |
+//! | `GET /admin/dashboard` | the dashboard page (a sign-in form without a session) |
+//! | `POST /admin/session` | signs in with the admin token (form or JSON): an `HttpOnly`, `SameSite=Strict` session cookie that authenticates `GET` requests only |
+//! | `POST /admin/session/end` | signs out |
 //!
 //! # Layout
-//! Everything is in this file: [`Admin`] (the handler), [`AdminError`] (every refusal, as its
-//! [`Problem`]) and [`Config`].
+//! - this file: [`Admin`] (the handler and its routes), [`AdminError`] (every refusal, as its
+//!   [`Problem`]), [`Config`], and the session cookie;
+//! - [`metrics`]: the metrics API and its CSV exports;
+//! - `dashboard/`: the dashboard's page, sign-in page, script and style, served as they are.
 
 use std::sync::Arc;
 
 use baton_adapters::config::{ConfigError, required};
 use baton_adapters::http::{self, Problem};
-use baton_adapters::{Clock, EventPublisher, LeadRepository, RulesetStore};
+use baton_adapters::{Clock, EventPublisher, LeadRepository, MetricsStore, RulesetStore};
 use baton_app::touch::{record_touch, record_touches};
 use baton_domain::outcome::{self, MAX_BATCH, Submission};
 use baton_domain::{FieldError, Lead, LeadId, Ruleset, Touch, Touched};
@@ -32,6 +40,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
+
+pub mod metrics;
 
 /// Admin's environment.
 #[derive(Debug, Clone)]
@@ -96,6 +106,10 @@ pub enum AdminError {
     NotOpen(LeadId, &'static str),
     #[error("lead {0} has no task: it is {1} (not assigned to a rep)")]
     NoTask(LeadId, &'static str),
+    #[error("the query was not understood")]
+    BadQuery(Vec<FieldError>),
+    #[error("the metrics are not kept by this deployment")]
+    NoMetrics,
     #[error("the ruleset must be UTF-8 text")]
     NotText,
     #[error("the ruleset was not saved")]
@@ -131,6 +145,10 @@ impl AdminError {
             Self::NotOpen(..) => Problem::new(StatusCode::CONFLICT, "not_open", message),
             Self::NoTask(..) => Problem::new(StatusCode::NOT_FOUND, "no_task", message),
             Self::NotText => Problem::new(StatusCode::BAD_REQUEST, "not_text", message),
+            Self::BadQuery(errors) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad_query", message).with_errors(errors.clone())
+            }
+            Self::NoMetrics => Problem::new(StatusCode::NOT_FOUND, "no_metrics", message),
             Self::InvalidRuleset(errors) => {
                 Problem::new(StatusCode::BAD_REQUEST, "invalid_ruleset", message).with_errors(errors.clone())
             }
@@ -140,7 +158,7 @@ impl AdminError {
     }
 }
 
-fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, body: serde_json::Value) -> Response<Body> {
     http::json(status, &body)
 }
 
@@ -161,6 +179,81 @@ pub struct Admin {
     token_digests: Arc<Vec<String>>,
     clock: Arc<dyn Clock>,
     events: Option<Arc<dyn EventPublisher>>,
+    metrics: Option<Arc<dyn MetricsStore>>,
+}
+
+/// The session cookie's name; its value is the admin token, hex-encoded.
+pub const SESSION_COOKIE: &str = "baton_admin";
+/// How long a session lasts.
+pub const SESSION_SECONDS: u32 = 8 * 3600;
+
+const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
+const LOGIN_HTML: &str = include_str!("dashboard/login.html");
+const DASHBOARD_JS: &str = include_str!("dashboard/app.js");
+const DASHBOARD_CSS: &str = include_str!("dashboard/app.css");
+/// The pages load only their own script and style, and talk only to this origin.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn asset(status: StatusCode, content_type: &'static str, body: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_owned()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    headers.insert("x-content-type-options", header::HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(PAGE_POLICY));
+    response
+}
+
+/// The sign-in page, with `message` under the form (HTML-escaped).
+fn login_page(status: StatusCode, message: &str) -> Response<Body> {
+    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    asset(status, "text/html; charset=utf-8", &LOGIN_HTML.replace("{{message}}", &escaped))
+}
+
+/// A `303 See Other` to the dashboard, setting (or clearing) the session cookie.
+fn to_dashboard(cookie: String) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(header::LOCATION, header::HeaderValue::from_static("/admin/dashboard"));
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// Whether the request came to this machine by name (`localhost`, a loopback address): the only
+/// place a session cookie may go without `Secure` (plain HTTP on `baton-local`).
+fn loopback(request: &Request) -> bool {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let name =
+        host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(n, _)| n);
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+fn session_cookie(request: &Request, value: &str, max_age: u32) -> String {
+    let secure = if loopback(request) { "" } else { "; Secure" };
+    format!("{SESSION_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// The admin token a request's session cookie holds, if any.
+fn cookie_token(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, value)| hex::decode(value).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// The body of `POST /admin/session`.
+#[derive(serde::Deserialize)]
+struct SignIn {
+    token: String,
 }
 
 /// The body of `POST /admin/outcomes`.
@@ -222,7 +315,13 @@ impl Admin {
         token_digests: Vec<String>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { leads, rulesets, token_digests: Arc::new(token_digests), clock, events: None }
+        Self { leads, rulesets, token_digests: Arc::new(token_digests), clock, events: None, metrics: None }
+    }
+
+    /// Serves the metrics routes and the dashboard from `metrics` (without it, they answer 404).
+    pub fn with_metrics(mut self, metrics: Arc<dyn MetricsStore>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Publishes `lead.touched` for touches recorded through the API (without it, touches are
@@ -232,18 +331,28 @@ impl Admin {
         self
     }
 
+    /// Whether the request carries an admin token: as `Authorization: Bearer`, or, for a `GET`
+    /// only, in the session cookie (a cookie never authorizes a change).
     fn authorized(&self, request: &Request) -> bool {
-        let Some(token) = request
+        let bearer = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-        else {
+            .map(|(_, token)| token.trim().to_owned());
+        let cookie = || (request.method() == Method::GET).then(|| cookie_token(request)).flatten();
+        match bearer.or_else(cookie) {
+            Some(token) => self.accepts(&token),
+            None => false,
+        }
+    }
+
+    /// Whether `token` is one of the admin tokens.
+    fn accepts(&self, token: &str) -> bool {
+        if token.is_empty() {
             return false;
-        };
+        }
         let presented = digest(token);
         // Every digest is compared in full, whichever matches.
         self.token_digests.iter().fold(false, |found, d| {
@@ -255,13 +364,37 @@ impl Admin {
 
     /// Answers one request. Never fails: every outcome is an HTTP response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        if !self.authorized(&request) {
-            return AdminError::Unauthorized.problem().into_response();
-        }
         let path = request.uri().path().trim_end_matches('/').to_owned();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let method = request.method().clone();
+        // The pages and the sign-in hold no data: they answer without a token.
+        match (&method, parts.as_slice()) {
+            (&Method::GET, ["admin", "dashboard"]) => {
+                return if self.authorized(&request) {
+                    asset(StatusCode::OK, "text/html; charset=utf-8", DASHBOARD_HTML)
+                } else {
+                    login_page(StatusCode::OK, "Sign in with an admin token to see the dashboard.")
+                };
+            }
+            (&Method::GET, ["admin", "dashboard", "app.js"]) => {
+                return asset(StatusCode::OK, "text/javascript; charset=utf-8", DASHBOARD_JS);
+            }
+            (&Method::GET, ["admin", "dashboard", "app.css"]) => {
+                return asset(StatusCode::OK, "text/css; charset=utf-8", DASHBOARD_CSS);
+            }
+            (&Method::POST, ["admin", "session"]) => return self.sign_in(&request),
+            (&Method::POST, ["admin", "session", "end"]) => {
+                return to_dashboard(session_cookie(&request, "", 0));
+            }
+            _ => {}
+        }
+        if !self.authorized(&request) {
+            return AdminError::Unauthorized.problem().into_response();
+        }
         let result = match (method, parts.as_slice()) {
+            (Method::GET, ["admin", "metrics"]) => self.metrics(&request, metrics::Route::Report).await,
+            (Method::GET, ["admin", "metrics", "export"]) => self.metrics(&request, metrics::Route::Slices).await,
+            (Method::GET, ["admin", "leads", "export"]) => self.metrics(&request, metrics::Route::Leads).await,
             (Method::GET, ["admin", "leads", id]) => self.lead(id).await,
             (Method::GET, ["admin", "leads", id, "task"]) => self.task(id).await,
             (Method::GET, ["admin", "leads", id, "duplicates"]) => self.duplicates(id).await,
@@ -280,6 +413,58 @@ impl Admin {
             }
             e.problem().into_response()
         })
+    }
+
+    /// `POST /admin/session`: a form (from the sign-in page: a redirect to the dashboard, or
+    /// the page again with the reason) or JSON (`204`, or a problem).
+    fn sign_in(&self, request: &Request) -> Response<Body> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        let body = request.body().as_ref();
+        let token = if json {
+            parse_body::<SignIn>(body, "").map(|s| s.token).ok()
+        } else {
+            serde_urlencoded::from_bytes::<SignIn>(body).map(|s| s.token).ok()
+        };
+        let token = token.map(|t| t.trim().to_owned()).unwrap_or_default();
+        if !self.accepts(&token) {
+            tracing::warn!("a sign-in with a token that is not an admin token");
+            return if json {
+                AdminError::Unauthorized.problem().into_response()
+            } else {
+                login_page(StatusCode::UNAUTHORIZED, "That is not an admin token.")
+            };
+        }
+        let cookie = session_cookie(request, &hex::encode(token.as_bytes()), SESSION_SECONDS);
+        if json {
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            response
+        } else {
+            to_dashboard(cookie)
+        }
+    }
+
+    async fn metrics(&self, request: &Request, route: metrics::Route) -> Result<Response<Body>, AdminError> {
+        use lambda_http::RequestExt;
+        let store = self.metrics.as_deref().ok_or(AdminError::NoMetrics)?;
+        let params: std::collections::HashMap<String, String> = request
+            .query_string_parameters_ref()
+            .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .unwrap_or_default();
+        let now = self.clock.now();
+        let query = metrics::Query::parse(&params, now.date_naive())?;
+        match route {
+            metrics::Route::Report => metrics::report(store, self.leads.as_ref(), now, &query).await,
+            metrics::Route::Slices => metrics::export_slices(store, &query).await,
+            metrics::Route::Leads => metrics::export_leads(store, &query).await,
+        }
     }
 
     async fn lead(&self, id: &str) -> Result<Response<Body>, AdminError> {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use baton_adapters::LeadRepository;
-use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryRulesets};
+use baton_adapters::memory::{ManualClock, MemoryLeadStore, MemoryMetrics, MemoryRulesets};
 use baton_admin::{Admin, digest};
 use baton_domain::{LeadId, LeadSubmission, Ruleset, decide};
 use lambda_http::{Body, Response};
@@ -71,6 +71,7 @@ fn admin_with(leads: Arc<MemoryLeadStore>) -> Admin {
         vec![digest(TOKEN)],
         Arc::new(ManualClock::new(chrono::Utc::now())),
     )
+    .with_metrics(Arc::new(MemoryMetrics::new()))
 }
 
 /// Whether the handler answered "no admin route" (rather than some route's own answer).
@@ -85,7 +86,7 @@ fn no_route(response: &Response<Body>) -> bool {
 fn the_document_lists_the_expected_routes() {
     // A guard against an accidentally empty or unparsed document making the other tests vacuous.
     let routes = documented();
-    assert_eq!(routes.len(), 10, "{routes:?}");
+    assert_eq!(routes.len(), 18, "{routes:?}");
 }
 
 #[tokio::test]
@@ -144,10 +145,23 @@ async fn every_documented_route_needs_the_token_the_document_names() {
     let scheme = &doc["components"]["securitySchemes"]["adminToken"];
     assert_eq!((&scheme["type"], &scheme["scheme"]), (&json!("http"), &json!("bearer")));
     let admin = admin();
-    for (method, template) in documented() {
-        let response = admin.handle(request(&method, &concrete(&template), None)).await;
+    let public: BTreeSet<(String, String)> = documented()
+        .into_iter()
+        .filter(|(method, path)| doc["paths"][path][method.to_ascii_lowercase()]["security"] == json!([]))
+        .collect();
+    let pages = [
+        ("GET", "/admin/dashboard"),
+        ("GET", "/admin/dashboard/app.js"),
+        ("GET", "/admin/dashboard/app.css"),
+        ("POST", "/admin/session"),
+        ("POST", "/admin/session/end"),
+    ];
+    let expected: BTreeSet<(String, String)> = pages.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    assert_eq!(public, expected, "only the pages and the sign-in answer without a token");
+    for (method, template) in documented().difference(&public) {
+        let response = admin.handle(request(method, &concrete(template), None)).await;
         assert_eq!(response.status(), 401, "{method} {template} without a token");
-        assert!(documented_statuses(&method, &template).contains(&401), "{method} {template} does not list 401");
+        assert!(documented_statuses(method, template).contains(&401), "{method} {template} does not list 401");
     }
 }
 
@@ -261,4 +275,49 @@ async fn the_answers_have_the_documented_shapes() {
     assert_eq!(done["status"], "done", "{done}");
     assert_shape("Task", &done, false);
     assert_shape("Touch", &done["done"], false);
+}
+
+#[tokio::test]
+async fn the_metrics_have_the_documented_shapes() {
+    let leads = Arc::new(MemoryLeadStore::new());
+    let metrics = Arc::new(MemoryMetrics::new());
+    let now = chrono::Utc::now();
+    let admin = Admin::new(
+        leads.clone(),
+        Arc::new(MemoryRulesets::new()),
+        vec![digest(TOKEN)],
+        Arc::new(ManualClock::new(now)),
+    )
+    .with_metrics(metrics.clone());
+    let t0 = now - chrono::Duration::hours(3);
+    let lead = LeadSubmission { email: Some("metrics@corp.example".into()), ..Default::default() }
+        .into_lead(LeadId::generate(), t0)
+        .unwrap();
+    let lead = lead.assign(decide(&lead, &Ruleset::default_ruleset(), t0)).unwrap().lead;
+    leads.seed(&lead);
+    let measure = baton_app::measure::Measure::new(leads.clone(), metrics, Arc::new(ManualClock::new(now)));
+    assert!(measure.lead(&lead.id).await.unwrap());
+    let (status, report) = call(&admin, "GET", "/admin/metrics?by=source,owner", "application/json", "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_shape("MetricsReport", &report, false);
+    let figures = &report["by"]["owner"][0]["figures"];
+    assert_shape("ValueFigures", &report["by"]["owner"][0], false);
+    for f in [&report["overall"], figures, &report["series"].as_array().unwrap().last().unwrap()["figures"]] {
+        assert_shape("Figures", f, false);
+        assert_shape("Durations", &f["time_to_first_touch"], false);
+        assert_shape("Rates", &f["outcomes"], false);
+        assert_shape("BucketCount", &f["system_delay"]["distribution"][0], false);
+        let sent: Vec<&Value> = f["speed_to_lead"].as_array().unwrap().iter().map(|p| &p["bucket"]).collect();
+        let doc = document();
+        let named: Vec<&Value> = doc["components"]["schemas"]["SpeedPoint"]["properties"]["bucket"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(sent, named, "every bucket, in the documented names and order");
+        assert_shape("SpeedPoint", &f["speed_to_lead"][0], false);
+    }
+    assert_shape("SeriesPoint", &report["series"][0], false);
+    assert_shape("OpenLeads", &report["open"], false);
+    assert_eq!(report["overall"]["outcomes"]["leads"], 1);
 }

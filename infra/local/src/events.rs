@@ -15,8 +15,14 @@ const ACCOUNT: &str = "000000000000";
 /// An API Gateway HTTP API (payload format 2.0) request event for one HTTP request.
 pub fn api_gateway_v2(parts: &Parts, body: &[u8]) -> Value {
     let mut headers = serde_json::Map::new();
+    // API Gateway moves cookies out of the headers, into `cookies`.
+    let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == axum::http::header::COOKIE {
+            cookies.extend(value.split(';').map(|c| Value::String(c.trim().to_owned())).filter(|c| c != ""));
+            continue;
+        }
         headers
             .entry(name.as_str().to_owned())
             .and_modify(|v| *v = Value::String(format!("{},{value}", v.as_str().unwrap_or_default())))
@@ -35,6 +41,7 @@ pub fn api_gateway_v2(parts: &Parts, body: &[u8]) -> Value {
         "rawPath": path,
         "rawQueryString": parts.uri.query().unwrap_or_default(),
         "headers": headers,
+        "cookies": cookies,
         "requestContext": {
             "accountId": ACCOUNT,
             "apiId": "local",

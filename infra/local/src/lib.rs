@@ -496,7 +496,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone())
         .with_ruleset_store(rulesets.clone(), Duration::from_secs(2));
     let admin = Admin::new(store.clone(), rulesets, vec![baton_admin::digest(&options.admin_token)], clock.clone())
-        .with_events(publisher.clone());
+        .with_events(publisher.clone())
+        .with_metrics(metrics.clone());
     let notify = Notify::new(ledger, store.clone(), slack.clone(), clock.clone())
         .with_measure(Measure::new(store.clone(), metrics.clone(), clock.clone()))
         .with_webhooks(Arc::new(HttpWebhooks::new()), subscribers)

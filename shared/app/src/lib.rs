@@ -14,6 +14,7 @@
 //! - [`deliver`]: an event → the owner's Slack message, the team summary, signed webhooks and email, each once.
 //! - [`message`]: the Slack Block Kit rendering of each event, the team summary, the alert and the after-touch update.
 //! - [`measure`]: after each event, the lead's contribution to the handoff metrics, replacing the one before.
+//! - [`report`]: the metrics for a date range (totals, per value, a series) from the fewest aggregates that cover it.
 //! - [`touch`]: a touch (button press or API call) → recorded with its outbox entry, then announced.
 //! - [`sweep`]: overdue leads → re-queued for routing, escalated, or their outbox announced.
 
@@ -23,5 +24,6 @@ pub mod deliver;
 pub mod lead;
 pub mod measure;
 pub mod message;
+pub mod report;
 pub mod sweep;
 pub mod touch;

@@ -735,16 +735,34 @@ pub struct Durations {
     pub count: u64,
     pub median_seconds: Option<u64>,
     pub p90_seconds: Option<u64>,
-    pub distribution: Vec<(SpeedBucket, u64)>,
+    pub distribution: Vec<BucketCount>,
+}
+
+/// How many values fell in one response-time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketCount {
+    pub bucket: SpeedBucket,
+    pub label: &'static str,
+    pub count: u64,
+}
+
+/// One point of the speed-to-lead curve: the rates of the leads first touched within a bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedPoint {
+    pub bucket: SpeedBucket,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub rates: Rates,
 }
 
 impl Durations {
     pub fn of(h: &Histogram) -> Self {
-        let mut distribution: Vec<(SpeedBucket, u64)> = SpeedBucket::ALL.iter().map(|b| (*b, 0)).collect();
+        let mut distribution: Vec<BucketCount> =
+            SpeedBucket::ALL.iter().map(|b| BucketCount { bucket: *b, label: b.label(), count: 0 }).collect();
         for (index, n) in &h.counts {
             let bucket = SpeedBucket::of(Histogram::lower_bound(*index));
-            if let Some(entry) = distribution.iter_mut().find(|(b, _)| *b == bucket) {
-                entry.1 += n;
+            if let Some(entry) = distribution.iter_mut().find(|c| c.bucket == bucket) {
+                entry.count += n;
             }
         }
         Self { count: h.len(), median_seconds: h.quantile(0.5), p90_seconds: h.quantile(0.9), distribution }
@@ -796,7 +814,7 @@ pub struct Figures {
     /// Currency → amount (in the currency's units).
     pub pipeline: BTreeMap<String, f64>,
     /// The speed-to-lead curve, fastest bucket first, every bucket present.
-    pub speed_to_lead: Vec<(SpeedBucket, Rates)>,
+    pub speed_to_lead: Vec<SpeedPoint>,
 }
 
 impl Figures {
@@ -816,7 +834,11 @@ impl Figures {
             pipeline: a.pipeline.iter().map(|(c, n)| (c.clone(), *n as f64 / 10_000.0)).collect(),
             speed_to_lead: SpeedBucket::ALL
                 .iter()
-                .map(|b| (*b, Rates::of(&a.by_speed.get(b).cloned().unwrap_or_default())))
+                .map(|b| SpeedPoint {
+                    bucket: *b,
+                    label: b.label(),
+                    rates: Rates::of(&a.by_speed.get(b).cloned().unwrap_or_default()),
+                })
                 .collect(),
         }
     }
@@ -1085,13 +1107,13 @@ mod tests {
         assert_eq!((f.sla_met, f.sla_missed), (1, 2));
         assert_eq!(f.outcomes.contact_rate, Some(2.0 / 3.0), "a meeting counts as contacted");
         assert_eq!(f.speed_to_lead.len(), 5);
-        assert_eq!(
-            f.speed_to_lead[0],
-            (SpeedBucket::Under5m, Rates::of(&Outcomes { leads: 1, contacted: 1, meetings: 0, opportunities: 0 }))
-        );
-        assert_eq!(f.speed_to_lead[2].1.meeting_rate, Some(1.0));
-        assert_eq!(f.speed_to_lead[4].1.leads, 0);
-        assert_eq!(f.time_to_first_touch.distribution[2], (SpeedBucket::From30To60m, 1));
+        let first = &f.speed_to_lead[0];
+        assert_eq!(first.bucket, SpeedBucket::Under5m);
+        assert_eq!(first.rates, Rates::of(&Outcomes { leads: 1, contacted: 1, meetings: 0, opportunities: 0 }));
+        assert_eq!(f.speed_to_lead[2].rates.meeting_rate, Some(1.0));
+        assert_eq!(f.speed_to_lead[4].rates.leads, 0);
+        let third = &f.time_to_first_touch.distribution[2];
+        assert_eq!((third.bucket, third.count), (SpeedBucket::From30To60m, 1));
     }
 
     proptest::proptest! {
