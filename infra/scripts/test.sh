@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of Baton: the template lint, the OpenAPI document check, unit tests, adapter tests on moto and the
-# end-to-end tests through the local runner on moto.
+# Runs every test of Baton: the template lint, the OpenAPI document check, unit tests, adapter tests on moto, the
+# end-to-end tests through the local runner on moto, and the dashboard in headless Chromium.
 #
-# Installs what it needs (a Python venv in .venv with pinned moto and cfn-lint), starts moto on a
-# free loopback port, runs everything, and stops moto, whatever happens.
+# Installs what it needs (a Python venv in .venv with pinned moto and cfn-lint; Debian's chromium
+# and Node.js when missing; playwright-core in tests/browser), starts moto on a free loopback
+# port, runs everything, and stops moto, whatever happens.
 # Extra arguments go to the test runner (for example a test name filter).
 set -euo pipefail
 
@@ -30,6 +31,17 @@ jsonschema.Draft202012Validator.check_schema(schema)
 jsonschema.Draft202012Validator(schema).validate(document)
 print("default.toml is valid against ruleset.schema.json")
 PY
+
+echo "==> Chromium, Node.js and playwright-core for the browser tests"
+missing=()
+command -v "${BATON_CHROMIUM:-/usr/bin/chromium}" >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
 
 moto_start
 trap moto_stop EXIT

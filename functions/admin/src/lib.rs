@@ -25,7 +25,7 @@
 //! - this file: [`Admin`] (the handler and its routes), [`AdminError`] (every refusal, as its
 //!   [`Problem`]), [`Config`], and the session cookie;
 //! - [`metrics`]: the metrics API and its CSV exports;
-//! - `dashboard/`: the dashboard's page, sign-in page, script and style, served as they are.
+//! - `dashboard/`: the dashboard's page, sign-in page, script, style and icon, served as they are.
 
 use std::sync::Arc;
 
@@ -191,6 +191,7 @@ const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
 const LOGIN_HTML: &str = include_str!("dashboard/login.html");
 const DASHBOARD_JS: &str = include_str!("dashboard/app.js");
 const DASHBOARD_CSS: &str = include_str!("dashboard/app.css");
+const DASHBOARD_ICON: &str = include_str!("dashboard/icon.svg");
 /// The pages load only their own script and style, and talk only to this origin.
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -381,6 +382,9 @@ impl Admin {
             }
             (&Method::GET, ["admin", "dashboard", "app.css"]) => {
                 return asset(StatusCode::OK, "text/css; charset=utf-8", DASHBOARD_CSS);
+            }
+            (&Method::GET, ["admin", "dashboard", "icon.svg"]) => {
+                return asset(StatusCode::OK, "image/svg+xml", DASHBOARD_ICON);
             }
             (&Method::POST, ["admin", "session"]) => return self.sign_in(&request),
             (&Method::POST, ["admin", "session", "end"]) => {

@@ -86,7 +86,7 @@ fn no_route(response: &Response<Body>) -> bool {
 fn the_document_lists_the_expected_routes() {
     // A guard against an accidentally empty or unparsed document making the other tests vacuous.
     let routes = documented();
-    assert_eq!(routes.len(), 18, "{routes:?}");
+    assert_eq!(routes.len(), 19, "{routes:?}");
 }
 
 #[tokio::test]
@@ -153,6 +153,7 @@ async fn every_documented_route_needs_the_token_the_document_names() {
         ("GET", "/admin/dashboard"),
         ("GET", "/admin/dashboard/app.js"),
         ("GET", "/admin/dashboard/app.css"),
+        ("GET", "/admin/dashboard/icon.svg"),
         ("POST", "/admin/session"),
         ("POST", "/admin/session/end"),
     ];

@@ -185,6 +185,8 @@ pub struct Running {
     pub url: String,
     /// The lead store everything uses.
     pub store: Arc<dyn LeadRepository>,
+    /// The metrics store notify records into and the admin API reads.
+    pub metrics: Arc<dyn MetricsStore>,
     /// The routing queue.
     pub queue: Arc<dyn WorkQueue>,
     /// The AWS resources, when running on AWS or moto.
@@ -513,7 +515,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     tasks.spawn(poll_route(queue.clone(), route, activity.clone(), stopped.clone()));
     tasks.spawn(feed_notify(feed, notify, activity.clone(), stopped.clone()));
     tasks.spawn(tick_sweep(sweep, options.sweep_every, activity.clone(), stopped));
-    Ok(Running { url, store, queue, aws, stop, tasks, activity, backlog })
+    Ok(Running { url, store, metrics, queue, aws, stop, tasks, activity, backlog })
 }
 
 /// The HTTP handlers: capture for `/leads`, admin for `/admin/…`, actions for

@@ -17,6 +17,7 @@ function duration(seconds) {
   return hh ? `${d} d ${hh} h` : `${d} d`;
 }
 const pct = (r) => (r === null || r === undefined ? "–" : `${Math.round(r * 1000) / 10}%`);
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 const text = (s) => document.createTextNode(s === null || s === undefined ? "" : String(s));
 
 function el(tag, attrs, ...children) {
@@ -37,7 +38,7 @@ function tiles(data) {
   $("ttft").textContent = duration(f.time_to_first_touch.median_seconds);
   $("ttft-parts").textContent = `system ${duration(f.system_delay.median_seconds)} · human ${duration(f.human_delay.median_seconds)} · n=${f.time_to_first_touch.count}`;
   $("sla").textContent = pct(f.sla_attainment);
-  $("sla-parts").textContent = `${f.sla_met} met · ${f.sla_missed} missed · ${f.sla_pending} pending · ${f.breaches} breaches · ${f.warnings} warnings · ${f.reassignments} reassigned`;
+  $("sla-parts").textContent = `${f.sla_met} met · ${f.sla_missed} missed · ${f.sla_pending} pending · ${count(f.breaches, "breach", "breaches")} · ${count(f.warnings, "warning", "warnings")} · ${f.reassignments} reassigned`;
   const open = data.open;
   $("past-due").textContent = `${open.breached.length}${open.truncated ? "+" : ""}`;
   $("at-risk").textContent = `${open.at_risk.length} more due within ${open.horizon_minutes} min`;
