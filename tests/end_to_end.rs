@@ -129,7 +129,10 @@ async fn the_same_route_message_twice_assigns_once_and_notifies_once() {
         .await;
     settle(&running).await;
     assert_eq!(slack.mentioning(lead.id.as_str()).len(), 1, "one Slack message for two deliveries");
-    assert_eq!(running.store.get(&lead.id).await.unwrap().unwrap(), first, "the second delivery did not reassign");
+    let now = running.store.get(&lead.id).await.unwrap().unwrap();
+    assert_eq!(now.decision(), first.decision(), "the second delivery did not reassign");
+    assert_eq!(now.previous_decisions, first.previous_decisions);
+    assert!(now.notified_at.is_some(), "the owner's message was recorded as the notification");
     running.stop().await;
 }
 
@@ -609,7 +612,7 @@ async fn requests_for_one_lead(lead: serde_json::Value) -> LeadRequests {
 /// message, the team summary and one webhook delivery (the lead of the README, routed to the
 /// account's owner). Figures in `infra/docs/benchmarks.md` (`infra/scripts/test.sh requests_per_lead`).
 #[tokio::test]
-async fn requests_per_lead_for_an_account_owned_lead_stay_within_15() {
+async fn requests_per_lead_for_an_account_owned_lead_stay_within_20() {
     let measured = requests_for_one_lead(serde_json::json!({
         "email": "ada@analytical.example", "phone": "020 7946 0958", "first_name": "Ada", "last_name": "Lovelace",
         "company": "Analytical Engines Ltd", "website": "https://www.analytical.example",
@@ -618,14 +621,14 @@ async fn requests_per_lead_for_an_account_owned_lead_stay_within_15() {
         "consent": { "granted": true, "purpose": "sales_contact" },
     }))
     .await;
-    assert!(measured.function_total() <= 15, "over budget: {:?}", measured.function);
+    assert!(measured.function_total() <= 20, "over budget: {:?}", measured.function);
     assert!(measured.delivery_total() <= 4, "one receive and one delete per queue: {:?}", measured.delivery);
 }
 
 /// The same for a lead from an unknown company, given to a pool member by the shared round-robin
 /// turn: one request more than an account-owned lead (the turn counter's update).
 #[tokio::test]
-async fn requests_per_lead_for_a_pool_lead_stay_within_15() {
+async fn requests_per_lead_for_a_pool_lead_stay_within_20() {
     let measured = requests_for_one_lead(serde_json::json!({
         "email": "grace@compilers.example", "phone": "+1 415 555 2671", "first_name": "Grace", "last_name": "Hopper",
         "company": "Compilers Inc", "website": "https://www.compilers.example",
@@ -634,7 +637,7 @@ async fn requests_per_lead_for_a_pool_lead_stay_within_15() {
         "consent": { "granted": true, "purpose": "sales_contact" },
     }))
     .await;
-    assert!(measured.function_total() <= 15, "over budget: {:?}", measured.function);
+    assert!(measured.function_total() <= 20, "over budget: {:?}", measured.function);
     assert!(measured.delivery_total() <= 4, "one receive and one delete per queue: {:?}", measured.delivery);
 }
 

@@ -4,7 +4,10 @@
 //! needs the leads themselves. [`slices`] names the aggregates a lead is counted in: each
 //! [`Period`] (day, ISO week, month, by capture date in UTC) × each [`Dimension`] (all, source,
 //! campaign, segment, territory, priority, owner, team, ruleset); a date range is read by
-//! merging the periods' aggregates, never by reading leads.
+//! merging the periods' aggregates, never by reading leads ([`tiles`]: whole months and edge
+//! days). Stores keep each lead's latest [`Contribution`] and each slice's [`Counters`], which
+//! change by [`changes`] when a lead's contribution does; [`Figures`] turns an aggregate into
+//! the figures every view reports.
 //!
 //! # Definitions
 //! - **Time to first touch** = capture → the first touch ([`crate::touch`] defines which kinds
@@ -13,7 +16,8 @@
 //!   - **human delay**: notified → the first touch (the rep's part; never negative: a touch
 //!     recorded before the notification counts as 0).
 //!
-//!   When the notification time is unknown, the decision time stands in for it.
+//!   The notification time is [`Lead::notified_at`] (the first owner's message sent); when it
+//!   is unknown, the decision time stands in for it.
 //! - **SLA attainment** = leads first touched by the due time of their first assignment ÷ leads
 //!   whose outcome is known: touched, or untouched past that due time (a miss). A lead still
 //!   untouched and not yet due at the end of the range is **pending**: counted apart, in neither
