@@ -212,14 +212,20 @@ fn login_page(status: StatusCode, message: &str) -> Response<Body> {
     asset(status, "text/html; charset=utf-8", &LOGIN_HTML.replace("{{message}}", &escaped))
 }
 
-/// A `303 See Other` to the dashboard, setting (or clearing) the session cookie.
-fn to_dashboard(cookie: String) -> Response<Body> {
+/// An empty answer with `status` that sets (or clears) the session cookie.
+fn with_cookie(status: StatusCode, cookie: &str) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response.headers_mut().insert(header::LOCATION, header::HeaderValue::from_static("/admin/dashboard"));
-    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+    *response.status_mut() = status;
+    if let Ok(v) = header::HeaderValue::from_str(cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
+    response
+}
+
+/// A `303 See Other` to the dashboard, setting (or clearing) the session cookie.
+fn to_dashboard(cookie: String) -> Response<Body> {
+    let mut response = with_cookie(StatusCode::SEE_OTHER, &cookie);
+    response.headers_mut().insert(header::LOCATION, header::HeaderValue::from_static("/admin/dashboard"));
     response
 }
 
@@ -443,16 +449,7 @@ impl Admin {
             };
         }
         let cookie = session_cookie(request, &hex::encode(token.as_bytes()), SESSION_SECONDS);
-        if json {
-            let mut response = Response::new(Body::Empty);
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            if let Ok(v) = header::HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            response
-        } else {
-            to_dashboard(cookie)
-        }
+        if json { with_cookie(StatusCode::NO_CONTENT, &cookie) } else { to_dashboard(cookie) }
     }
 
     async fn metrics(&self, request: &Request, route: metrics::Route) -> Result<Response<Body>, AdminError> {

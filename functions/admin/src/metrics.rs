@@ -232,6 +232,11 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A CSV writer's failure (it writes to memory: only a bug makes one).
+fn csv_error(e: impl std::fmt::Display) -> AdminError {
+    AdminError::Store(baton_adapters::Error::Corrupt(format!("the CSV could not be written: {e}")))
+}
+
 fn csv_response(body: Vec<u8>, name: &str) -> Response<Body> {
     let mut response = Response::new(Body::Binary(body));
     let headers = response.headers_mut();
@@ -246,8 +251,7 @@ fn csv_response(body: Vec<u8>, name: &str) -> Response<Body> {
 /// dimension whose period starts in the range, one row each, with the figures of the JSON API.
 pub async fn export_slices(store: &dyn MetricsStore, q: &Query) -> Result<Response<Body>, AdminError> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AdminError::Store(baton_adapters::Error::Corrupt(e.to_string()));
-    out.write_record(SLICE_COLUMNS).map_err(fail)?;
+    out.write_record(SLICE_COLUMNS).map_err(csv_error)?;
     let start = q.period.start(q.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     for dimension in std::iter::once(Dimension::All).chain(q.by.iter().copied()) {
         for (slice, a) in store.aggregates(q.period, dimension, start, q.to).await? {
@@ -280,10 +284,10 @@ pub async fn export_slices(store: &dyn MetricsStore, q: &Query) -> Result<Respon
                 opt(f.human_delay.p90_seconds),
                 pipeline.join("; "),
             ])
-            .map_err(fail)?;
+            .map_err(csv_error)?;
         }
     }
-    let body = out.into_inner().map_err(|e| AdminError::Store(baton_adapters::Error::Corrupt(e.to_string())))?;
+    let body = out.into_inner().map_err(csv_error)?;
     Ok(csv_response(body, &format!("baton-metrics-{}-{}-{}.csv", q.period.as_str(), q.from, q.to)))
 }
 
@@ -321,8 +325,7 @@ pub async fn export_leads(store: &dyn MetricsStore, q: &Query) -> Result<Respons
     let total_days = (q.to - q.from).num_days() + 1;
     let (mut day, mut after) = q.cursor.clone().unwrap_or((q.from, None));
     let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AdminError::Store(baton_adapters::Error::Corrupt(e.to_string()));
-    out.write_record(LEAD_COLUMNS).map_err(fail)?;
+    out.write_record(LEAD_COLUMNS).map_err(csv_error)?;
     let mut rows = 0;
     let mut next = None;
     while day <= q.to {
@@ -361,7 +364,7 @@ pub async fn export_leads(store: &dyn MetricsStore, q: &Query) -> Result<Respons
                 f.breaches.to_string(),
                 f.reassignments.to_string(),
             ])
-            .map_err(fail)?;
+            .map_err(csv_error)?;
         }
         rows += page.len();
         if full {
@@ -373,7 +376,7 @@ pub async fn export_leads(store: &dyn MetricsStore, q: &Query) -> Result<Respons
         after = None;
     }
     let done_days = if next.is_some() { (day - q.from).num_days() } else { total_days };
-    let body = out.into_inner().map_err(|e| AdminError::Store(baton_adapters::Error::Corrupt(e.to_string())))?;
+    let body = out.into_inner().map_err(csv_error)?;
     let mut response = csv_response(body, &format!("baton-leads-{}-{}.csv", q.from, q.to));
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("{done_days}/{total_days} days")) {

@@ -233,6 +233,21 @@ pub(crate) enum Transaction {
     LostRace(Vec<bool>),
 }
 
+/// Writes `items` in one transaction: [`Transaction::LostRace`] when a condition failed or
+/// another transaction got in the way (nothing written).
+pub(crate) async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<Transaction, Error> {
+    match client.transact_write_items().set_transact_items(Some(items)).send().await {
+        Ok(_) => Ok(Transaction::Done),
+        Err(e) => {
+            let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
+                return Err(sdk_error(e));
+            };
+            let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+            cancellation(&codes)
+        }
+    }
+}
+
 /// What a cancelled transaction's reasons (one code per item) mean: lost to another writer (a
 /// failed condition, a conflicting transaction), throttled (retryable: DynamoDB asks to slow
 /// down), or refused for good (validation, size).
@@ -404,16 +419,7 @@ impl DynamoLeadStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, Error> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(Transaction::Done),
-            Err(e) => {
-                let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
-                    return Err(sdk_error(e));
-                };
-                let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-                cancellation(&codes)
-            }
-        }
+        transact(&self.client, items).await
     }
 
     /// Writes `item` (the next revision) only if the stored one is still `revision`.

@@ -22,7 +22,7 @@ use baton_domain::LeadId;
 use baton_domain::metrics::{self, Aggregate, Contribution, Counters, Dimension, Period, Slice};
 
 use crate::Error;
-use crate::dynamo::{Item, SERVICE, Transaction, cancellation, get_item, put, sdk_error};
+use crate::dynamo::{Item, SERVICE, Transaction, get_item, put, sdk_error, transact};
 use crate::ports::MetricsStore;
 
 /// The sparse index of metrics items: partition `group_key`, sort `group_member`.
@@ -176,21 +176,11 @@ impl MetricsStore for DynamoMetrics {
             for (slice, change) in metrics::changes(old.as_ref(), contribution) {
                 items.push(self.slice_update(&slice, &change)?);
             }
-            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-                Ok(_) => return Ok(true),
-                Err(e) => {
-                    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                    let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
-                        return Err(sdk_error(e));
-                    };
-                    let codes: Vec<&str> = c.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-                    match cancellation(&codes) {
-                        Ok(Transaction::LostRace(_)) => continue,
-                        Ok(Transaction::Done) => return Ok(true),
-                        Err(e) if e.is_retryable() => continue,
-                        Err(e) => return Err(e),
-                    }
-                }
+            match transact(&self.client, items).await {
+                Ok(Transaction::Done) => return Ok(true),
+                Ok(Transaction::LostRace(_)) => continue,
+                Err(e) if e.is_retryable() => continue,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Unavailable { service: SERVICE, detail: format!("too much contention on the metrics of lead {id}") })
