@@ -252,7 +252,7 @@ fn csv_response(body: Vec<u8>, name: &str) -> Response<Body> {
 pub async fn export_slices(store: &dyn MetricsStore, q: &Query) -> Result<Response<Body>, AdminError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(SLICE_COLUMNS).map_err(csv_error)?;
-    let start = q.period.start(q.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let start = q.period.first_day(q.from);
     for dimension in std::iter::once(Dimension::All).chain(q.by.iter().copied()) {
         for (slice, a) in store.aggregates(q.period, dimension, start, q.to).await? {
             let f = Figures::of(&a);

@@ -283,11 +283,16 @@ impl Notify {
             match sent {
                 Ok(attempts) => {
                     tracing::info!(key = key.as_str(), attempts = attempts.made, "delivered");
-                    if matches!(outgoing, Outgoing::Owner(_)) && event.kind == EventType::Assigned {
-                        metrics::latency("notify", self.clock.now() - event.lead.captured_at);
-                        self.notified(event).await;
+                    let sent_at = self.clock.now();
+                    let owner_notified = matches!(outgoing, Outgoing::Owner(_)) && event.kind == EventType::Assigned;
+                    if owner_notified {
+                        metrics::latency("notify", sent_at - event.lead.captured_at);
                     }
+                    // The delivery is recorded first: the notification time waits on it, not the reverse.
                     self.confirm(&key, deadline).await;
+                    if owner_notified {
+                        self.notified(event, sent_at).await;
+                    }
                     done.push(Delivery::Sent(channel));
                 }
                 Err((error, attempts)) => {
@@ -313,12 +318,11 @@ impl Notify {
         if failed.is_empty() { Ok(done) } else { Err(NotifyError::Undelivered { failed }) }
     }
 
-    /// Records on the lead that its owner was notified now (the first time only): where the
+    /// Records on the lead that its owner was notified `at` (the first time only): where the
     /// system's part of its time to first touch ends. A failure is logged: the decision time
     /// then stands in for it.
-    async fn notified(&self, event: &LeadEvent) {
-        let now = self.clock.now();
-        match transition(self.repo.as_ref(), event.lead_id(), |lead| lead.notified(now)).await {
+    async fn notified(&self, event: &LeadEvent, at: baton_domain::Timestamp) {
+        match transition(self.repo.as_ref(), event.lead_id(), |lead| lead.notified(at)).await {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not record when the owner was notified"),
         }

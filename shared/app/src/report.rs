@@ -51,7 +51,7 @@ impl<'a> Report<'a> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(NaiveDate, Aggregate)>, Error> {
-        let start = period.start(from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        let start = period.first_day(from);
         let mut found: BTreeMap<NaiveDate, Aggregate> = self
             .store
             .aggregates(period, Dimension::All, start, to)

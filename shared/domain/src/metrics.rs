@@ -395,8 +395,12 @@ impl Period {
 
     /// The first day of the period holding `at`.
     pub fn start(self, at: Timestamp) -> chrono::NaiveDate {
+        self.first_day(at.date_naive())
+    }
+
+    /// The first day of the period holding `day`.
+    pub fn first_day(self, day: chrono::NaiveDate) -> chrono::NaiveDate {
         use chrono::Datelike;
-        let day = at.date_naive();
         match self {
             Self::Day => day,
             Self::Week => day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday())),
