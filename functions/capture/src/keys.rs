@@ -150,6 +150,16 @@ impl CaptureKeys {
             .any(|k| k.allowed_origins.iter().any(|o| o == "*" || *o == origin))
     }
 
+    /// Whether a browser on `origin` may read answers about leads captured through key `key_id`
+    /// (for the handoff link's CORS): the key is a live public key listing that origin (or `*`).
+    pub fn key_allows_origin(&self, key_id: &str, origin: &str) -> bool {
+        let origin = normalize_origin(origin);
+        self.keys
+            .iter()
+            .filter(|k| k.id == key_id && !k.revoked && matches!(k.kind, Kind::Public(_)))
+            .any(|k| k.allowed_origins.iter().any(|o| o == "*" || *o == origin))
+    }
+
     /// Checks a credential against `body` at `now_unix`, from `origin` (the Origin header).
     pub fn authenticate(
         &self,
@@ -343,6 +353,10 @@ mod tests {
         assert!(!k.allows_origin("https://evil.example"));
         let open = CaptureKeys::from_json(r#"[{"id":"a","public_key":"k","allowed_origins":["*"]}]"#).unwrap();
         assert!(open.allows_origin("https://anything.example"));
+        assert!(k.key_allows_origin("site", "https://www.example.com"));
+        assert!(!k.key_allows_origin("anywhere", "https://www.example.com"), "only the key's own origins");
+        assert!(!k.key_allows_origin("old", "https://www.example.com"));
+        assert!(open.key_allows_origin("a", "https://anything.example"));
     }
 
     #[test]

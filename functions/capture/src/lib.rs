@@ -10,6 +10,9 @@
 //! - `422`: an idempotency key reused with a different body, or a lead the store cannot keep.
 //! - `503` with `Retry-After`: the store is unavailable; nothing was written.
 //!
+//! A `202` to a form's public key also carries `handoff: {url, expires_at}`, the thank-you
+//! page's link to the routed owner ([`handoff`]), when `HANDOFF_SECRET` is set.
+//!
 //! Bodies are JSON or `application/x-www-form-urlencoded` (plain HTML forms). Browsers get CORS
 //! answers for the origins their key allows. A filled honeypot stores the lead as spam, never
 //! routed, and answers as if it were accepted. If the queue is unavailable after the lead is
@@ -18,7 +21,10 @@
 //! # Layout
 //! - this file: [`Capture`] (the handler) and [`Config`] (its environment).
 //! - [`keys`]: capture keys (public and HMAC-signed) and their checks.
+//! - [`handoff`]: the thank-you page's link to where its lead stands (`/handoff/{token}`).
+//! - `snippet/baton.js`: the form snippet, served at `GET /baton.js`.
 
+pub mod handoff;
 pub mod keys;
 
 use std::sync::Arc;
@@ -35,6 +41,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use crate::handoff::HandoffLinks;
 use crate::keys::{CaptureKeys, Credential};
 
 /// The largest body accepted, in bytes.
@@ -64,10 +71,15 @@ impl Config {
 /// The capture handler and what it needs.
 #[derive(Clone)]
 pub struct Capture {
+    store: Arc<dyn LeadRepository>,
     leads: CaptureLeads,
     keys: Arc<CaptureKeys>,
     clock: Arc<dyn Clock>,
+    handoff: Option<Arc<HandoffLinks>>,
 }
+
+/// The form snippet (`GET /baton.js`).
+pub const SNIPPET: &str = include_str!("snippet/baton.js");
 
 /// Why a request to capture was refused: each variant is one [`Problem`] answer.
 #[derive(Debug, thiserror::Error)]
@@ -175,13 +187,17 @@ fn fingerprint(body: &[u8]) -> String {
 
 /// The 202 answer. A public key is told the same for every submission (`captured`), so it
 /// cannot be used to probe whether a person is known or where their lead stands; a signed
-/// integration is told the lead's stage and whether the submission merged.
-fn accepted(lead: &Lead, merged: bool, signed: bool) -> Response<Body> {
+/// integration is told the lead's stage and whether the submission merged. `handoff` is the
+/// thank-you page's link, for public keys.
+fn accepted(lead: &Lead, merged: bool, signed: bool, handoff: Option<serde_json::Value>) -> Response<Body> {
     // A bot is told what a person would be told.
     let status = if !signed || lead.status() == LeadStatus::Spam { LeadStatus::Captured } else { lead.status() };
     let mut body = json!({ "lead_id": lead.id, "status": status });
     if merged && signed {
         body["merged"] = json!(true);
+    }
+    if let Some(handoff) = handoff {
+        body["handoff"] = handoff;
     }
     http::json(StatusCode::ACCEPTED, &body)
 }
@@ -193,7 +209,13 @@ impl Capture {
         keys: Arc<CaptureKeys>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { leads: CaptureLeads::new(store, queue), keys, clock }
+        Self { store: store.clone(), leads: CaptureLeads::new(store, queue), keys, clock, handoff: None }
+    }
+
+    /// Gives each `202` to a public key a handoff link ([`handoff`]), and answers those links.
+    pub fn with_handoff(mut self, links: HandoffLinks) -> Self {
+        self.handoff = Some(Arc::new(links));
+        self
     }
 
     /// Matches each lead's company domain to these accounts, so it arrives with its account and owner.
@@ -205,6 +227,13 @@ impl Capture {
     /// Answers one API Gateway request. Never fails: every outcome is an HTTP response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let origin = header(request.headers(), "origin").map(str::to_owned);
+        let path = request.uri().path().trim_end_matches('/').to_owned();
+        if let Some(rest) = path.strip_prefix("/handoff/") {
+            return self.handoff(&request, rest, origin.as_deref()).await;
+        }
+        if path == "/baton.js" {
+            return snippet(&request);
+        }
         let mut response = match self.route(&request, origin.as_deref()).await {
             Ok(response) => response,
             Err(e) => {
@@ -323,19 +352,119 @@ impl Capture {
 
         let span = tracing::info_span!("capture", lead_id = %lead.id, key = %key.id);
         let outcome = self.leads.capture(lead, idempotency.as_ref()).instrument(span).await?;
-        Ok(match outcome {
-            Captured::Created(lead) => accepted(&lead, false, key.is_signed()),
+        // Every public submission gets a link, a bot's too: it is told what a person is told.
+        let handoff = |lead: &Lead| match &self.handoff {
+            Some(links) if !key.is_signed() => Some(links.link(&lead.id, &key.id, now)),
+            _ => None,
+        };
+        let response = match outcome {
+            Captured::Created(lead) => accepted(&lead, false, key.is_signed(), handoff(&lead)),
             // Whether a person is already known is told only to signed integrations, not to
             // anyone holding a form's public key.
-            Captured::Merged(lead) => accepted(&lead, true, key.is_signed()),
+            Captured::Merged(lead) => accepted(&lead, true, key.is_signed(), handoff(&lead)),
             Captured::Replayed(lead) => {
-                let mut response = accepted(&lead, false, key.is_signed());
+                let mut response = accepted(&lead, false, key.is_signed(), handoff(&lead));
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
                 response
             }
             Captured::KeyReused { lead_id } => return Err(CaptureError::KeyReused(lead_id)),
-        })
+        };
+        Ok(response)
     }
+
+    /// `GET /handoff/{token}`, `POST /handoff/{token}/booking` and their preflights ([`handoff`]).
+    /// CORS answers only the origins of the key the lead came through.
+    async fn handoff(&self, request: &Request, rest: &str, origin: Option<&str>) -> Response<Body> {
+        let (token, action) = match rest.split_once('/') {
+            Some((token, action)) => (token, Some(action)),
+            None => (rest, None),
+        };
+        let now = self.clock.now();
+        let claims = match &self.handoff {
+            None => Err(handoff::unknown()),
+            Some(links) => links.secrets.verify(token, now).map_err(handoff::refused),
+        };
+        let allowed = match (&claims, origin) {
+            (Ok(c), Some(origin)) => self.keys.key_allows_origin(&c.key_id, origin),
+            _ => false,
+        };
+        let method = request.method();
+        let mut response = match (claims, action) {
+            (Err(problem), _) => problem.into_response(),
+            (Ok(_), None | Some("booking")) if method == Method::OPTIONS => {
+                let mut response =
+                    Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("valid parts");
+                if allowed {
+                    let h = response.headers_mut();
+                    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+                    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+                    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+                }
+                response
+            }
+            (Ok(claims), None) if method == Method::GET => {
+                let links = self.handoff.as_ref().expect("verified by configured links");
+                let wait = request
+                    .query_string_parameters_ref()
+                    .and_then(|q| q.first("wait"))
+                    .and_then(|w| w.trim().parse::<f64>().ok())
+                    .filter(|w| w.is_finite() && *w > 0.0)
+                    .map_or(std::time::Duration::ZERO, |w| {
+                        std::time::Duration::from_secs_f64(w.min(handoff::MAX_WAIT as f64))
+                    });
+                match links.admit(&claims, now).await {
+                    Err(problem) => problem.into_response(),
+                    Ok(()) => {
+                        links.status(self.store.as_ref(), &claims, wait).await.unwrap_or_else(Problem::into_response)
+                    }
+                }
+            }
+            (Ok(claims), Some("booking")) if method == Method::POST => {
+                let links = self.handoff.as_ref().expect("verified by configured links");
+                match links.admit(&claims, now).await {
+                    Err(problem) => problem.into_response(),
+                    Ok(()) => {
+                        links.booking(self.store.as_ref(), &claims, now).await.unwrap_or_else(Problem::into_response)
+                    }
+                }
+            }
+            (Ok(_), None) => {
+                Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "the handoff link answers GET")
+                    .with_header(header::ALLOW, "GET, OPTIONS")
+                    .into_response()
+            }
+            (Ok(_), Some("booking")) => Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "a booking press is recorded with POST",
+            )
+            .with_header(header::ALLOW, "POST, OPTIONS")
+            .into_response(),
+            (Ok(_), Some(other)) => CaptureError::NotFound(format!("/handoff/…/{other}")).problem().into_response(),
+        };
+        let h = response.headers_mut();
+        if allowed && let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+        h.insert(header::VARY, HeaderValue::from_static("origin"));
+        response
+    }
+}
+
+/// `GET /baton.js`: the form snippet, cacheable for a few minutes.
+fn snippet(request: &Request) -> Response<Body> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "the snippet is fetched with GET")
+            .with_header(header::ALLOW, "GET, HEAD")
+            .into_response();
+    }
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/javascript; charset=utf-8")
+        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header("x-content-type-options", "nosniff")
+        .body(Body::Text(SNIPPET.to_owned()))
+        .expect("valid parts")
 }
 
 fn source_ip(request: &Request) -> Option<String> {

@@ -47,3 +47,8 @@ fn the_documented_limits_are_the_enforced_ones() {
     assert_eq!(lead["attributes"]["maxProperties"], baton_domain::contract::MAX_ATTRIBUTES);
     assert_eq!(lead["attributes"]["additionalProperties"]["maxLength"], baton_domain::contract::MAX_ATTRIBUTE_VALUE);
 }
+
+#[test]
+fn the_document_lists_every_first_touch_field_and_no_other() {
+    assert_eq!(accepted_fields(r#"{"source":{"first_touch":{"not_a_field":1}}}"#), documented("FirstTouch"));
+}

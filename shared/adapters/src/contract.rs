@@ -552,6 +552,22 @@ pub async fn counters(counters: &dyn Capacity) {
     assert!(!counters.claim_daily(&fresh, day, 1).await.unwrap(), "releasing an empty day went below zero");
 }
 
+/// Checks a [`crate::ports::RateLimiter`]: exactly `max` admissions per key and window, even
+/// to concurrent callers; other keys and the next window count separately.
+pub async fn rate_limits(limits: &dyn crate::ports::RateLimiter) {
+    let key = format!("handoff-{}", uuid_like());
+    let minute = Duration::from_secs(60);
+    let start = base();
+    let admitted = join_all((0..7).map(|_| limits.admit(&key, start, minute, 5))).await;
+    let granted = admitted.into_iter().filter(|a| *a.as_ref().expect("admit")).count();
+    assert_eq!(granted, 5, "exactly the limit is admitted");
+    assert!(!limits.admit(&key, start, minute, 5).await.unwrap(), "a full window stays full");
+    assert!(limits.admit(&format!("other-{key}"), start, minute, 5).await.unwrap(), "keys count separately");
+    let next = start + chrono::Duration::seconds(60);
+    assert!(limits.admit(&key, next, minute, 5).await.unwrap(), "the next window starts empty");
+    assert!(!limits.admit(&key, next, minute, 0).await.unwrap(), "a limit of 0 admits nothing");
+}
+
 /// Checks a [`RulesetStore`]. `store` must be empty.
 pub async fn rulesets(store: &dyn RulesetStore) {
     let t0 = base();

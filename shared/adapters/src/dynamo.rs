@@ -1190,6 +1190,41 @@ impl DynamoCounters {
 }
 
 #[async_trait]
+impl crate::ports::RateLimiter for DynamoCounters {
+    async fn admit(
+        &self,
+        key: &str,
+        window_start: Timestamp,
+        window: std::time::Duration,
+        max: u32,
+    ) -> Result<bool, Error> {
+        if max == 0 {
+            return Ok(false);
+        }
+        // Kept an hour past the window's end, then removed by the table's TTL.
+        let expires = window_start.timestamp() + i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2) + 3600;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("counter#limit#{key}#{}", window_start.timestamp())))
+            .update_expression("ADD #n :one SET expires_at = :expires")
+            .condition_expression("attribute_not_exists(#n) OR #n < :max")
+            .expression_attribute_names("#n", "value")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+#[async_trait]
 impl Capacity for DynamoCounters {
     async fn open_count(&self, owner: &str) -> Result<u32, Error> {
         let Some(item) = get_item(&self.client, &self.table, open_key(owner)).await? else { return Ok(0) };

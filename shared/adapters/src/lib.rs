@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`config`]: required environment variables and tracing set-up for the function binaries.
-//! - [`ports`]: the narrow traits: lead repository, metrics store, delivery ledger, capacity, accounts, rulesets, work queue, event publisher, chat notifier, webhook sender, clock.
+//! - [`ports`]: the narrow traits: lead repository, metrics store, delivery ledger, capacity, rate limits, accounts, rulesets, work queue, event publisher, chat notifier, webhook sender, clock.
 //! - [`error`]: the one error type adapters return, split by what the caller can do.
 //! - [`http`]: the JSON answer and the [`http::Problem`] refusal every HTTP surface turns its errors into.
 //! - [`dynamo`]: the lead repository, delivery ledger, capacity, accounts and rulesets on one DynamoDB table (item mapping by `serde_dynamo`, revision-guarded puts, a sparse due-time index).
@@ -45,6 +45,6 @@ pub mod webhook;
 pub use error::Error;
 pub use ports::{
     AccountDirectory, Capacity, Captured, ChatNotifier, Clock, DeliveryKey, DeliveryLedger, EventPublisher,
-    Idempotency, LeadRepository, MetricsStore, QueueMessage, RulesetStore, RulesetVersion, SystemClock, Versioned,
-    WebhookSender, WorkQueue, Written,
+    Idempotency, LeadRepository, MetricsStore, QueueMessage, RateLimiter, RulesetStore, RulesetVersion, SystemClock,
+    Versioned, WebhookSender, WorkQueue, Written,
 };

@@ -290,6 +290,23 @@ pub struct MemoryCounters {
     turns: Mutex<HashMap<String, u64>>,
     daily: Mutex<HashMap<(String, chrono::NaiveDate), u32>>,
     open: OpenSlots,
+    limits: Mutex<HashMap<(String, Timestamp), u32>>,
+}
+
+#[async_trait]
+impl crate::ports::RateLimiter for MemoryCounters {
+    async fn admit(&self, key: &str, window_start: Timestamp, window: Duration, max: u32) -> Result<bool, Error> {
+        let mut limits = lock(&self.limits);
+        // Windows that have ended are forgotten, as the table's TTL forgets them.
+        let ended = window_start - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::zero());
+        limits.retain(|(_, start), _| *start > ended);
+        let taken = limits.entry((key.to_owned(), window_start)).or_insert(0);
+        if *taken >= max {
+            return Ok(false);
+        }
+        *taken += 1;
+        Ok(true)
+    }
 }
 
 impl MemoryCounters {
@@ -860,6 +877,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_counters_keep_the_counter_contract() {
         contract::counters(&MemoryCounters::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_counters_keep_the_rate_limit_contract() {
+        contract::rate_limits(&MemoryCounters::new()).await;
     }
 
     #[tokio::test]

@@ -181,6 +181,17 @@ pub trait Capacity: Send + Sync {
     async fn open_count(&self, owner: &str) -> Result<u32, Error>;
 }
 
+/// Request limits shared by every caller (every Lambda instance): a count per key and fixed
+/// window, such as the polls of one handoff link in one minute.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request for `key` in the window that starts at `window_start` (a multiple of
+    /// the window's length, so every caller names the same one) and lasts `window`; `false`,
+    /// counting nothing, when `max` were already admitted in it. Concurrent callers never get
+    /// more than `max` admissions between them.
+    async fn admit(&self, key: &str, window_start: Timestamp, window: Duration, max: u32) -> Result<bool, Error>;
+}
+
 /// The handoff metrics, kept current as events happen: each lead's latest contribution
 /// ([`Contribution`]), and per slice the counters of every lead in it. Reading a range costs
 /// the slices read, never the leads in them.

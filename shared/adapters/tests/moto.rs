@@ -75,6 +75,12 @@ async fn the_dynamodb_counters_keep_the_counter_contract() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_counters_keep_the_rate_limit_contract() {
+    let (_, client, table) = store().await;
+    contract::rate_limits(&baton_adapters::dynamo::DynamoCounters::new(client, table)).await;
+}
+
+#[tokio::test]
 async fn the_dynamodb_rulesets_keep_the_ruleset_contract() {
     let (_, client, table) = store().await;
     contract::rulesets(&baton_adapters::dynamo::DynamoRulesets::new(client, table)).await;

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::normalize::{self, Headcount, Normalization, Unrecognized};
-use crate::{Consent, Email, Enrichment, Lead, LeadId, Phone, Source, Timestamp, Touchpoint};
+use crate::{Attribution, Consent, Email, Enrichment, Lead, LeadId, Phone, Source, Timestamp, Touchpoint};
 
 /// The longest value accepted for a short text field (names, company, title, ids, UTM values).
 pub const MAX_SHORT_TEXT: usize = 256;
@@ -95,6 +95,27 @@ pub struct SourceSubmission {
     pub utm_content: Option<String>,
     /// RFC 3339; when the form was filled in, by the submitter's clock.
     pub captured_at: Option<String>,
+    /// The first page of the visit that led to this submission.
+    pub landing_page: Option<String>,
+    /// The visitor's first recorded touch (the form snippet keeps it in first-party storage);
+    /// the fields above are the last touch, the one that led to this submission.
+    pub first_touch: Option<TouchSubmission>,
+}
+
+/// An attribution touch: how a visitor arrived, and when.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TouchSubmission {
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub referrer: Option<String>,
+    pub landing_page: Option<String>,
+    /// RFC 3339; when the visitor arrived. A value that is not a time is dropped (and noted),
+    /// never refused: attribution is a soft field.
+    pub at: Option<String>,
 }
 
 /// The consent part of a submission.
@@ -166,6 +187,7 @@ const SOURCE_FIELDS: &[&str] = &[
     "utm_term",
     "utm_content",
     "captured_at",
+    "landing_page",
 ];
 
 fn truthy(value: &str) -> Option<bool> {
@@ -303,9 +325,33 @@ impl LeadSubmission {
             utm_campaign: text(&mut errors, "source.utm_campaign", s.utm_campaign, MAX_SHORT_TEXT),
             utm_term: text(&mut errors, "source.utm_term", s.utm_term, MAX_SHORT_TEXT),
             utm_content: text(&mut errors, "source.utm_content", s.utm_content, MAX_SHORT_TEXT),
+            landing_page: text(&mut errors, "source.landing_page", s.landing_page, MAX_URL),
+            first_touch: None,
             submitted_at: None,
             key_id: None,
         };
+        if let Some(t) = s.first_touch {
+            let f = |name: &str| format!("source.first_touch.{name}");
+            let at_raw = text(&mut errors, &f("at"), t.at, 64);
+            let at = at_raw.as_deref().and_then(|raw| match parse_time(raw) {
+                Ok(at) => Some(at),
+                Err(e) => {
+                    normalized.push(Normalization::new("source.first_touch.at", raw, "", format!("dropped: {e}")));
+                    None
+                }
+            });
+            let touch = Attribution {
+                utm_source: text(&mut errors, &f("utm_source"), t.utm_source, MAX_SHORT_TEXT),
+                utm_medium: text(&mut errors, &f("utm_medium"), t.utm_medium, MAX_SHORT_TEXT),
+                utm_campaign: text(&mut errors, &f("utm_campaign"), t.utm_campaign, MAX_SHORT_TEXT),
+                utm_term: text(&mut errors, &f("utm_term"), t.utm_term, MAX_SHORT_TEXT),
+                utm_content: text(&mut errors, &f("utm_content"), t.utm_content, MAX_SHORT_TEXT),
+                referrer: text(&mut errors, &f("referrer"), t.referrer, MAX_URL),
+                landing_page: text(&mut errors, &f("landing_page"), t.landing_page, MAX_URL),
+                at,
+            };
+            source.first_touch = (touch != Attribution::default()).then_some(touch);
+        }
         let captured_at_raw = text(&mut errors, "source.captured_at", s.captured_at, 64);
         let consent_in = self.consent.map(|c| {
             (
@@ -689,6 +735,30 @@ mod tests {
 
     fn accept(json: &str) -> Result<Lead, ContractError> {
         LeadSubmission::from_json(json.as_bytes())?.into_lead(LeadId::generate(), now())
+    }
+
+    #[test]
+    fn first_and_last_touch_are_kept_and_a_bad_first_touch_time_costs_nothing() {
+        let lead = accept(
+            r#"{"email":"a@b.co","source":{"utm_source":"newsletter","landing_page":"https://x.example/pricing",
+                "first_touch":{"utm_source":"google","utm_medium":"cpc","referrer":"https://search.example/",
+                "landing_page":"https://x.example/?utm_source=google","at":"2026-11-20T09:00:00Z"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(lead.source.utm_source.as_deref(), Some("newsletter"), "the last touch");
+        assert_eq!(lead.source.landing_page.as_deref(), Some("https://x.example/pricing"));
+        let first = lead.source.first_touch.clone().unwrap();
+        assert_eq!((first.utm_source.as_deref(), first.utm_medium.as_deref()), (Some("google"), Some("cpc")));
+        assert_eq!(first.at, Some(chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()));
+
+        let lead =
+            accept(r#"{"email":"a@b.co","source":{"first_touch":{"utm_source":"google","at":"last week"}}}"#).unwrap();
+        let first = lead.source.first_touch.clone().unwrap();
+        assert_eq!((first.utm_source.as_deref(), first.at), (Some("google"), None));
+        assert!(lead.normalized.iter().any(|n| n.field == "source.first_touch.at"), "{:?}", lead.normalized);
+
+        let err = accept(r#"{"email":"a@b.co","source":{"first_touch":{"utm_source":7}}}"#).unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "source.first_touch.utm_source");
     }
 
     #[test]

@@ -26,6 +26,8 @@
 //!   attainment, outcome rates, the speed-to-lead curve) and mergeable aggregates.
 //! - [`normalize`]: normalization and enrichment of submitted values.
 //! - [`text`]: Unicode NFC and invisible-character removal for names and identity keys.
+//! - [`handoff`]: what the visitor's thank-you page may see of their lead (state, rep's name and
+//!   booking link).
 //! - [`event`]: the public, versioned event contract ([`LeadEvent`] with a bounded [`LeadView`]).
 
 pub mod account;
@@ -35,6 +37,7 @@ pub mod contract;
 pub mod decision;
 pub mod duplicate;
 pub mod event;
+pub mod handoff;
 pub mod lead;
 pub mod metrics;
 pub mod normalize;
@@ -52,7 +55,9 @@ pub use contract::{ContractError, FieldError, LeadSubmission, RouteRequest};
 pub use decision::{Decision, FirstAction, decide};
 pub use duplicate::{DuplicateReason, PossibleDuplicate};
 pub use event::{EVENT_VERSION, EventType, LeadEvent, LeadView, MAX_EVENT_BYTES, NotificationFailure};
-pub use lead::{AccountMatch, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint};
+pub use lead::{
+    AccountMatch, Attribution, Consent, Email, Enrichment, Lead, LeadId, LeadStatus, Phone, Source, Touchpoint,
+};
 pub use rules::Ruleset;
 pub use score::{Priority, Score, ScoreReason};
 pub use sla::{Awaiting, Rung, SlaClock, SlaStep, SlaTerms, WaitKind};
