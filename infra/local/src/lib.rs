@@ -44,18 +44,20 @@ use baton_actions::Actions;
 use baton_adapters::dynamo::{DynamoAccounts, DynamoCounters, DynamoLeadStore, DynamoLedger, DynamoRulesets};
 use baton_adapters::dynamo_metrics::DynamoMetrics;
 use baton_adapters::memory::{
-    MemoryAccounts, MemoryLeadStore, MemoryLedger, MemoryMetrics, MemoryPublisher, MemoryQueue, MemoryRulesets,
+    MemoryAccounts, MemoryCounters, MemoryLeadStore, MemoryLedger, MemoryMetrics, MemoryPublisher, MemoryQueue,
+    MemoryRulesets,
 };
 use baton_adapters::slack::{Slack, SlackTarget, WebhookUrl};
 use baton_adapters::sns::SnsPublisher;
 use baton_adapters::sqs::SqsQueue;
 use baton_adapters::webhook::HttpWebhooks;
 use baton_adapters::{
-    AccountDirectory, Capacity, DeliveryLedger, EventPublisher, LeadRepository, MetricsStore, RulesetStore,
-    SystemClock, WorkQueue, provision,
+    AccountDirectory, Capacity, DeliveryLedger, EventPublisher, LeadRepository, MetricsStore, RateLimiter,
+    RulesetStore, SystemClock, WorkQueue, provision,
 };
 use baton_admin::Admin;
 use baton_capture::Capture;
+use baton_capture::handoff::{HandoffLinks, HandoffSecrets};
 use baton_capture::keys::CaptureKeys;
 use baton_domain::{LeadEvent, Ruleset};
 use baton_notify::{Measure, Notify};
@@ -101,6 +103,8 @@ pub struct Options {
     pub visibility_timeout: Duration,
     /// The capture keys (the `CAPTURE_KEYS` JSON); [`DEMO_KEYS`] by default.
     pub capture_keys: String,
+    /// The handoff links' signing secret(s) (`HANDOFF_SECRET`); a fresh random one each start by default.
+    pub handoff_secret: Option<String>,
     /// Accounts to load at start (CSV); [`SAMPLE_ACCOUNTS`] by default.
     pub accounts_csv: String,
     /// The ruleset routing decides by until a version is activated; the default ruleset unless given.
@@ -162,6 +166,7 @@ impl Default for Options {
             sweep_every: Duration::from_secs(30),
             visibility_timeout: Duration::from_secs(30),
             capture_keys: DEMO_KEYS.to_owned(),
+            handoff_secret: None,
             accounts_csv: SAMPLE_ACCOUNTS.to_owned(),
             ruleset: Ruleset::default_ruleset(),
             admin_token: DEMO_ADMIN_TOKEN.to_owned(),
@@ -282,6 +287,8 @@ pub enum StartError {
     Slack(String),
     #[error("WEBHOOK_SUBSCRIBERS is invalid: {0}")]
     Webhooks(String),
+    #[error("HANDOFF_SECRET is invalid: {0}")]
+    Handoff(String),
     #[error("CAPTURE_KEYS is invalid: {0}")]
     Keys(String),
     #[error("the accounts file is invalid: {0}")]
@@ -299,6 +306,7 @@ struct Ports {
     store: Arc<dyn LeadRepository>,
     accounts: Arc<dyn AccountDirectory>,
     counters: Arc<dyn Capacity>,
+    limits: Arc<dyn RateLimiter>,
     ledger: Arc<dyn DeliveryLedger>,
     rulesets: Arc<dyn RulesetStore>,
     metrics: Arc<dyn MetricsStore>,
@@ -320,6 +328,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
             Ports {
                 backlog: Backlog::Memory(queue.clone()),
                 counters: Arc::new(store.counters()),
+                limits: Arc::new(MemoryCounters::new()),
                 store: Arc::new(store),
                 accounts: Arc::new(MemoryAccounts::new()),
                 ledger: Arc::new(MemoryLedger::new()),
@@ -358,6 +367,7 @@ async fn ports(options: &Options) -> Result<Ports, StartError> {
                 store: Arc::new(DynamoLeadStore::new(dynamo.clone(), table.clone())),
                 accounts: Arc::new(DynamoAccounts::new(dynamo.clone(), table.clone())),
                 counters: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
+                limits: Arc::new(DynamoCounters::new(dynamo.clone(), table.clone())),
                 ledger: Arc::new(DynamoLedger::new(dynamo.clone(), table.clone())),
                 metrics: Arc::new(DynamoMetrics::new(dynamo.clone(), table.clone())),
                 rulesets: Arc::new(DynamoRulesets::new(dynamo, table)),
@@ -463,7 +473,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let url = format!("http://{addr}");
 
     let clock = Arc::new(SystemClock);
-    let Ports { store, accounts, counters, ledger, rulesets, metrics, queue, publisher, feed, aws, backlog } =
+    let Ports { store, accounts, counters, limits, ledger, rulesets, metrics, queue, publisher, feed, aws, backlog } =
         ports(&options).await?;
     let imported = baton_domain::account::parse_csv(&options.accounts_csv).map_err(|errors| {
         StartError::Accounts(
@@ -492,7 +502,15 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .map_err(StartError::Webhooks)?;
     let signing_secret = secrecy::SecretString::from(options.slack_signing_secret.clone());
     let keys = CaptureKeys::from_json(&options.capture_keys).map_err(StartError::Keys)?;
-    let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone()).with_accounts(accounts);
+    let secret = options.handoff_secret.clone().unwrap_or_else(|| {
+        // A fresh secret each start: links from an earlier run stop answering, as they would expire.
+        format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    });
+    let handoff = HandoffLinks::new(HandoffSecrets::parse(&secret).map_err(StartError::Handoff)?, limits)
+        .with_events(publisher.clone());
+    let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone())
+        .with_accounts(accounts)
+        .with_handoff(handoff);
     // Versions saved and activated through the admin API (or `baton-local rules` on AWS/moto)
     // apply here too; until one is active, `options.ruleset` decides.
     let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone())
@@ -546,6 +564,7 @@ async fn serve(listener: tokio::net::TcpListener, handlers: Handlers, mut stoppe
         .route("/_local/webhook", axum::routing::post(local_webhook))
         .route("/slack/actions", axum::routing::post(to_actions))
         .route("/admin/{*rest}", axum::routing::any(to_admin))
+        .route("/sample", axum::routing::get(sample_page))
         .fallback(to_capture)
         .with_state(handlers);
     let shutdown = async move {
@@ -649,6 +668,18 @@ async fn local_webhook(headers: axum::http::HeaderMap, body: String) -> StatusCo
     tracing::info!(target: "webhook", "{} for lead {} (signature verified)", event["type"].as_str().unwrap_or("?"), event["data"]["lead"]["id"].as_str().unwrap_or("?"));
     StatusCode::NO_CONTENT
 }
+
+/// The sample page: a demo-request form with the snippet (`/baton.js`, served by capture).
+async fn sample_page() -> axum::response::Response {
+    axum::response::Response::builder()
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(axum::body::Body::from(SAMPLE_PAGE))
+        .expect("valid parts")
+}
+
+/// The sample page (`infra/sample/form.html`), served at `/sample`.
+pub const SAMPLE_PAGE: &str = include_str!("../../sample/form.html");
 
 async fn to_capture(State(h): State<Handlers>, request: axum::extract::Request) -> axum::response::Response {
     match to_lambda(request).await {

@@ -289,6 +289,10 @@ struct Args {
     /// Capture keys as JSON (default: the demo keys `pk_local_demo` and `local-integration`).
     #[arg(long, env = "CAPTURE_KEYS", hide_env_values = true)]
     capture_keys: Option<String>,
+    /// The handoff links' signing secret, 32+ characters; several, comma-separated, rotate
+    /// (default: a fresh random one each start).
+    #[arg(long, env = "HANDOFF_SECRET", hide_env_values = true)]
+    handoff_secret: Option<String>,
     /// Accounts to load at start, as CSV (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal).
     /// Default: the sample accounts in infra/sample/accounts.csv.
     #[arg(long, env = "BATON_ACCOUNTS")]
@@ -414,6 +418,7 @@ async fn main() -> ExitCode {
         prefix: args.prefix,
         sweep_every: Duration::from_secs(args.sweep_seconds.max(1)),
         capture_keys: args.capture_keys.unwrap_or_else(|| baton_local::DEMO_KEYS.to_owned()),
+        handoff_secret: args.handoff_secret,
         ..Options::default()
     };
     let running = match start(options).await {
@@ -424,7 +429,7 @@ async fn main() -> ExitCode {
         }
     };
     println!(
-        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' -H 'x-baton-key: pk_local_demo' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message and a signed webhook.\nPress a button as the rep would (marks the first touch, stops the SLA clock):\n\n  curl -s -X POST '{url}/_local/slack/press?lead=<lead_id>&action=called'\n\nThe task: curl -s {url}/admin/leads/<lead_id>/task -H 'authorization: Bearer local-admin-token'\nThe dashboard: {url}/admin/dashboard (sign in with the admin token)\nCtrl-C stops.\n",
+        "\nBaton is running at {url} on {where_}.\n\nSubmit a lead:\n\n  curl -si {url}/leads -H 'content-type: application/json' -H 'x-baton-key: pk_local_demo' \\\n    -d '{{\"email\":\"ada@analytical.example\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"company\":\"Analytical Engines\",\"job_title\":\"Head of Research\",\"phone\":\"+44 20 7946 0958\",\"country\":\"GB\",\"source\":{{\"form_type\":\"demo_request\",\"utm_campaign\":\"launch\"}}}}'\n\nWatch it here: captured → assigned → the Slack message and a signed webhook.\nPress a button as the rep would (marks the first touch, stops the SLA clock):\n\n  curl -s -X POST '{url}/_local/slack/press?lead=<lead_id>&action=called'\n\nThe task: curl -s {url}/admin/leads/<lead_id>/task -H 'authorization: Bearer local-admin-token'\nThe dashboard: {url}/admin/dashboard (sign in with the admin token)\nA form with the snippet, and the routed rep on the thank-you panel: {url}/sample\nCtrl-C stops.\n",
         url = running.url
     );
     let _ = tokio::signal::ctrl_c().await;
