@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Baton: the template lint, the OpenAPI document check, unit tests, adapter tests on moto, the
-# end-to-end tests through the local runner on moto, and the dashboard in headless Chromium.
+# end-to-end tests through the local runner on moto, and the dashboard and the form snippet in headless Chromium.
 #
 # Installs what it needs (a Python venv in .venv with pinned moto and cfn-lint; Debian's chromium
 # and Node.js when missing; playwright-core in tests/browser), starts moto on a free loopback

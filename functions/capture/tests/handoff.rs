@@ -298,3 +298,40 @@ async fn the_snippet_is_served_as_javascript() {
     assert_eq!(response.body().as_ref(), baton_capture::SNIPPET.as_bytes());
     assert_eq!(w.capture.handle(request("POST", "/baton.js", None, "")).await.status(), 405);
 }
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_answers_a_documented_status() {
+    let doc: Value = serde_json::from_str(include_str!("../../../infra/api/openapi.json")).unwrap();
+    let w = world();
+    let (id, url) = captured(&w, "ada@analytical.example").await;
+    assign(&w, &id, avery(), "enterprise-demo").await;
+    let token = url.trim_start_matches("/handoff/");
+    let mut served = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let concrete = path.replace("{token}", token);
+            let body = if path == "/leads" { r#"{"email":"grace@analytical.example"}"# } else { "" };
+            let response = w
+                .capture
+                .handle(request(&method.to_uppercase(), &concrete, Some("https://www.example.com"), body))
+                .await;
+            let status = response.status().as_str().to_owned();
+            assert!(
+                operation["responses"].get(&status).is_some(),
+                "{method} {path} answered {status}, which its documentation does not list"
+            );
+            assert!(status.starts_with('2'), "{method} {path} is served: {status}");
+            served += 1;
+        }
+    }
+    assert_eq!(served, 7, "the documented operations");
+    // What the link answers is exactly the documented schema's fields.
+    let answer = json(&w.capture.handle(request("GET", &url, None, "")).await);
+    let documented: std::collections::BTreeSet<_> =
+        doc["components"]["schemas"]["Handoff"]["properties"].as_object().unwrap().keys().cloned().collect();
+    let answered: std::collections::BTreeSet<_> = answer.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(answered, documented);
+}
