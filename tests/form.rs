@@ -5,7 +5,8 @@
 //! It checks what the visitor sees against what Baton stored: the lead with its first and last
 //! touch and consent, the routed owner's name and booking link on the panel, the booking press
 //! as the lead's touch, a field error next to its field, a double submit as one lead, the team
-//! calendar for a rep without a booking link, and the page's own submission when Baton is down.
+//! calendar for a rep without a booking link, Do Not Track, the plain form post for a browser
+//! without `fetch`, and the page's own submission when Baton is down.
 //! It prints the time from submit to the panel. Screenshots are kept in `target/test-artifacts/`.
 //!
 //! Needs moto (`BATON_TEST_AWS_ENDPOINT`), Node.js, `tests/browser/node_modules` (`npm ci`) and
@@ -162,7 +163,26 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
     assert_eq!(fallback["title"], format!("You're with {}", owner.name));
     assert_eq!(fallback["link"], "https://cal.example.com/baton-team");
 
-    // 5. Baton is down: the site's own handler got the form.
+    // 5. Do Not Track: nothing stored on the site, no first touch; the page's own UTMs still sent.
+    let dnt = &shown["dnt"];
+    assert_eq!(dnt["errors"], serde_json::json!([]));
+    assert_eq!((&dnt["local"], &dnt["session"]), (&serde_json::json!([]), &serde_json::json!([])), "{dnt}");
+    let lead = running.store.get(&lead_id(&dnt["leads"][0])).await.unwrap().unwrap();
+    assert_eq!(lead.source.utm_source.as_deref(), Some("partner-site"));
+    assert_eq!((&lead.source.first_touch, &lead.source.landing_page, &lead.source.referrer), (&None, &None, &None));
+
+    // 6. A browser without fetch: the plain HTML form post reached Baton with the same fields.
+    let plain = &shown["plainPost"];
+    let lead = running.store.get(&lead_id(&plain["answer"]["lead_id"])).await.unwrap().expect("stored");
+    assert_eq!(lead.email.as_ref().unwrap().as_str(), format!("plain.{run}@lovelace-labs.example"));
+    assert_eq!(lead.source.utm_campaign.as_deref(), Some("plain-post"));
+    assert_eq!(lead.source.form_type.as_deref(), Some("demo_request"));
+    assert_eq!(lead.source.key_id.as_deref(), Some("local-demo"));
+    let consent = lead.consent.as_ref().expect("consent");
+    assert_eq!((consent.granted, consent.wording_version.as_deref()), (true, Some("demo-form-v1")));
+    assert!(plain["answer"]["handoff"]["url"].as_str().is_some_and(|u| u.starts_with("/handoff/")));
+
+    // 7. Baton is down: the site's own handler got the form.
     let down = &shown["batonDown"];
     assert_eq!(down["heading"], "Thanks from the site itself");
     assert_eq!(down["received"][0]["email"], format!("down.{run}@lovelace-labs.example"));

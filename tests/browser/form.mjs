@@ -9,6 +9,8 @@
 // - fieldError: a malformed email; what the page shows next to which field.
 // - doubleSubmit: a double click and an Enter on the submit button; the POSTs sent and leads told.
 // - fallback: a rep without a booking link; the page's team calendar instead.
+// - dnt: Do Not Track on; what the site's storage holds afterwards.
+// - plainPost: a browser without fetch; Baton's answer to the plain form post.
 // - batonDown: the snippet pointed at a closed port; what the page's own form handler received.
 // Exits non-zero when the page cannot be driven.
 import { chromium } from "playwright-core";
@@ -171,7 +173,37 @@ try {
     await context.close();
   }
 
-  // 5. Baton is down: the page's own form handler still gets the submission.
+  // 5. Do Not Track: nothing stored, no first touch; the page's own UTMs still go with the lead.
+  {
+    const context = await browser.newContext();
+    await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" }));
+    const page = await newPage(context);
+    await page.goto(`${base}/sample?utm_source=google&utm_medium=cpc`, { referer: "https://www.google.com/" });
+    await page.goto(`${base}/sample?utm_source=partner-site`);
+    await watchTimes(page);
+    await fill(page, { first: "Dee", last: "Entee", email: `dnt.${run}@lovelace-labs.example` });
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".baton-panel[data-state]", { timeout: 20000 });
+    result.dnt = await page.evaluate(() => ({
+      local: Object.keys(localStorage), session: Object.keys(sessionStorage), leads: window.__leads,
+    }));
+    result.dnt.errors = page.errors;
+    await context.close();
+  }
+
+  // 6. No fetch in this browser: the form is posted to Baton as a plain HTML form.
+  {
+    const context = await browser.newContext();
+    await context.addInitScript(() => { delete window.fetch; });
+    const page = await newPage(context);
+    await page.goto(`${base}/sample?utm_campaign=plain-post`);
+    await fill(page, { first: "Plain", last: "Post", email: `plain.${run}@lovelace-labs.example` });
+    await Promise.all([page.waitForURL("**/leads", { timeout: 20000 }), page.click("button[type=submit]")]);
+    result.plainPost = { answer: JSON.parse(await page.textContent("body")), errors: page.errors };
+    await context.close();
+  }
+
+  // 7. Baton is down: the page's own form handler still gets the submission.
   {
     const received = [];
     const site = http.createServer((req, res) => {
