@@ -1,9 +1,10 @@
 //! Baton's local runner: the six Lambda handlers (and through them the use cases in `baton-app`),
 //! wired as AWS would wire them, on this machine.
 //!
-//! - HTTP: each request becomes an API Gateway HTTP API (payload 2.0) event for capture, admin
-//!   (`/admin/…`) or actions (`/slack/actions`), parsed by `lambda_http` exactly as in Lambda; the
-//!   response is sent back as is.
+//! - HTTP: each request becomes an API Gateway HTTP API (payload 2.0) event for capture (`/leads`,
+//!   the handoff links and the snippet `/baton.js`), admin (`/admin/…`) or actions
+//!   (`/slack/actions`), parsed by `lambda_http` exactly as in Lambda; the response is sent back
+//!   as is. `/sample` serves a sample form with the snippet ([`SAMPLE_PAGE`]).
 //! - Route: a poller takes batches of up to 10 from the routing queue, hands them to route as an
 //!   SQS event, and deletes the records route did not report as failed (partial batch response).
 //! - Notify: every published event reaches notify as an SNS event. On AWS/moto, through a real
