@@ -13,6 +13,10 @@
 //!   instance ([`RateLimiter`]), then `429` with `Retry-After`.
 //! - **for its form's page only**: CORS answers only the origins the token's key allows.
 //!
+//! A submission that joined a lead already in Baton (the same person again) gets a link that
+//! answers `queue` and records no booking: through a public key, nobody learns who owns
+//! someone else's lead, or touches it.
+//!
 //! `POST /handoff/{token}/booking` records that the visitor opened the rep's booking page: a
 //! `meeting_link_sent` touch by `visitor` through `thank_you_page`, keyed by the lead, so a
 //! second press changes nothing. The rep's booking link reached the lead, so it is the lead's
@@ -58,15 +62,20 @@ pub struct Claims {
     /// The capture key the lead came through: its allowed origins are the link's.
     pub key_id: String,
     pub expires_at: Timestamp,
+    /// The submission joined a lead that was already in Baton: the link never names its owner
+    /// and records no booking, so a form cannot be used to learn who owns someone else's lead,
+    /// or to touch it.
+    pub joined: bool,
 }
 
 /// Why a token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("no such handoff link")]
     Unknown,
+    /// A genuine link past its expiry (the key it was issued under, for CORS).
     #[error("this handoff link has expired")]
-    Expired,
+    Expired { key_id: String },
 }
 
 /// The secrets that sign and verify handoff tokens.
@@ -103,9 +112,11 @@ impl HandoffSecrets {
         tag
     }
 
-    /// A token for lead `lead_id` captured through key `key_id`, answering until `expires_at`.
-    pub fn issue(&self, lead_id: &LeadId, key_id: &str, expires_at: Timestamp) -> String {
-        let payload = format!("{}|{}|{key_id}", lead_id.as_str(), expires_at.timestamp());
+    /// A token for lead `lead_id` captured through key `key_id`, answering until `expires_at`
+    /// (`joined`: see [`Claims::joined`]).
+    pub fn issue(&self, lead_id: &LeadId, key_id: &str, expires_at: Timestamp, joined: bool) -> String {
+        let scope = if joined { "j" } else { "n" };
+        let payload = format!("{}|{}|{scope}|{key_id}", lead_id.as_str(), expires_at.timestamp());
         let tag = Self::tag(&self.0[0], payload.as_bytes());
         format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
     }
@@ -120,9 +131,16 @@ impl HandoffSecrets {
             return Err(TokenError::Unknown);
         }
         let text = std::str::from_utf8(&payload).map_err(|_| TokenError::Unknown)?;
-        let mut parts = text.splitn(3, '|');
-        let (Some(lead), Some(expires), Some(key_id)) = (parts.next(), parts.next(), parts.next()) else {
+        let mut parts = text.splitn(4, '|');
+        let (Some(lead), Some(expires), Some(scope), Some(key_id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Unknown);
+        };
+        let joined = match scope {
+            "n" => false,
+            "j" => true,
+            _ => return Err(TokenError::Unknown),
         };
         let lead_id = LeadId::parse(lead).map_err(|_| TokenError::Unknown)?;
         let expires_at = expires
@@ -131,9 +149,9 @@ impl HandoffSecrets {
             .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
             .ok_or(TokenError::Unknown)?;
         if now >= expires_at {
-            return Err(TokenError::Expired);
+            return Err(TokenError::Expired { key_id: key_id.to_owned() });
         }
-        Ok(Claims { lead_id, key_id: key_id.to_owned(), expires_at })
+        Ok(Claims { lead_id, key_id: key_id.to_owned(), expires_at, joined })
     }
 }
 
@@ -168,10 +186,11 @@ impl HandoffLinks {
         self
     }
 
-    /// The `handoff` member of a `202`: the link for a lead captured through `key_id` at `now`.
-    pub fn link(&self, lead_id: &LeadId, key_id: &str, now: Timestamp) -> serde_json::Value {
+    /// The `handoff` member of a `202`: the link for a lead captured through `key_id` at `now`
+    /// (`joined`: the submission joined a lead already in Baton).
+    pub fn link(&self, lead_id: &LeadId, key_id: &str, now: Timestamp, joined: bool) -> serde_json::Value {
         let expires_at = now + self.ttl;
-        let token = self.secrets.issue(lead_id, key_id, expires_at);
+        let token = self.secrets.issue(lead_id, key_id, expires_at, joined);
         json!({ "url": format!("/handoff/{token}"), "expires_at": expires_at })
     }
 
@@ -203,8 +222,13 @@ impl HandoffLinks {
         let deadline = tokio::time::Instant::now() + wait;
         let mut pause = Duration::from_millis(25);
         loop {
-            let lead = store.get(&claims.lead_id).await.map_err(unavailable)?.ok_or_else(unknown)?;
-            let handoff = Handoff::of(&lead);
+            let handoff = if claims.joined {
+                // What the page shows for a queue: the page's fallback, no name.
+                Handoff { state: baton_domain::handoff::HandoffState::Queue, owner: None }
+            } else {
+                let lead = store.get(&claims.lead_id).await.map_err(unavailable)?.ok_or_else(unknown)?;
+                Handoff::of(&lead)
+            };
             let now = tokio::time::Instant::now();
             if handoff.is_settled() || now >= deadline {
                 let mut body = serde_json::to_value(&handoff).expect("a handoff serializes");
@@ -229,6 +253,9 @@ impl HandoffLinks {
         claims: &Claims,
         now: Timestamp,
     ) -> Result<lambda_http::Response<lambda_http::Body>, Problem> {
+        if claims.joined {
+            return Err(not_with_a_rep());
+        }
         let mut touch = Touch::new(TouchKind::MeetingLinkSent, now, "visitor", "thank_you_page");
         touch.external_id = Some(format!("handoff-booking:{}", claims.lead_id.as_str()));
         touch.note = Some("opened the owner's booking page from the thank-you panel".into());
@@ -240,24 +267,24 @@ impl HandoffLinks {
                 .status(StatusCode::NO_CONTENT)
                 .body(lambda_http::Body::Empty)
                 .expect("valid parts")),
-            Touched::NotOpen(_) | Touched::BeforeCapture(_) => Err(Problem::new(
-                StatusCode::CONFLICT,
-                "not_with_a_rep",
-                "the lead is not with a rep, so there is no booking to record",
-            )),
+            Touched::NotOpen(_) | Touched::BeforeCapture(_) => Err(not_with_a_rep()),
             Touched::Missing => Err(unknown()),
         }
     }
+}
+
+fn not_with_a_rep() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "not_with_a_rep", "the lead is not with a rep, so there is no booking to record")
 }
 
 pub(crate) fn unknown() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", TokenError::Unknown.to_string())
 }
 
-pub(crate) fn refused(e: TokenError) -> Problem {
+pub(crate) fn refused(e: &TokenError) -> Problem {
     match e {
         TokenError::Unknown => unknown(),
-        TokenError::Expired => Problem::new(StatusCode::GONE, "expired", e.to_string()),
+        TokenError::Expired { .. } => Problem::new(StatusCode::GONE, "expired", e.to_string()),
     }
 }
 
@@ -282,10 +309,16 @@ mod tests {
     #[test]
     fn a_token_names_its_lead_key_and_expiry() {
         let lead = LeadId::generate();
-        let token = secrets().issue(&lead, "website", at("2026-12-01T10:10:00Z"));
+        let token = secrets().issue(&lead, "website", at("2026-12-01T10:10:00Z"), false);
         let claims = secrets().verify(&token, at("2026-12-01T10:00:00Z")).unwrap();
-        assert_eq!(claims, Claims { lead_id: lead, key_id: "website".into(), expires_at: at("2026-12-01T10:10:00Z") });
-        assert_eq!(secrets().verify(&token, at("2026-12-01T10:10:00Z")), Err(TokenError::Expired));
+        let expires_at = at("2026-12-01T10:10:00Z");
+        assert_eq!(claims, Claims { lead_id: lead.clone(), key_id: "website".into(), expires_at, joined: false });
+        assert_eq!(
+            secrets().verify(&token, at("2026-12-01T10:10:00Z")),
+            Err(TokenError::Expired { key_id: "website".into() })
+        );
+        let joined = secrets().issue(&lead, "website", expires_at, true);
+        assert!(secrets().verify(&joined, at("2026-12-01T10:00:00Z")).unwrap().joined);
     }
 
     #[test]
@@ -294,13 +327,15 @@ mod tests {
         let other = LeadId::generate();
         let expires = at("2026-12-01T10:10:00Z");
         let now = at("2026-12-01T10:00:00Z");
-        let token = secrets().issue(&lead, "website", expires);
+        let token = secrets().issue(&lead, "website", expires, true);
         let (_, tag) = token.split_once('.').unwrap();
         // The same tag over another lead's payload: someone else's link cannot be made from one's own.
-        let payload = URL_SAFE_NO_PAD.encode(format!("{}|{}|website", other.as_str(), expires.timestamp()));
+        let payload = URL_SAFE_NO_PAD.encode(format!("{}|{}|j|website", other.as_str(), expires.timestamp()));
         assert_eq!(secrets().verify(&format!("{payload}.{tag}"), now), Err(TokenError::Unknown));
-        // A later expiry under the old tag.
-        let payload = URL_SAFE_NO_PAD.encode(format!("{}|{}|website", lead.as_str(), expires.timestamp() + 3600));
+        // A later expiry, or a wider scope, under the old tag.
+        let payload = URL_SAFE_NO_PAD.encode(format!("{}|{}|j|website", lead.as_str(), expires.timestamp() + 3600));
+        assert_eq!(secrets().verify(&format!("{payload}.{tag}"), now), Err(TokenError::Unknown));
+        let payload = URL_SAFE_NO_PAD.encode(format!("{}|{}|n|website", lead.as_str(), expires.timestamp()));
         assert_eq!(secrets().verify(&format!("{payload}.{tag}"), now), Err(TokenError::Unknown));
         for forged in ["", ".", "abc", "abc.def", &token.replace('.', ""), &format!("{token}x")] {
             assert_eq!(secrets().verify(forged, now), Err(TokenError::Unknown), "{forged}");
@@ -315,10 +350,10 @@ mod tests {
         let new = "new-handoff-secret-0123456789abcdef";
         let lead = LeadId::generate();
         let expires = at("2026-12-01T10:10:00Z");
-        let issued_before = HandoffSecrets::parse(old).unwrap().issue(&lead, "k", expires);
+        let issued_before = HandoffSecrets::parse(old).unwrap().issue(&lead, "k", expires, false);
         let rotated = HandoffSecrets::parse(&format!("{new}, {old}")).unwrap();
         assert!(rotated.verify(&issued_before, at("2026-12-01T10:00:00Z")).is_ok(), "old links still answer");
-        let issued_after = rotated.issue(&lead, "k", expires);
+        let issued_after = rotated.issue(&lead, "k", expires, false);
         assert!(HandoffSecrets::parse(new).unwrap().verify(&issued_after, at("2026-12-01T10:00:00Z")).is_ok());
         let err = HandoffSecrets::parse("tiny").unwrap_err();
         assert!(err.contains("secret 1") && !err.contains("tiny"), "{err}");

@@ -150,6 +150,11 @@ impl CaptureKeys {
             .any(|k| k.allowed_origins.iter().any(|o| o == "*" || *o == origin))
     }
 
+    /// Whether `key_id` names a public key that is not revoked.
+    pub fn is_live_public(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == key_id && !k.revoked && matches!(k.kind, Kind::Public(_)))
+    }
+
     /// Whether a browser on `origin` may read answers about leads captured through key `key_id`
     /// (for the handoff link's CORS): the key is a live public key listing that origin (or `*`).
     pub fn key_allows_origin(&self, key_id: &str, origin: &str) -> bool {

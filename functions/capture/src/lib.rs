@@ -353,17 +353,19 @@ impl Capture {
         let span = tracing::info_span!("capture", lead_id = %lead.id, key = %key.id);
         let outcome = self.leads.capture(lead, idempotency.as_ref()).instrument(span).await?;
         // Every public submission gets a link, a bot's too: it is told what a person is told.
-        let handoff = |lead: &Lead| match &self.handoff {
-            Some(links) if !key.is_signed() => Some(links.link(&lead.id, &key.id, now)),
+        let handoff = |lead: &Lead, joined: bool| match &self.handoff {
+            Some(links) if !key.is_signed() => Some(links.link(&lead.id, &key.id, now, joined)),
             _ => None,
         };
         let response = match outcome {
-            Captured::Created(lead) => accepted(&lead, false, key.is_signed(), handoff(&lead)),
+            Captured::Created(lead) => accepted(&lead, false, key.is_signed(), handoff(&lead, false)),
             // Whether a person is already known is told only to signed integrations, not to
-            // anyone holding a form's public key.
-            Captured::Merged(lead) => accepted(&lead, true, key.is_signed(), handoff(&lead)),
+            // anyone holding a form's public key; its link never names the owner.
+            Captured::Merged(lead) => accepted(&lead, true, key.is_signed(), handoff(&lead, true)),
             Captured::Replayed(lead) => {
-                let mut response = accepted(&lead, false, key.is_signed(), handoff(&lead));
+                // A retry of the lead's first submission keeps its link; of a later one, not.
+                let joined = lead.submissions > 1;
+                let mut response = accepted(&lead, false, key.is_signed(), handoff(&lead, joined));
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
                 response
             }
@@ -380,14 +382,23 @@ impl Capture {
             None => (rest, None),
         };
         let now = self.clock.now();
-        let claims = match &self.handoff {
-            None => Err(handoff::unknown()),
-            Some(links) => links.secrets.verify(token, now).map_err(handoff::refused),
+        let verified = match &self.handoff {
+            None => Err(handoff::TokenError::Unknown),
+            // A link issued under a key since revoked answers nothing.
+            Some(links) => links.secrets.verify(token, now).and_then(|c| {
+                if self.keys.is_live_public(&c.key_id) { Ok(c) } else { Err(handoff::TokenError::Unknown) }
+            }),
         };
-        let allowed = match (&claims, origin) {
-            (Ok(c), Some(origin)) => self.keys.key_allows_origin(&c.key_id, origin),
+        let key_id = match &verified {
+            Ok(c) => Some(c.key_id.as_str()),
+            Err(handoff::TokenError::Expired { key_id }) => Some(key_id.as_str()),
+            Err(handoff::TokenError::Unknown) => None,
+        };
+        let allowed = match (key_id, origin) {
+            (Some(key_id), Some(origin)) => self.keys.key_allows_origin(key_id, origin),
             _ => false,
         };
+        let claims = verified.map_err(|e| handoff::refused(&e));
         let method = request.method();
         let mut response = match (claims, action) {
             (Err(problem), _) => problem.into_response(),
@@ -404,19 +415,26 @@ impl Capture {
             }
             (Ok(claims), None) if method == Method::GET => {
                 let links = self.handoff.as_ref().expect("verified by configured links");
-                let wait = request
-                    .query_string_parameters_ref()
-                    .and_then(|q| q.first("wait"))
-                    .and_then(|w| w.trim().parse::<f64>().ok())
-                    .filter(|w| w.is_finite() && *w > 0.0)
-                    .map_or(std::time::Duration::ZERO, |w| {
-                        std::time::Duration::from_secs_f64(w.min(handoff::MAX_WAIT as f64))
-                    });
-                match links.admit(&claims, now).await {
-                    Err(problem) => problem.into_response(),
-                    Ok(()) => {
-                        links.status(self.store.as_ref(), &claims, wait).await.unwrap_or_else(Problem::into_response)
-                    }
+                let wait = request.query_string_parameters_ref().and_then(|q| q.first("wait")).map(str::trim);
+                let wait = match wait.map(|w| w.parse::<f64>().ok().filter(|w| w.is_finite() && *w >= 0.0)) {
+                    None => Some(std::time::Duration::ZERO),
+                    Some(Some(w)) => Some(std::time::Duration::from_secs_f64(w.min(handoff::MAX_WAIT as f64))),
+                    Some(None) => None,
+                };
+                match wait {
+                    None => Problem::new(StatusCode::BAD_REQUEST, "invalid_request", "invalid query")
+                        .with_errors(vec![FieldError::new(
+                            "wait",
+                            format!("is seconds to wait, from 0 to {}", handoff::MAX_WAIT),
+                        )])
+                        .into_response(),
+                    Some(wait) => match links.admit(&claims, now).await {
+                        Err(problem) => problem.into_response(),
+                        Ok(()) => links
+                            .status(self.store.as_ref(), &claims, wait)
+                            .await
+                            .unwrap_or_else(Problem::into_response),
+                    },
                 }
             }
             (Ok(claims), Some("booking")) if method == Method::POST => {
@@ -445,6 +463,7 @@ impl Capture {
         let h = response.headers_mut();
         if allowed && let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after"));
         }
         h.insert(header::VARY, HeaderValue::from_static("origin"));
         response

@@ -335,3 +335,71 @@ async fn every_documented_route_is_served_and_answers_a_documented_status() {
     let answered: std::collections::BTreeSet<_> = answer.as_object().unwrap().keys().cloned().collect();
     assert_eq!(answered, documented);
 }
+
+#[tokio::test]
+async fn a_submission_that_joins_a_known_lead_gets_a_link_that_names_nobody_and_books_nothing() {
+    let w = world();
+    let (id, _) = captured(&w, "ada@analytical.example").await;
+    assign(&w, &id, avery(), "enterprise-demo").await;
+    // Someone else submits Ada's email through the form.
+    let response = w.capture.handle(submit(r#"{"email":"ada@analytical.example","first_name":"Mallory"}"#)).await;
+    assert_eq!(response.status(), 202);
+    let url = json(&response)["handoff"]["url"].as_str().unwrap().to_owned();
+    let answer = json(&w.capture.handle(request("GET", &url, None, "")).await);
+    assert_eq!(answer["state"], "queue");
+    assert_eq!(answer.get("owner"), None, "the owner of a known person's lead is not told: {answer}");
+    let booking = w.capture.handle(request("POST", &format!("{url}/booking"), None, "")).await;
+    assert_eq!(booking.status(), 409);
+    let lead = w.store.get(&id).await.unwrap().unwrap();
+    assert!(lead.touches.is_empty() && lead.touched_at().is_none(), "nothing was touched: {:?}", lead.touches);
+}
+
+#[tokio::test]
+async fn a_bad_wait_is_a_400_naming_it_and_an_expired_link_still_answers_its_page() {
+    let w = world();
+    let (_, url) = captured(&w, "ada@analytical.example").await;
+    for bad in ["abc", "-1", "NaN"] {
+        let response = w.capture.handle(request("GET", &format!("{url}?wait={bad}"), None, "")).await;
+        assert_eq!(response.status(), 400, "wait={bad}");
+        assert_eq!(json(&response)["errors"][0]["field"], "wait");
+    }
+    let response = w.capture.handle(request("GET", &url, Some("https://www.example.com"), "")).await;
+    assert_eq!(header(&response, "access-control-expose-headers"), Some("retry-after"));
+    w.clock.advance(chrono::Duration::minutes(11));
+    let expired = w.capture.handle(request("GET", &url, Some("https://www.example.com"), "")).await;
+    assert_eq!(expired.status(), 410);
+    assert_eq!(
+        header(&expired, "access-control-allow-origin"),
+        Some("https://www.example.com"),
+        "the page can read that its link expired"
+    );
+}
+
+#[tokio::test]
+async fn a_link_issued_under_a_key_since_revoked_answers_nothing() {
+    let store = Arc::new(MemoryLeadStore::new());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let links = || HandoffLinks::new(HandoffSecrets::parse(SECRET).unwrap(), Arc::new(MemoryCounters::new()));
+    let before = Capture::new(
+        store.clone(),
+        Arc::new(MemoryQueue::default()),
+        Arc::new(CaptureKeys::from_json(KEYS).unwrap()),
+        clock.clone(),
+    )
+    .with_handoff(links());
+    let response = before.handle(submit(r#"{"email":"ada@analytical.example"}"#)).await;
+    let url = json(&response)["handoff"]["url"].as_str().unwrap().to_owned();
+    let revoked = KEYS.replace(
+        r#""allowed_origins":["https://www.example.com"]}"#,
+        r#""allowed_origins":["https://www.example.com"],"revoked":true}"#,
+    );
+    let after = Capture::new(
+        store,
+        Arc::new(MemoryQueue::default()),
+        Arc::new(CaptureKeys::from_json(&revoked).unwrap()),
+        clock,
+    )
+    .with_handoff(links());
+    assert_eq!(before.handle(request("GET", &url, None, "")).await.status(), 200);
+    assert_eq!(after.handle(request("GET", &url, None, "")).await.status(), 404);
+}
