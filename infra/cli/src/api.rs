@@ -1,6 +1,6 @@
 //! A client for the admin API (`functions/admin`, documented in `infra/api/admin.openapi.json`):
-//! what `baton-local rules upload|list|activate --api <URL>` uses instead of writing to the
-//! table directly.
+//! what `baton rules upload|list|activate|rollback --api <URL>` uses instead of writing to the
+//! table directly, and `baton leads show`.
 //!
 //! The token is sent as `Authorization: Bearer …` (marked sensitive) and never appears in this
 //! module's output: [`AdminToken`]'s `Debug` hides it, and errors name only the URL and the
@@ -191,6 +191,21 @@ impl AdminClient {
         }
     }
 
+    /// A lead with its decision and audit (`GET /admin/leads/{id}`); `None` when there is none.
+    pub async fn lead(&self, id: &str) -> Result<Option<serde_json::Value>, ClientError> {
+        let path = format!("/admin/leads/{}", url_escape(id));
+        let (status, body) = self.send(self.http.get(self.url(&path))).await?;
+        match (status, refusal(status, &body)) {
+            (200, _) => parse(status, &body).map(Some),
+            (404, ClientError::Refused { problem, .. })
+                if problem.error == "not_found" && !problem.message.starts_with("no admin route") =>
+            {
+                Ok(None)
+            }
+            (_, refused) => Err(refused),
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -238,14 +253,21 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// `id` with everything but letters, digits and `-` percent-encoded, for a path segment.
+fn url_escape(id: &str) -> String {
+    id.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Options, start};
+    use baton_local::{Options, start};
 
     const TOKEN: &str = "admin-client-test-token";
 
-    async fn server() -> crate::Running {
+    async fn server() -> baton_local::Running {
         let options = Options {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_token: TOKEN.to_owned(),

@@ -26,9 +26,7 @@
 //! - this file: [`Options`], [`start`], [`Running`] (with [`Running::settled`] for tests), the
 //!   account import and notify's dead-letter redrive.
 //! - [`events`]: turning HTTP requests and queue messages into the Lambda event JSON AWS sends.
-//! - [`admin_client`]: the `rules … --api` commands' client for the admin API.
 
-pub mod admin_client;
 pub mod events;
 
 use std::net::SocketAddr;
@@ -512,7 +510,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let capture = Capture::new(store.clone(), queue.clone(), Arc::new(keys), clock.clone())
         .with_accounts(accounts)
         .with_handoff(handoff);
-    // Versions saved and activated through the admin API (or `baton-local rules` on AWS/moto)
+    // Versions saved and activated through the admin API (or `baton rules --table` on AWS/moto)
     // apply here too; until one is active, `options.ruleset` decides.
     let route = Route::new(store.clone(), publisher.clone(), options.ruleset.clone(), 0, counters, clock.clone())
         .with_ruleset_store(rulesets.clone(), Duration::from_secs(2));

@@ -9,11 +9,16 @@
 //! - [`when`]: conditions (`when = { country = ["DE"], seniority = ["vp", "c_level"] }`).
 //! - [`engine`]: scoring, lifecycle and routing a lead by a ruleset.
 //! - [`pool`]: choosing a pool member (round robin, weights, availability, capacity).
+//! - [`replay`]: replaying history through a ruleset (simulation, and comparing two rulesets).
+//! - [`lint`]: warnings about a valid ruleset (shadowed and overlapping rules, unreachable
+//!   members, hours with nobody on, countries no rule covers).
 //! - [`sla`]: SLA policies (targets per priority, segment or team; wall or business clock; the
 //!   escalation ladder) and the terms they give a decision.
 
 pub mod engine;
+pub mod lint;
 pub mod pool;
+pub mod replay;
 pub mod sla;
 pub mod when;
 

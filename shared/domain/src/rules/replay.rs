@@ -1,0 +1,377 @@
+//! Replaying history through a ruleset: each historical lead decided by the same engine as
+//! routing ([`super::engine::plan`]), at its own capture time, with the team's calendar (working
+//! hours, days off, out of office) and capacity (round-robin turns, daily caps, open-lead caps)
+//! carried from one lead to the next as the live stores would carry them.
+//!
+//! - [`Replay`]: the running state; [`Replay::decide`] decides one lead.
+//! - [`Simulation`]: what a replay of a whole history adds up to (per owner and pool, each
+//!   pool's fairness, fallback, nurture and unmatched rates, the load per hour of the week
+//!   against the members on, owners at capacity).
+//! - [`Comparison`]: two rulesets over the same history: which leads change owner, priority or
+//!   SLA target, summarized by rule and by owner, with examples.
+//!
+//! Open-lead slots are released at the lead's first touch in the history (a lead never touched
+//! keeps its slot), so a replay of a history with touches sees the caps the team saw.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use chrono::{Datelike, NaiveDate, Timelike};
+use serde::Serialize;
+
+use super::engine::{self, FALLBACK_RULE};
+use super::pool;
+use super::{Disposition, Member, Ruleset, Strategy};
+use crate::{Decision, Lead, Timestamp};
+
+/// A historical lead to replay: the lead as captured, and when it was first touched (which
+/// frees its owner's open-lead slot).
+#[derive(Debug, Clone)]
+pub struct HistoricalLead {
+    pub lead: Lead,
+    pub touched_at: Option<Timestamp>,
+}
+
+/// The state a replay carries from lead to lead.
+pub struct Replay<'r> {
+    ruleset: &'r Ruleset,
+    turns: HashMap<String, u64>,
+    daily: HashMap<(String, NaiveDate), u32>,
+    /// Per member, when each open lead they hold is released (`None`: never touched).
+    open: HashMap<String, BinaryHeap<Reverse<Option<Timestamp>>>>,
+}
+
+impl<'r> Replay<'r> {
+    pub fn new(ruleset: &'r Ruleset) -> Self {
+        Self { ruleset, turns: HashMap::new(), daily: HashMap::new(), open: HashMap::new() }
+    }
+
+    /// Decides `lead` at its capture time, as routing would have with this ruleset and the
+    /// capacity taken by the leads replayed before it, and takes the capacity it uses.
+    pub fn decide(&mut self, lead: &Lead, touched_at: Option<Timestamp>) -> Decision {
+        let now = lead.captured_at;
+        let plan = engine::plan(self.ruleset, lead);
+        let pointer = match plan.pool() {
+            Some(name) => {
+                let turn = self.turns.entry(name.to_owned()).or_default();
+                *turn += 1;
+                *turn - 1
+            }
+            None => 0,
+        };
+        for held in self.open.values_mut() {
+            while held.peek().is_some_and(|Reverse(at)| at.is_some_and(|at| at <= now)) {
+                held.pop();
+            }
+        }
+        let daily = &self.daily;
+        let open = &self.open;
+        let full = |m: &Member| {
+            let today = daily.get(&(m.id.clone(), pool::local_day(m, now))).copied().unwrap_or(0);
+            pool::daily_full(m, today).or_else(|| {
+                let held = open.get(&m.id).map_or(0, BinaryHeap::len);
+                m.max_open.filter(|max| held >= *max as usize).map(|max| format!("at open-lead capacity ({max})"))
+            })
+        };
+        let decision = plan.clone().decide(lead, 0, pointer, &full, now);
+        if let Some(member) = plan.chosen_member(&decision) {
+            *self.daily.entry((member.id.clone(), pool::local_day(member, now))).or_default() += 1;
+            if member.max_open.is_some() {
+                self.open.entry(member.id.clone()).or_default().push(Reverse(touched_at));
+            }
+        }
+        decision
+    }
+}
+
+/// What kind of target a decision went to.
+fn outcome(decision: &Decision) -> &'static str {
+    match decision.disposition {
+        Some(Disposition::Nurture) => "nurture",
+        Some(Disposition::Disqualified) => "disqualified",
+        None if decision.rule == FALLBACK_RULE => "unmatched",
+        None if decision.rule.ends_with("(nobody available)") => "fallback",
+        None => "assigned",
+    }
+}
+
+/// One member's share of their pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberShare {
+    pub member: String,
+    pub leads: u64,
+    /// Their share of the pool's leads, 0–1.
+    pub share: f64,
+    /// Their weighted share (the pool's strategy and weights), 0–1.
+    pub target: f64,
+}
+
+/// How evenly a pool spread its leads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolFairness {
+    pub pool: String,
+    /// Leads the pool's rules sent it (including those it could not take).
+    pub leads: u64,
+    /// Leads that went to the fallback because nobody in the pool was available.
+    pub fell_back: u64,
+    pub members: Vec<MemberShare>,
+    /// The largest distance of a member's share from their weighted share, in percentage points.
+    pub spread_points: f64,
+}
+
+/// Leads arriving in one hour of the week, against the members on then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HourLoad {
+    /// `Mon 09:00` (UTC).
+    pub hour: String,
+    pub leads: u64,
+    /// Pool members (of every pool) available in that hour, the most seen at any arrival in it.
+    pub members_on: u32,
+}
+
+/// An owner who was at a cap, and how often it turned a lead away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverCapacity {
+    pub member: String,
+    /// `at daily capacity (40)` or `at open-lead capacity (10)`.
+    pub reason: String,
+    /// Leads that passed them over for it.
+    pub passed_over: u64,
+}
+
+/// A whole history replayed through one ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Simulation {
+    pub ruleset: String,
+    pub leads: u64,
+    /// Leads per owner (id), most first.
+    pub by_owner: Vec<(String, u64)>,
+    /// Leads per rule, most first.
+    pub by_rule: Vec<(String, u64)>,
+    pub pools: Vec<PoolFairness>,
+    pub assigned: u64,
+    /// Nobody in the matched pool was available: the pool's or the ruleset's fallback.
+    pub fallback: u64,
+    /// No rule matched: the ruleset's fallback.
+    pub unmatched: u64,
+    pub nurture: u64,
+    pub disqualified: u64,
+    /// The hours of the week with arrivals, in order.
+    pub load: Vec<HourLoad>,
+    pub over_capacity: Vec<OverCapacity>,
+}
+
+impl Simulation {
+    /// A share of all leads, 0–1.
+    pub fn rate(&self, count: u64) -> f64 {
+        if self.leads == 0 { 0.0 } else { count as f64 / self.leads as f64 }
+    }
+}
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+fn hour_of_week(at: Timestamp) -> usize {
+    at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize
+}
+
+/// The decision for every lead of `history` (in capture order), and what they add up to.
+/// `progress` is called after each lead, for a progress bar.
+pub fn simulate(
+    ruleset: &Ruleset,
+    history: &[HistoricalLead],
+    progress: &mut dyn FnMut(usize),
+) -> (Vec<Decision>, Simulation) {
+    let mut order: Vec<usize> = (0..history.len()).collect();
+    order.sort_by_key(|&i| history[i].lead.captured_at);
+    let mut replay = Replay::new(ruleset);
+    let mut decisions: Vec<Option<Decision>> = vec![None; history.len()];
+    let mut by_owner: HashMap<String, u64> = HashMap::new();
+    let mut by_rule: HashMap<String, u64> = HashMap::new();
+    let mut counts: HashMap<&'static str, u64> = HashMap::new();
+    let mut pool_leads: BTreeMap<String, (u64, u64, HashMap<String, u64>)> = BTreeMap::new();
+    let mut load = vec![(0u64, 0u32); 168];
+    let mut passed: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (n, &i) in order.iter().enumerate() {
+        let h = &history[i];
+        let decision = replay.decide(&h.lead, h.touched_at);
+        *by_owner.entry(decision.owner.id.clone()).or_default() += 1;
+        *by_rule.entry(decision.rule.clone()).or_default() += 1;
+        let kind = outcome(&decision);
+        *counts.entry(kind).or_default() += 1;
+        let slot = &mut load[hour_of_week(h.lead.captured_at)];
+        slot.0 += 1;
+        if let Some(name) = engine::plan(ruleset, &h.lead).pool() {
+            let entry = pool_leads.entry(name.to_owned()).or_default();
+            entry.0 += 1;
+            if kind == "fallback" {
+                entry.1 += 1;
+            } else if decision.pool.as_deref() == Some(name) {
+                *entry.2.entry(decision.owner.id.clone()).or_default() += 1;
+            }
+        }
+        let mut on: Vec<&str> = ruleset
+            .pools
+            .values()
+            .flat_map(|p| &p.members)
+            .filter(|m| pool::unavailable(m, h.lead.captured_at).is_none())
+            .map(|m| m.id.as_str())
+            .collect();
+        on.sort_unstable();
+        on.dedup();
+        slot.1 = slot.1.max(on.len() as u32);
+        for skip in &decision.skipped {
+            if skip.reason.starts_with("at ") {
+                *passed.entry((skip.member.clone(), skip.reason.clone())).or_default() += 1;
+            }
+        }
+        decisions[i] = Some(decision);
+        progress(n + 1);
+    }
+    let pools = pool_leads
+        .into_iter()
+        .map(|(name, (leads, fell_back, members))| {
+            let pool = &ruleset.pools[&name];
+            let weights: Vec<f64> = pool
+                .members
+                .iter()
+                .map(|m| if pool.strategy == Strategy::Weighted { f64::from(m.weight.max(1)) } else { 1.0 })
+                .collect();
+            let total_weight: f64 = weights.iter().sum();
+            let taken = leads - fell_back;
+            let members: Vec<MemberShare> = pool
+                .members
+                .iter()
+                .zip(&weights)
+                .map(|(m, w)| {
+                    let got = members.get(&m.id).copied().unwrap_or(0);
+                    let share = if taken == 0 { 0.0 } else { got as f64 / taken as f64 };
+                    MemberShare { member: m.id.clone(), leads: got, share, target: w / total_weight }
+                })
+                .collect();
+            let spread_points = members.iter().map(|m| (m.share - m.target).abs() * 100.0).fold(0.0, f64::max);
+            PoolFairness { pool: name, leads, fell_back, members, spread_points }
+        })
+        .collect();
+    let sorted = |map: HashMap<String, u64>| {
+        let mut v: Vec<_> = map.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let count = |k| counts.get(k).copied().unwrap_or(0);
+    let simulation = Simulation {
+        ruleset: ruleset.name.clone(),
+        leads: history.len() as u64,
+        by_owner: sorted(by_owner),
+        by_rule: sorted(by_rule),
+        pools,
+        assigned: count("assigned"),
+        fallback: count("fallback"),
+        unmatched: count("unmatched"),
+        nurture: count("nurture"),
+        disqualified: count("disqualified"),
+        load: load
+            .iter()
+            .enumerate()
+            .filter(|(_, (leads, _))| *leads > 0)
+            .map(|(h, (leads, on))| HourLoad {
+                hour: format!("{} {:02}:00", DAYS[h / 24], h % 24),
+                leads: *leads,
+                members_on: *on,
+            })
+            .collect(),
+        over_capacity: passed
+            .into_iter()
+            .map(|((member, reason), passed_over)| OverCapacity { member, reason, passed_over })
+            .collect(),
+    };
+    (decisions.into_iter().map(|d| d.expect("every lead decided")).collect(), simulation)
+}
+
+/// One lead whose decision differs between two rulesets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub lead_id: String,
+    pub owner: (String, String),
+    pub rule: (String, String),
+    pub priority: (String, String),
+    /// Capture → first-touch due, in minutes.
+    pub sla_minutes: (i64, i64),
+}
+
+/// Two rulesets over the same history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub leads: u64,
+    pub changed: u64,
+    pub owner_changed: u64,
+    pub priority_changed: u64,
+    pub sla_changed: u64,
+    /// `old rule → new rule`, with the leads that moved that way, most first.
+    pub by_rule: Vec<(String, u64)>,
+    /// `old owner → new owner`, most first.
+    pub by_owner: Vec<(String, u64)>,
+    /// The first changed leads, in capture order.
+    pub examples: Vec<Change>,
+}
+
+impl Comparison {
+    /// The share of leads that changed, 0–1.
+    pub fn changed_share(&self) -> f64 {
+        if self.leads == 0 { 0.0 } else { self.changed as f64 / self.leads as f64 }
+    }
+}
+
+/// Compares the decisions of two replays of `history` (as [`simulate`] returns them, in the
+/// history's order), keeping up to `examples` changed leads.
+pub fn compare(history: &[HistoricalLead], old: &[Decision], new: &[Decision], examples: usize) -> Comparison {
+    let mut order: Vec<usize> = (0..history.len()).collect();
+    order.sort_by_key(|&i| history[i].lead.captured_at);
+    let mut c = Comparison {
+        leads: history.len() as u64,
+        changed: 0,
+        owner_changed: 0,
+        priority_changed: 0,
+        sla_changed: 0,
+        by_rule: vec![],
+        by_owner: vec![],
+        examples: vec![],
+    };
+    let mut by_rule: HashMap<String, u64> = HashMap::new();
+    let mut by_owner: HashMap<String, u64> = HashMap::new();
+    for i in order {
+        let (a, b) = (&old[i], &new[i]);
+        let captured = history[i].lead.captured_at;
+        let sla = |d: &Decision| (d.first_touch_due_at - captured).num_minutes();
+        let owner = a.owner.id != b.owner.id;
+        let priority = a.score.priority != b.score.priority;
+        let due = sla(a) != sla(b);
+        if !(owner || priority || due) {
+            continue;
+        }
+        c.changed += 1;
+        c.owner_changed += u64::from(owner);
+        c.priority_changed += u64::from(priority);
+        c.sla_changed += u64::from(due);
+        *by_rule.entry(format!("{} → {}", a.rule, b.rule)).or_default() += 1;
+        if owner {
+            *by_owner.entry(format!("{} → {}", a.owner.id, b.owner.id)).or_default() += 1;
+        }
+        if c.examples.len() < examples {
+            c.examples.push(Change {
+                lead_id: history[i].lead.id.to_string(),
+                owner: (a.owner.id.clone(), b.owner.id.clone()),
+                rule: (a.rule.clone(), b.rule.clone()),
+                priority: (a.score.priority.as_str().to_owned(), b.score.priority.as_str().to_owned()),
+                sla_minutes: (sla(a), sla(b)),
+            });
+        }
+    }
+    let sorted = |map: HashMap<String, u64>| {
+        let mut v: Vec<_> = map.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    c.by_rule = sorted(by_rule);
+    c.by_owner = sorted(by_owner);
+    c
+}
