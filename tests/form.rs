@@ -6,7 +6,9 @@
 //! touch and consent, the routed owner's name and booking link on the panel, the booking press
 //! as the lead's touch, a field error next to its field, a double submit as one lead, the team
 //! calendar for a rep without a booking link, Do Not Track, the plain form post for a browser
-//! without `fetch`, and the page's own submission when Baton is down.
+//! without `fetch`, and the page's own submission when Baton is down (also for a form with no
+//! action, a page whose own script handles the submit, and a 400 about no field of the form).
+//! The page is served from a site of its own origin, so every call to Baton is cross-origin.
 //! It prints the time from submit to the panel. Screenshots are kept in `target/test-artifacts/`.
 //!
 //! Needs moto (`BATON_TEST_AWS_ENDPOINT`), Node.js, `tests/browser/node_modules` (`npm ci`) and
@@ -68,6 +70,7 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
 
     // 1. Each submission is stored with its attribution and consent; the panel names its owner.
     let handoff = &shown["handoff"];
+    assert!(!handoff["origin"].as_str().unwrap().starts_with(&running.url), "the page is on a site of its own origin");
     assert_eq!(handoff["errors"], serde_json::json!([]), "no script errors");
     let submissions = handoff["submissions"].as_array().unwrap();
     assert_eq!(submissions.len(), 5);
@@ -148,7 +151,7 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
 
     // 3. A double click and an Enter: one POST, one lead, one submission on it.
     let double = &shown["doubleSubmit"];
-    assert_eq!(double["posts"].as_array().unwrap().len(), 1, "{double}");
+    assert_eq!(double["posts"].as_array().unwrap().len(), 1, "two clicks and a submit are one POST: {double}");
     assert_eq!(double["leads"].as_array().unwrap().len(), 1, "{double}");
     let lead = running.store.get(&lead_id(&double["leads"][0])).await.unwrap().unwrap();
     assert_eq!(lead.submissions, 1);
@@ -182,10 +185,29 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
     assert_eq!((consent.granted, consent.wording_version.as_deref()), (true, Some("demo-form-v1")));
     assert!(plain["answer"]["handoff"]["url"].as_str().is_some_and(|u| u.starts_with("/handoff/")));
 
-    // 7. Baton is down: the site's own handler got the form.
+    // 7. Baton is down: the site's own handler got the form, with the button pressed.
     let down = &shown["batonDown"];
     assert_eq!(down["heading"], "Thanks from the site itself");
+    assert_eq!(down["received"].as_array().unwrap().len(), 1, "{down}");
     assert_eq!(down["received"][0]["email"], format!("down.{run}@lovelace-labs.example"));
     assert_eq!(down["received"][0]["first_name"], "Down");
+    assert_eq!(down["received"][0]["plan"], "pro", "the pressed button's value goes with the form");
+
+    // 8. A form with no action posts to its own page, as it would without the snippet.
+    let no_action = &shown["noAction"];
+    assert_eq!(no_action["received"].as_array().unwrap().len(), 1, "{no_action}");
+    assert_eq!(no_action["received"][0]["email"], format!("noaction.{run}@lovelace-labs.example"));
+
+    // 9. The page's own script handled the submit: the snippet never submitted the form itself.
+    let host = &shown["hostHandles"];
+    assert!(host["url"].as_str().unwrap().ends_with("/spa"), "{host}");
+    assert_eq!(host["posts"], serde_json::json!(["/api/contact"]));
+
+    // 10. A 400 about no field of the form (here the snippet's form id): the form's own submission.
+    let unplaced = &shown["unplaced"];
+    assert_eq!((unplaced["status"].as_u64(), unplaced["received"].as_u64()), (Some(400), Some(1)), "{unplaced}");
+    for scenario in ["batonDown", "noAction", "hostHandles", "unplaced", "fallback", "doubleSubmit", "fieldError"] {
+        assert_eq!(shown[scenario]["errors"], serde_json::json!([]), "script errors in {scenario}");
+    }
     running.stop().await;
 }

@@ -12,6 +12,10 @@
 // - dnt: Do Not Track on; what the site's storage holds afterwards.
 // - plainPost: a browser without fetch; Baton's answer to the plain form post.
 // - batonDown: the snippet pointed at a closed port; what the page's own form handler received.
+// - noAction: the same for a form with no action (it posts to its own page).
+// - hostHandles: a page whose own script handles the submit; the snippet never submits it.
+// - unplaced: a 400 about no field of the form; the form's own submission goes ahead.
+// The sample page is served from a site of its own origin, so every call to Baton is cross-origin.
 // Exits non-zero when the page cannot be driven.
 import { chromium } from "playwright-core";
 import http from "node:http";
@@ -29,6 +33,57 @@ const browser = await chromium.launch({
 });
 const run = Date.now().toString(36);
 const result = {};
+
+// The site: its own origin, serving Baton's sample page (with the snippet from Baton's origin,
+// so every call is cross-origin, as on a customer's site) and pages of its own.
+const received = [];
+const samplePage = (await (await fetch(`${base}/sample`)).text()).replace('src="/baton.js"', `src="${base}/baton.js"`);
+const down = "http://127.0.0.1:9";
+const pages = {
+  "/sample": samplePage,
+  "/contact": `<!doctype html><title>Contact</title>
+    <form data-baton action="/thanks" method="post">
+      <input name="email"><input name="first_name"><button type="submit" name="plan" value="pro">Send</button>
+    </form>
+    <script src="/baton.js" data-baton-key="pk_local_demo" data-baton-endpoint="${down}"></script>`,
+  "/noaction": `<!doctype html><title>No action</title>
+    <form data-baton method="post"><input name="email"><button type="submit">Send</button></form>
+    <script src="/baton.js" data-baton-key="pk_local_demo" data-baton-endpoint="${down}"></script>`,
+  "/spa": `<!doctype html><title>Single page</title>
+    <form data-baton action="/never" method="post"><input name="email"><button type="submit">Send</button></form>
+    <p id="done"></p>
+    <script>
+      document.querySelector("form").addEventListener("submit", (e) => {
+        e.preventDefault();
+        fetch("/api/contact", { method: "POST", body: new FormData(e.target) }).then(() => { document.getElementById("done").textContent = "sent by the page"; });
+      });
+    </script>
+    <script src="/baton.js" data-baton-key="pk_local_demo" data-baton-endpoint="${down}"></script>`,
+  "/unplaced": `<!doctype html><title>Unplaced error</title>
+    <form data-baton action="/thanks" method="post"><input name="email"><button type="submit">Send</button></form>
+    <script src="${base}/baton.js" data-baton-key="pk_local_demo" data-baton-form-id="${"x".repeat(300)}"></script>`,
+};
+const site = http.createServer((req, res) => {
+  const path = req.url.split("?")[0];
+  if (path === "/baton.js") {
+    res.writeHead(200, { "content-type": "text/javascript" });
+    return res.end(fs.readFileSync(snippetPath));
+  }
+  if (req.method === "POST") {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    return req.on("end", () => {
+      received.push({ path, type: req.headers["content-type"], body });
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<title>Thanks</title><h1>Thanks from the site itself</h1>");
+    });
+  }
+  res.writeHead(pages[path] ? 200 : 404, { "content-type": "text/html" });
+  res.end(pages[path] || "not found");
+});
+await new Promise((r) => site.listen(0, "127.0.0.1", r));
+const origin = `http://127.0.0.1:${site.address().port}`;
+const fields = (entry) => (entry.type || "").startsWith("multipart/") ? { multipart: true, raw: entry.body } : Object.fromEntries(new URLSearchParams(entry.body));
 
 // Every page: script errors are collected, and the outside world (the booking pages) answers
 // from here, so pressing a link never waits on the internet.
@@ -70,10 +125,10 @@ try {
   {
     const context = await browser.newContext({ viewport: { width: 900, height: 1200 } });
     const page = await newPage(context);
-    await page.goto(`${base}/sample?utm_source=google&utm_medium=cpc&utm_campaign=brand-search`, { referer: "https://www.google.com/" });
+    await page.goto(`${origin}/sample?utm_source=google&utm_medium=cpc&utm_campaign=brand-search`, { referer: "https://www.google.com/" });
     const submissions = [];
     for (let i = 0; i < 5; i++) {
-      await page.goto(`${base}/sample?utm_source=linkedin&utm_medium=social&utm_campaign=q4-launch&utm_content=post-${i}`);
+      await page.goto(`${origin}/sample?utm_source=linkedin&utm_medium=social&utm_campaign=q4-launch&utm_content=post-${i}`);
       await watchTimes(page);
       await fill(page, { first: "Ada", last: `Lovelace ${i}`, email: `ada.${run}.${i}@lovelace-labs.example` });
       await page.click("button[type=submit]");
@@ -102,7 +157,7 @@ try {
     const beaconAnswer = await sent.response().then((r) => (r ? r.status() : null), () => null);
     await tab.close();
     const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("baton:attribution")));
-    result.handoff = { submissions, bookingPressed: sent.url(), beaconAnswer, stored, errors: page.errors };
+    result.handoff = { origin, submissions, bookingPressed: sent.url(), beaconAnswer, stored, errors: page.errors };
     await context.close();
   }
 
@@ -147,8 +202,14 @@ try {
     const posts = [];
     page.on("request", (r) => { if (r.url().endsWith("/leads") && r.method() === "POST") posts.push(r.headers()["idempotency-key"]); });
     await fill(page, { first: "Grace", last: "Hopper", email: `grace.${run}@lovelace-labs.example` });
-    await page.dblclick("button[type=submit]");
-    await page.press("input[name=email]", "Enter").catch(() => {});
+    // Two clicks and a programmatic submit in the same moment, as a double click and Enter give.
+    await page.evaluate(() => {
+      const form = document.querySelector("form[data-baton]");
+      const button = form.querySelector("button[type=submit]");
+      button.click();
+      button.click();
+      form.requestSubmit();
+    });
     await page.waitForSelector(".baton-panel[data-state]", { timeout: 20000 });
     result.doubleSubmit = { posts, leads: await page.evaluate(() => window.__leads), errors: page.errors };
     await context.close();
@@ -203,43 +264,66 @@ try {
     await context.close();
   }
 
-  // 7. Baton is down: the page's own form handler still gets the submission.
+  // 7. Baton is down: the page's own handler gets the form, with the pressed button.
   {
-    const received = [];
-    const site = http.createServer((req, res) => {
-      if (req.url === "/baton.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        return res.end(fs.readFileSync(snippetPath));
-      }
-      if (req.method === "POST" && req.url === "/thanks") {
-        let body = "";
-        req.on("data", (c) => (body += c));
-        return req.on("end", () => {
-          received.push(Object.fromEntries(new URLSearchParams(body)));
-          res.writeHead(200, { "content-type": "text/html" });
-          res.end("<title>Thanks</title><h1>Thanks from the site itself</h1>");
-        });
-      }
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end(`<!doctype html><title>Contact</title>
-        <form data-baton action="/thanks" method="post">
-          <input name="email"><input name="first_name"><button type="submit">Send</button>
-        </form>
-        <script src="/baton.js" data-baton-key="pk_local_demo" data-baton-endpoint="http://127.0.0.1:9"></script>`);
-    });
-    await new Promise((r) => site.listen(0, "127.0.0.1", r));
     const context = await browser.newContext();
     const page = await newPage(context);
-    await page.goto(`http://127.0.0.1:${site.address().port}/contact`);
+    await page.goto(`${origin}/contact`);
     await page.fill("input[name=email]", `down.${run}@lovelace-labs.example`);
     await page.fill("input[name=first_name]", "Down");
     await Promise.all([page.waitForURL("**/thanks", { timeout: 20000 }), page.click("button[type=submit]")]);
-    result.batonDown = { received, heading: await page.textContent("h1"), errors: page.errors };
+    result.batonDown = { received: received.filter((r) => r.path === "/thanks").map(fields), heading: await page.textContent("h1"), errors: page.errors };
     await context.close();
-    site.close();
+  }
+
+  // 8. Baton is down and the form has no action: it posts to its own page, as without the snippet.
+  {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await page.goto(`${origin}/noaction`);
+    await page.fill("input[name=email]", `noaction.${run}@lovelace-labs.example`);
+    await Promise.all([page.waitForURL("**/noaction", { waitUntil: "load", timeout: 20000 }), page.click("button[type=submit]")]);
+    await page.waitForSelector("h1");
+    result.noAction = { received: received.filter((r) => r.path === "/noaction").map(fields), errors: page.errors };
+    await context.close();
+  }
+
+  // 9. The page's own script handles the submit, and Baton is down: the snippet stays out of it.
+  {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await page.goto(`${origin}/spa`);
+    await page.fill("input[name=email]", `spa.${run}@lovelace-labs.example`);
+    await page.evaluate(() => {
+      window.__unreachable = new Promise((r) => document.querySelector("form").addEventListener("baton:unreachable", r));
+    });
+    await page.click("button[type=submit]");
+    await page.evaluate(() => window.__unreachable);
+    await page.waitForFunction(() => document.getElementById("done").textContent !== "", null, { timeout: 10000 });
+    result.hostHandles = {
+      url: page.url(),
+      posts: received.filter((r) => r.path === "/api/contact" || r.path === "/never").map((r) => r.path),
+      errors: page.errors,
+    };
+    await context.close();
+  }
+
+  // 10. A 400 about no field of the form: the form's own submission goes ahead.
+  {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await page.goto(`${origin}/unplaced`);
+    await page.fill("input[name=email]", `unplaced.${run}@lovelace-labs.example`);
+    const before = received.filter((r) => r.path === "/thanks").length;
+    const answer = page.waitForResponse((r) => r.url().endsWith("/leads") && r.request().method() === "POST");
+    await Promise.all([page.waitForURL("**/thanks", { timeout: 20000 }), page.click("button[type=submit]")]);
+    const refused = await answer;
+    result.unplaced = { status: refused.status(), errors: page.errors, received: received.filter((r) => r.path === "/thanks").length - before };
+    await context.close();
   }
   result.run = run;
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();
+  site.close();
 }

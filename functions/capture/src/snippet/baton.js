@@ -5,7 +5,8 @@
  * Settings (data attributes on the script tag; only data-baton-key is required):
  *   data-baton-key             the form's public capture key
  *   data-baton-endpoint        the Baton API (default: where this script is served from)
- *   data-baton-form            CSS selector of the form(s) (default: form[data-baton], else the first form)
+ *   data-baton-form            CSS selector of the form(s) (default: form[data-baton], else the first
+ *                              form with an email or phone field)
  *   data-baton-form-id         source.form_id (default: the form's id)
  *   data-baton-form-type       source.form_type, such as demo_request (default: the form's data-form-type)
  *   data-baton-dnt             "respect" (default): with Do Not Track or Global Privacy Control on,
@@ -18,12 +19,19 @@
  *   data-baton-style           "none": add no styles (classes: baton-panel, baton-error, baton-errors)
  *
  * Form fields are named as the lead contract names them (email, first_name, company, …); other
- * named fields go to attributes. A consent checkbox is named "consent" (or has data-baton-consent);
- * its data-baton-consent value is the wording version, data-baton-consent-purpose the purpose.
+ * named fields go to attributes (hidden fields only with data-baton-field, and never anything
+ * that looks like a CSRF token). A consent checkbox is named "consent" (or has
+ * data-baton-consent); its data-baton-consent value is the wording version,
+ * data-baton-consent-purpose the purpose.
  *
  * It never breaks the page: if Baton cannot take the lead, the form's own submission goes ahead
- * (a form without an action posts to Baton as a plain HTML form). A 400's field errors are shown
- * next to the fields they name. Events on the form: baton:captured, baton:handoff, baton:fallback.
+ * as the browser would have made it (with the pressed button). A form marked data-baton-standalone
+ * has no handler of its own and is posted to Baton as a plain HTML form instead. If the page's
+ * own script already handles the submit (it called preventDefault first), the snippet never
+ * submits the form itself. A 400's field errors are shown next to the fields they name; one
+ * that names no field of the form lets the form's own submission go ahead. Once Baton has the
+ * lead, nothing is sent again. Events on the form: baton:captured, baton:handoff, baton:fallback,
+ * baton:unreachable.
  */
 (function () {
   "use strict";
@@ -83,7 +91,7 @@
         ["landing_page", "referrer", "at"].concat(UTM).forEach(function (f) { if (first[f]) s.first_touch[f] = String(first[f]).slice(0, 2048); });
       }
     }
-    var id = cfg("form-id", form.id), type = cfg("form-type", form.getAttribute("data-form-type"));
+    var id = cfg("form-id", form.getAttribute("id")), type = cfg("form-type", form.getAttribute("data-form-type"));
     if (id) s.form_id = id;
     if (type) s.form_type = type;
     return s;
@@ -93,12 +101,17 @@
     return form.querySelector("input[type=checkbox][data-baton-consent], input[type=checkbox][name=consent]");
   }
 
+  // The form's own properties, even when a field is named "elements", "id" or "hidden".
+  var elementsOf = Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, "elements").get;
+  var SECRET = /csrf|xsrf|token|authenticity|captcha|nonce|password|secret/i;
+
   function lead(form) {
     var body = { source: source(form) }, attributes = {}, n = 0;
     var box = consentBox(form);
-    Array.prototype.forEach.call(form.elements, function (el) {
+    Array.prototype.forEach.call(elementsOf.call(form), function (el) {
       var name = el.name;
       if (!name || el.disabled || el === box || name === "_key" || /^(submit|button|reset|file|password|image)$/.test(el.type)) return;
+      if (name !== "_honeypot" && (SECRET.test(name) || (el.type === "hidden" && !el.hasAttribute("data-baton-field")))) return;
       if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
       var value = String(el.value || "").trim();
       if (!value) return;
@@ -144,12 +157,16 @@
 
   function field(form, name) {
     if (name === "consent" || name.indexOf("consent.") === 0) return consentBox(form);
-    if (name === "email") return form.elements.email || form.elements.phone || null;
-    var f = form.elements[name.replace(/^attributes\./, "")];
+    var elements = elementsOf.call(form);
+    if (name === "email") return elements.namedItem("email") || elements.namedItem("phone") || null;
+    var f = elements.namedItem(name.replace(/^attributes\./, ""));
     return f && f.nodeType ? f : (f && f[0]) || null;
   }
 
-  function showErrors(form, errors) {
+  // Shows each error next to its field; false when one names no field of the form.
+  function showErrors(form, errors, standalone) {
+    var unplaced = errors.filter(function (e) { return !field(form, e.field || ""); });
+    if (unplaced.length && !standalone) return false;
     var summary = [], first = null;
     errors.forEach(function (e, i) {
       var f = field(form, e.field || "");
@@ -169,16 +186,25 @@
       form.insertBefore(box, form.firstChild);
     }
     if (first) first.focus();
+    return true;
   }
 
-  // The form's own submission, untouched by this script: the page keeps working without Baton.
-  // A form with no action of its own is posted to Baton as a plain HTML form instead.
-  function fallback(form) {
-    if (form.getAttribute("action")) return HTMLFormElement.prototype.submit.call(form);
+  // The form's own submission, as the browser would have made it: the page keeps working
+  // without Baton. A standalone form (no handler of its own) is posted to Baton as plain HTML.
+  function fallback(form, state) {
+    if (state.hostHandles) return; // the page's own script submits it
+    if (!form.hasAttribute("data-baton-standalone")) {
+      state.passThrough = true;
+      if (form.requestSubmit) return form.requestSubmit(state.submitter || undefined);
+      if (state.submitter && state.submitter.name) {
+        var b = el("input"); b.type = "hidden"; b.name = state.submitter.name; b.value = state.submitter.value; form.appendChild(b);
+      }
+      return HTMLFormElement.prototype.submit.call(form);
+    }
     var body = lead(form), plain = el("form");
     plain.method = "post";
     plain.action = endpoint + "/leads";
-    plain.hidden = true;
+    plain.setAttribute("hidden", "");
     var add = function (name, value) {
       var i = el("input"); i.type = "hidden"; i.name = name; i.value = String(value); plain.appendChild(i);
     };
@@ -203,7 +229,7 @@
     p.setAttribute("aria-live", "polite");
     p.appendChild(el("p", "baton-panel-title", "Thanks, we've got it."));
     p.appendChild(el("p", "baton-panel-body", "Finding the right person for you…"));
-    form.hidden = true;
+    form.setAttribute("hidden", "");
     form.insertAdjacentElement("afterend", p);
     return p;
   }
@@ -260,12 +286,14 @@
 
   function attach(form) {
     if (form.__baton) return;
-    form.__baton = { busy: false, body: null, key: null };
+    var state = form.__baton = { busy: false, done: false, body: null, key: null };
     form.addEventListener("submit", function (event) {
-      var state = form.__baton;
+      if (state.passThrough) { state.passThrough = false; return; } // the form's own submission
+      state.hostHandles = event.defaultPrevented;
       event.preventDefault();
-      if (state.busy) return; // a double click is one submission
-      if (!window.fetch || !key) return fallback(form);
+      if (state.busy || state.done) return; // a double click is one submission
+      state.submitter = event.submitter || null;
+      if (!window.fetch || !key) return fallback(form, state);
       var body = JSON.stringify(lead(form));
       if (body !== state.body) { state.body = body; state.key = uuid(); } // a retry reuses its key
       state.busy = true;
@@ -280,20 +308,28 @@
         signal: controller ? controller.signal : undefined
       }).then(function (r) {
         clearTimeout(timer);
-        return r.json().catch(function () { return {}; }).then(function (answer) {
-          if (r.status === 202) {
-            form.dispatchEvent(new CustomEvent("baton:captured", { detail: { lead_id: answer.lead_id } }));
-            var p = panel(form);
-            return answer.handoff ? follow(form, p, answer.handoff.url) : show(form, p, "", null);
-          }
-          state.busy = false;
-          if (r.status === 400 && answer.errors) return showErrors(form, answer.errors);
-          fallback(form);
-        });
+        return r.json().catch(function () { return {}; }).then(function (answer) { return { r: r, answer: answer || {} }; });
+      }).then(function (got) {
+        var r = got.r, answer = got.answer;
+        if (r.status === 202) {
+          // Baton has the lead: from here on nothing is sent again, whatever happens.
+          state.done = true;
+          var p = panel(form);
+          try { form.dispatchEvent(new CustomEvent("baton:captured", { detail: { lead_id: answer.lead_id } })); } catch (e) { /* a listener's error */ }
+          var url = answer.handoff && answer.handoff.url;
+          return (url ? follow(form, p, url) : Promise.resolve(show(form, p, "", null)))
+            .catch(function () { show(form, p, url || "", null); });
+        }
+        state.busy = false;
+        var standalone = form.hasAttribute("data-baton-standalone");
+        if (r.status === 400 && answer.errors && showErrors(form, answer.errors, standalone)) return;
+        fallback(form, state);
       }).catch(function () {
         clearTimeout(timer);
         state.busy = false;
-        fallback(form); // Baton is unreachable: the page's own submission still happens
+        if (state.done) return;
+        fallback(form, state); // Baton is unreachable: the page's own submission still happens
+        try { form.dispatchEvent(new CustomEvent("baton:unreachable")); } catch (e) { /* a listener's error */ }
       });
     });
   }
@@ -301,7 +337,11 @@
   function start() {
     var selector = cfg("form", "");
     var forms = document.querySelectorAll(selector || "form[data-baton]");
-    if (!forms.length && !selector && document.forms.length) forms = [document.forms[0]];
+    if (!forms.length && !selector) {
+      forms = Array.prototype.filter.call(document.forms, function (f) {
+        return f.querySelector("input[name=email], input[name=phone]");
+      }).slice(0, 1);
+    }
     Array.prototype.forEach.call(forms, attach);
     if (cfg("style", "") !== "none" && !document.getElementById("baton-style")) {
       var s = el("style", "", ".baton-error{display:block;color:#b3261e;font-size:.875em;margin:.25em 0}" +
