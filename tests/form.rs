@@ -122,7 +122,7 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
     assert_eq!(stored["first"]["utm_source"], "google", "first touch kept in first-party storage");
     assert_eq!(stored["last"]["utm_source"], "linkedin");
 
-    // The booking press on the last panel: one meeting_link_sent touch by the visitor.
+    // The booking press on the last panel: one booking_opened touch by the visitor.
     assert_eq!(handoff["beaconAnswer"], 204);
     let last = lead_id(&submissions[4]["leads"][0]);
     let touched = eventually("the booking press is recorded", Duration::from_secs(10), || {
@@ -130,13 +130,14 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
         let id = last.clone();
         async move {
             let lead = store.get(&id).await.ok()??;
-            lead.touches.iter().any(|t| t.kind == TouchKind::MeetingLinkSent).then_some(lead)
+            lead.touches.iter().any(|t| t.kind == TouchKind::BookingOpened).then_some(lead)
         }
     })
     .await;
-    let press: Vec<_> = touched.touches.iter().filter(|t| t.kind == TouchKind::MeetingLinkSent).collect();
+    let press: Vec<_> = touched.touches.iter().filter(|t| t.kind == TouchKind::BookingOpened).collect();
     assert_eq!(press.len(), 1);
     assert_eq!((press[0].by.as_str(), press[0].via.as_str()), ("visitor", "thank_you_page"));
+    assert_eq!(touched.touched_at(), None, "the visitor's click is not the rep's first touch");
 
     // 2. A field error, next to its field; nothing stored.
     let error = &shown["fieldError"];

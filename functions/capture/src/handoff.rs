@@ -18,9 +18,9 @@
 //! someone else's lead, or touches it.
 //!
 //! `POST /handoff/{token}/booking` records that the visitor opened the rep's booking page: a
-//! `meeting_link_sent` touch by `visitor` through `thank_you_page`, keyed by the lead, so a
-//! second press changes nothing. The rep's booking link reached the lead, so it is the lead's
-//! first touch when nobody touched it before.
+//! `booking_opened` touch by `visitor` through `thank_you_page`, keyed by the lead, so a second
+//! press changes nothing. It is activity the rep and the CRM see (a `lead.touched` event), not
+//! the rep's touch: the SLA clock runs on until the rep acts or a booked meeting is recorded.
 //!
 //! `HANDOFF_SECRET` may list several secrets, comma-separated: the first signs, any verifies
 //! (for rotation). Without it no link is issued and these routes answer `404`.
@@ -256,7 +256,7 @@ impl HandoffLinks {
         if claims.joined {
             return Err(not_with_a_rep());
         }
-        let mut touch = Touch::new(TouchKind::MeetingLinkSent, now, "visitor", "thank_you_page");
+        let mut touch = Touch::new(TouchKind::BookingOpened, now, "visitor", "thank_you_page");
         touch.external_id = Some(format!("handoff-booking:{}", claims.lead_id.as_str()));
         touch.note = Some("opened the owner's booking page from the thank-you panel".into());
         let recorded = baton_app::touch::record_touch(store, self.events.as_deref(), &claims.lead_id, touch)

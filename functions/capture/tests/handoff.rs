@@ -253,7 +253,7 @@ async fn signed_integrations_get_no_link() {
 }
 
 #[tokio::test]
-async fn a_booking_press_is_recorded_once_as_the_links_touch() {
+async fn a_booking_press_is_recorded_once_as_activity_and_the_clock_runs_on() {
     let w = world();
     let (id, url) = captured(&w, "ada@analytical.example").await;
     let booking = format!("{url}/booking");
@@ -268,10 +268,12 @@ async fn a_booking_press_is_recorded_once_as_the_links_touch() {
         assert_eq!(header(&response, "access-control-allow-origin"), Some("https://www.example.com"));
     }
     let lead = w.store.get(&id).await.unwrap().unwrap();
-    let touches: Vec<_> = lead.touches.iter().filter(|t| t.kind == TouchKind::MeetingLinkSent).collect();
+    let touches: Vec<_> = lead.touches.iter().filter(|t| t.kind == TouchKind::BookingOpened).collect();
     assert_eq!(touches.len(), 1, "a second press changes nothing: {:?}", lead.touches);
     assert_eq!((touches[0].by.as_str(), touches[0].via.as_str()), ("visitor", "thank_you_page"));
-    assert_eq!(lead.touched_at(), Some(t0() + chrono::Duration::seconds(20)));
+    assert_eq!(touches[0].at, t0() + chrono::Duration::seconds(20));
+    assert_eq!(lead.touched_at(), None, "the visitor's click is not the rep's first touch");
+    assert_eq!(lead.status(), baton_domain::LeadStatus::Assigned, "the SLA clock runs on");
 
     let wrong = w.capture.handle(request("GET", &booking, None, "")).await;
     assert_eq!(wrong.status(), 405);

@@ -354,6 +354,12 @@ impl Lead {
             }
         };
         lead.stage = match self.stage.clone() {
+            // Activity only: the lead stays as it is (its clock runs on, its slot stays taken).
+            stage @ (Stage::Assigned { .. } | Stage::Escalated { .. } | Stage::Touched { .. })
+                if kind.is_activity_only() =>
+            {
+                stage
+            }
             Stage::Assigned { decision } | Stage::Escalated { decision, .. } => {
                 if decision.max_open.is_some() {
                     release = Some(decision.owner.id.clone());
@@ -657,6 +663,24 @@ mod tests {
         let t = lead.touch(touch(TouchKind::Nurture, 5)).unwrap();
         assert_eq!((t.lead.status(), t.lead.touched_at(), t.lead.next_rung()), (LeadStatus::Nurture, None, None));
         assert_eq!(t.lead.touch(touch(TouchKind::Won, 50)).unwrap_err(), Refusal::NotOpen(LeadStatus::Nurture));
+    }
+
+    #[test]
+    fn the_visitor_opening_the_booking_page_is_activity_and_the_clock_runs_on() {
+        let lead = assigned();
+        let rung = lead.next_rung();
+        let t = lead.touch(touch(TouchKind::BookingOpened, 1)).unwrap();
+        assert_eq!((t.lead.status(), t.lead.touched_at(), t.lead.next_rung()), (LeadStatus::Assigned, None, rung));
+        assert_eq!(t.lead.touches.len(), 1, "recorded");
+        assert!(!t.effects.iter().any(|e| matches!(e, Effect::ReleaseOpenSlot { .. })), "the owner's slot stays taken");
+        let called = t.lead.touch(touch(TouchKind::Called, 5)).unwrap().lead;
+        assert_eq!(
+            called.touched_at(),
+            Some(t0() + chrono::Duration::minutes(5)),
+            "the owner's call is the first touch"
+        );
+        let again = called.touch(touch(TouchKind::BookingOpened, 9)).unwrap().lead;
+        assert_eq!((again.status(), again.touched_at()), (LeadStatus::Touched, called.touched_at()));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | `called` | touch | yes | | | |
 //! | `emailed` | touch | yes | | | |
 //! | `meeting_link_sent` | touch | yes | | | |
+//! | `booking_opened` | touch | no | | | |
 //! | `contacted` | outcome | yes | yes | | |
 //! | `meeting_booked` | outcome | yes | yes | yes | |
 //! | `meeting_held` | outcome | yes | yes | yes | |
@@ -30,6 +31,9 @@
 //!   one (a meeting, a no-show of a booked meeting, an opportunity, a win).
 //! - A **meeting** is a booked meeting (held or not); an **opportunity** is `opportunity_created`
 //!   or `won`.
+//! - `booking_opened` is the visitor opening the owner's booking page from the thank-you panel:
+//!   activity the owner and the CRM see, not a touch by the owner, so the SLA ladder runs on
+//!   until the owner acts (or a booked meeting is recorded).
 //! - `disqualified` and `not_a_fit` close the lead as not a sales lead; `nurture` hands it to
 //!   nurture without counting as a touch (nobody engaged it).
 
@@ -49,6 +53,8 @@ pub enum TouchKind {
     Emailed,
     /// Sent the owner's booking link.
     MeetingLinkSent,
+    /// The visitor opened the owner's booking page from the thank-you panel (not a touch by the owner).
+    BookingOpened,
     /// Had a two-way conversation.
     Contacted,
     /// Booked a meeting.
@@ -73,11 +79,12 @@ pub enum TouchKind {
 
 impl TouchKind {
     /// Every kind.
-    pub const ALL: [TouchKind; 14] = [
+    pub const ALL: [TouchKind; 15] = [
         Self::Accepted,
         Self::Called,
         Self::Emailed,
         Self::MeetingLinkSent,
+        Self::BookingOpened,
         Self::Contacted,
         Self::MeetingBooked,
         Self::MeetingHeld,
@@ -101,6 +108,7 @@ impl TouchKind {
             Self::Called => "called",
             Self::Emailed => "emailed",
             Self::MeetingLinkSent => "meeting_link_sent",
+            Self::BookingOpened => "booking_opened",
             Self::Contacted => "contacted",
             Self::MeetingBooked => "meeting_booked",
             Self::MeetingHeld => "meeting_held",
@@ -121,12 +129,17 @@ impl TouchKind {
 
     /// Whether the kind is an outcome (what came of the work) rather than a touch (work done).
     pub fn is_outcome(self) -> bool {
-        !matches!(self, Self::Accepted | Self::Called | Self::Emailed | Self::MeetingLinkSent)
+        !matches!(self, Self::Accepted | Self::Called | Self::Emailed | Self::MeetingLinkSent | Self::BookingOpened)
     }
 
     /// Whether an event of this kind counts as the first touch: it stops the SLA clock.
     pub fn stops_the_clock(self) -> bool {
-        self != Self::Nurture
+        !matches!(self, Self::Nurture | Self::BookingOpened)
+    }
+
+    /// Whether it is activity only: recorded, announced, and changes nothing about the lead's stage.
+    pub fn is_activity_only(self) -> bool {
+        self == Self::BookingOpened
     }
 
     /// Whether it means a two-way conversation happened.
@@ -164,6 +177,7 @@ impl TouchKind {
             Self::Called => "Log call",
             Self::Emailed => "Log email",
             Self::MeetingLinkSent => "Meeting link sent",
+            Self::BookingOpened => "Booking page opened",
             Self::Contacted => "Contacted",
             Self::MeetingBooked => "Meeting booked",
             Self::MeetingHeld => "Meeting held",
@@ -184,6 +198,7 @@ impl TouchKind {
             Self::Called => "logged a call",
             Self::Emailed => "logged an email",
             Self::MeetingLinkSent => "sent a meeting link",
+            Self::BookingOpened => "opened the booking page",
             Self::Contacted => "reached the lead",
             Self::MeetingBooked => "booked a meeting",
             Self::MeetingHeld => "held the meeting",
