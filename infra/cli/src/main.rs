@@ -12,6 +12,7 @@ use baton_cli::{RulesetError, place, read_ruleset};
 use baton_domain::Ruleset;
 use baton_domain::rules::lint::lint;
 use baton_domain::rules::replay::{HistoricalLead, Simulation, compare, simulate};
+use baton_domain::rules::staff::{Forecast, forecast};
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -75,6 +76,23 @@ enum Command {
         /// How many changed leads to show as examples.
         #[arg(long, default_value_t = 10)]
         examples: usize,
+    },
+    /// Predict SLA attainment for the ruleset's roster from a history's arrival pattern, per
+    /// pool and hour of the week, and with members away (--away). Prints its assumptions.
+    Staff {
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        #[command(flatten)]
+        history: HistoryArgs,
+        /// A member (id) away; repeat for several.
+        #[arg(long, value_name = "MEMBER")]
+        away: Vec<String>,
+        /// Minutes a member spends on a lead before the next (default: from the history's touches).
+        #[arg(long, value_name = "MINUTES")]
+        handling_minutes: Option<f64>,
+        /// How many of the worst hours to show.
+        #[arg(long, default_value_t = 10)]
+        hours: usize,
     },
     /// Print a shell completion script: `baton completions bash > /etc/bash_completion.d/baton`.
     Completions { shell: clap_complete::Shell },
@@ -460,6 +478,21 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             body["over_limit"] = json!(over);
             Ok(Outcome { text, json: body, exit: if over { Exit::Findings } else { Exit::Ok } })
         }
+        Command::Staff { rules, history, away, handling_minutes, hours } => {
+            let r = ruleset(&rules)?;
+            let members: Vec<&str> = r.pools.values().flat_map(|p| &p.members).map(|m| m.id.as_str()).collect();
+            if let Some(unknown) = away.iter().find(|a| !members.contains(&a.as_str())) {
+                return Err(failure(Exit::Usage, format!("--away {unknown}: no pool of `{}` has that member", r.name)));
+            }
+            if handling_minutes.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
+                return Err(failure(Exit::Usage, "--handling-minutes must be a positive number of minutes"));
+            }
+            let leads = read_history(&history, json)?;
+            let roster = forecast(&r, &leads, &[], handling_minutes);
+            let with_away = (!away.is_empty()).then(|| forecast(&r, &leads, &away, handling_minutes));
+            let text = staff_text(&roster, with_away.as_ref(), hours);
+            Ok(Outcome::ok(text, json!({ "roster": roster, "away": with_away })))
+        }
         Command::Rules(command) => rules_remote(command).await,
         Command::Leads(LeadsCommand::Show { id, api }) => {
             let client = AdminClient::new(&api.api, api.token).map_err(|e| failure(Exit::Usage, e.to_string()))?;
@@ -469,6 +502,57 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             }
         }
     }
+}
+
+fn staff_text(roster: &Forecast, away: Option<&Forecast>, worst: usize) -> String {
+    let a = &roster.assumptions;
+    let mut out = format!(
+        "Assumptions: arrivals per hour of the week (UTC) averaged over {:.1} week(s) of history; \
+         {:.1} minutes a lead per member ({}{}); members on by their working hours and days \
+         (out-of-office dates left out); each pool an M/M/c queue per hour (Erlang C) against each \
+         lead's first-touch target.\n",
+        a.weeks,
+        a.handling_minutes,
+        a.handling_from,
+        if a.handling_samples > 0 {
+            format!(", {} gaps between first touches", a.handling_samples)
+        } else {
+            String::new()
+        },
+    );
+    let away_label = away.map(|f| format!("with {} away", f.assumptions.away.join(", ")));
+    let mut header = vec!["pool", "predicted attainment"];
+    if let Some(label) = &away_label {
+        header.push(label);
+    }
+    let mut pools = table(&header);
+    for (pool, share) in &roster.pools {
+        let mut row = vec![pool.clone(), pct(*share)];
+        if let Some(f) = away {
+            row.push(f.pools.iter().find(|(p, _)| p == pool).map_or_else(|| "-".into(), |(_, s)| pct(*s)));
+        }
+        pools.add_row(row);
+    }
+    let mut total = vec!["all pools".to_owned(), pct(roster.overall)];
+    if let Some(f) = away {
+        total.push(pct(f.overall));
+    }
+    pools.add_row(total);
+    out += &format!("\n{pools}\n");
+    let shown = away.unwrap_or(roster);
+    let mut hours = table(&["pool", "hour (UTC)", "leads a week", "members on", "predicted attainment"]);
+    for h in shown.hours.iter().take(worst) {
+        hours.add_row(vec![
+            h.pool.clone(),
+            h.hour.clone(),
+            format!("{:.1}", h.arrivals),
+            h.members_on.to_string(),
+            pct(h.attainment),
+        ]);
+    }
+    let which = away_label.unwrap_or_else(|| "the roster".to_owned());
+    out += &format!("\nThe {worst} worst hours ({which})\n{hours}\n");
+    out
 }
 
 fn lead_text(lead: &serde_json::Value) -> String {

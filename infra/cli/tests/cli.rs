@@ -267,3 +267,20 @@ async fn rules_list_and_activate_on_a_table() {
         (0, "rolled back from version 150: version 149 is active; routing picks it up within 30 s")
     );
 }
+
+#[test]
+fn staff_predicts_attainment_per_pool_and_hour_and_with_a_member_away() {
+    let args = ["staff", "--rules", "rules.toml", "--leads", "history.csv", "--away", "rep-riley", "--hours", "5"];
+    let (code, out, err) = baton(&args);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("staff", out);
+    let (_, out, _) = baton(&[&["--json"][..], &args[..]].concat());
+    let body = json(&out);
+    let roster = body["roster"]["overall"].as_f64().unwrap();
+    let away = body["away"]["overall"].as_f64().unwrap();
+    assert!(away <= roster, "a member away cannot help: {roster} vs {away}");
+    assert!(body["roster"]["assumptions"]["handling_minutes"].as_f64().unwrap() > 0.0);
+    let (code, _, err) = baton(&["staff", "--rules", "rules.toml", "--leads", "history.csv", "--away", "rep-nobody"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--away rep-nobody"), "{err}");
+}

@@ -10,6 +10,8 @@
 //! - [`engine`]: scoring, lifecycle and routing a lead by a ruleset.
 //! - [`pool`]: choosing a pool member (round robin, weights, availability, capacity).
 //! - [`replay`]: replaying history through a ruleset (simulation, and comparing two rulesets).
+//! - [`staff`]: the SLA attainment a roster can expect from a history's arrivals (Erlang C per
+//!   pool and hour of the week), with members away.
 //! - [`lint`]: warnings about a valid ruleset (shadowed and overlapping rules, unreachable
 //!   members, hours with nobody on, countries no rule covers).
 //! - [`sla`]: SLA policies (targets per priority, segment or team; wall or business clock; the
@@ -20,6 +22,7 @@ pub mod lint;
 pub mod pool;
 pub mod replay;
 pub mod sla;
+pub mod staff;
 pub mod when;
 
 use std::collections::BTreeMap;
