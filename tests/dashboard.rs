@@ -19,7 +19,7 @@ use baton_app::measure::Measure;
 use baton_domain::contract::SourceSubmission;
 use baton_domain::metrics::{Histogram, SpeedBucket};
 use baton_domain::{Lead, LeadId, LeadSubmission, Ruleset, Timestamp, decide};
-use baton_e2e::eventually;
+use baton_e2e::{chromium, eventually, run_browser};
 use baton_local::{Backend, DEMO_ADMIN_TOKEN, Options, start};
 use serde_json::{Value, json};
 
@@ -118,21 +118,9 @@ fn median(values: &[u64]) -> u64 {
     Histogram::lower_bound(Histogram::index(sorted[rank - 1]))
 }
 
-fn browser_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_the_seeded_figures_in_a_real_browser() {
-    let chromium = std::env::var("BATON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        PathBuf::from(&chromium).exists(),
-        "Chromium is not at {chromium}: install Debian's `chromium` (infra/scripts/test.sh does)"
-    );
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core is not installed: run `npm ci` in tests/browser (infra/scripts/test.sh does)"
-    );
+    let chromium = chromium();
     let running = start(Options {
         backend: Backend::Aws { endpoint: Some(test_endpoint()) },
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -255,16 +243,8 @@ async fn the_dashboard_shows_the_seeded_figures_in_a_real_browser() {
 
     let screenshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/dashboard.png");
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
-    let mut node = std::process::Command::new("node");
-    node.arg(browser_dir().join("dashboard.mjs"))
-        .arg(&running.url)
-        .arg(DEMO_ADMIN_TOKEN)
-        .arg(&screenshot)
-        .env("BATON_CHROMIUM", &chromium);
-    let out = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs (install Node.js)");
-    assert!(out.status.success(), "the browser run failed: {}", String::from_utf8_lossy(&out.stderr));
-    let shown: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let args = vec![running.url.clone(), DEMO_ADMIN_TOKEN.to_owned(), screenshot.display().to_string()];
+    let shown = run_browser("dashboard.mjs", args, &chromium).await;
     eprintln!("the page showed {shown:#}\nscreenshot: {}", screenshot.display());
 
     assert_eq!(shown["signInForm"], true, "the dashboard asked to sign in first");

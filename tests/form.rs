@@ -19,13 +19,9 @@ use std::time::Duration;
 
 use baton_adapters::contract::{test_endpoint, unique_name};
 use baton_domain::{LeadId, TouchKind};
-use baton_e2e::eventually;
+use baton_e2e::{chromium, eventually, run_browser};
 use baton_local::{Backend, Options, start};
 use serde_json::Value;
-
-fn browser_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
 
 fn lead_id(v: &Value) -> LeadId {
     LeadId::parse(v.as_str().expect("a lead id")).unwrap()
@@ -33,15 +29,7 @@ fn lead_id(v: &Value) -> LeadId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_browser() {
-    let chromium = std::env::var("BATON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        PathBuf::from(&chromium).exists(),
-        "Chromium is not at {chromium}: install Debian's `chromium` (infra/scripts/test.sh does)"
-    );
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core is not installed: run `npm ci` in tests/browser (infra/scripts/test.sh does)"
-    );
+    let chromium = chromium();
     let running = start(Options {
         backend: Backend::Aws { endpoint: Some(test_endpoint()) },
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -56,16 +44,8 @@ async fn a_visitor_submits_the_sample_form_and_sees_the_routed_rep_in_a_real_bro
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let snippet = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions/capture/src/snippet/baton.js");
-    let mut node = std::process::Command::new("node");
-    node.arg(browser_dir().join("form.mjs"))
-        .arg(&running.url)
-        .arg(&snippet)
-        .arg(&artifacts)
-        .env("BATON_CHROMIUM", &chromium);
-    let out = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs (install Node.js)");
-    assert!(out.status.success(), "the browser run failed: {}", String::from_utf8_lossy(&out.stderr));
-    let shown: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let args = vec![running.url.clone(), snippet.display().to_string(), artifacts.display().to_string()];
+    let shown = run_browser("form.mjs", args, &chromium).await;
     let run = shown["run"].as_str().unwrap().to_owned();
 
     // 1. Each submission is stored with its attribution and consent; the panel names its owner.

@@ -188,3 +188,33 @@ where
 pub fn init_logs() {
     let _ = tracing_subscriber::fmt().with_env_filter("info,aws_config=warn").with_test_writer().try_init();
 }
+
+/// The browser scripts' folder (`tests/browser`).
+pub fn browser_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Chromium's path, after checking it and `playwright-core` are installed (failing loudly, with
+/// how to install them, when they are not).
+pub fn chromium() -> String {
+    let chromium = std::env::var("BATON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is not at {chromium}: install Debian's `chromium` (infra/scripts/test.sh does)"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci` in tests/browser (infra/scripts/test.sh does)"
+    );
+    chromium
+}
+
+/// Runs `node tests/browser/SCRIPT args…` with Chromium at `chromium` on a blocking thread, and
+/// parses the one JSON document it prints.
+pub async fn run_browser(script: &str, args: Vec<String>, chromium: &str) -> serde_json::Value {
+    let mut node = std::process::Command::new("node");
+    node.arg(browser_dir().join(script)).args(args).env("BATON_CHROMIUM", chromium);
+    let out = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs (install Node.js)");
+    assert!(out.status.success(), "the browser run failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}

@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use baton_domain::contract::SOURCE_FIELDS;
 use baton_domain::rules::replay::HistoricalLead;
 use baton_domain::{LeadId, LeadSubmission, Timestamp};
 use serde::Deserialize;
@@ -84,20 +85,6 @@ const FIELDS: &[&str] = &[
     "source",
     "consent",
     "attributes",
-];
-
-/// Source fields, which a CSV may give flat.
-const SOURCE: &[&str] = &[
-    "form_id",
-    "form_type",
-    "page_url",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "landing_page",
 ];
 
 fn parse_time(raw: &str) -> Result<Timestamp, String> {
@@ -232,7 +219,9 @@ fn read_csv(
             .enumerate()
             .filter(|(_, name)| {
                 let top = name.split('.').next().unwrap_or_default();
-                FIELDS.contains(&top) || SOURCE.contains(&name.as_str()) || name.starts_with("attributes.")
+                // `captured_at` is the history's own column (when the lead arrived), not the form's clock.
+                let source = SOURCE_FIELDS.contains(&name.as_str()) && *name != "captured_at";
+                FIELDS.contains(&top) || source || name.starts_with("attributes.")
             })
             .map(|(c, name)| (name.as_str(), cell(c)))
             .filter(|(_, v)| !v.is_empty())

@@ -1203,11 +1203,20 @@ impl crate::ports::RateLimiter for DynamoCounters {
         }
         // Kept an hour past the window's end, then removed by the table's TTL.
         let expires = window_start.timestamp() + i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2) + 3600;
+        self.take_one(format!("counter#limit#{key}#{}", window_start.timestamp()), max, expires).await
+    }
+}
+
+impl DynamoCounters {
+    /// Adds one to the counter at `pk` unless it has reached `max` (one conditional write, so
+    /// concurrent callers never pass `max` between them); `false` when it had. The item is
+    /// removed by the table's TTL after `expires` (Unix seconds).
+    async fn take_one(&self, pk: String, max: u32, expires: i64) -> Result<bool, Error> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("counter#limit#{key}#{}", window_start.timestamp())))
+            .key("pk", AttributeValue::S(pk))
             .update_expression("ADD #n :one SET expires_at = :expires")
             .condition_expression("attribute_not_exists(#n) OR #n < :max")
             .expression_attribute_names("#n", "value")
@@ -1242,24 +1251,7 @@ impl Capacity for DynamoCounters {
         }
         // Kept two days past the day, then removed by the table's TTL.
         let expires = day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp()) + 3 * 86_400;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("counter#daily#{member}#{day}")))
-            .update_expression("ADD #n :one SET expires_at = :expires")
-            .condition_expression("attribute_not_exists(#n) OR #n < :max")
-            .expression_attribute_names("#n", "value")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
-            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.take_one(format!("counter#daily#{member}#{day}"), max, expires).await
     }
 
     async fn release_daily(&self, member: &str, day: chrono::NaiveDate) -> Result<(), Error> {

@@ -176,7 +176,7 @@ fn malformed(field: impl Into<String>, message: impl Into<String>) -> ContractEr
 }
 
 /// Fields of [`SourceSubmission`], which HTML forms may send flat (`utm_source`) or dotted.
-const SOURCE_FIELDS: &[&str] = &[
+pub const SOURCE_FIELDS: &[&str] = &[
     "form_id",
     "form_type",
     "page_url",

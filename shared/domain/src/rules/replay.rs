@@ -49,11 +49,18 @@ impl<'r> Replay<'r> {
     /// Decides `lead` at its capture time, as routing would have with this ruleset and the
     /// capacity taken by the leads replayed before it, and takes the capacity it uses.
     pub fn decide(&mut self, lead: &Lead, touched_at: Option<Timestamp>) -> Decision {
+        self.decide_in_pool(lead, touched_at).0
+    }
+
+    /// [`Replay::decide`], with the pool the matched rule sent the lead to (whether or not
+    /// anyone in it could take it).
+    pub fn decide_in_pool(&mut self, lead: &Lead, touched_at: Option<Timestamp>) -> (Decision, Option<String>) {
         let now = lead.captured_at;
         let plan = engine::plan(self.ruleset, lead);
-        let pointer = match plan.pool() {
+        let pool_name = plan.pool().map(str::to_owned);
+        let pointer = match &pool_name {
             Some(name) => {
-                let turn = self.turns.entry(name.to_owned()).or_default();
+                let turn = self.turns.entry(name.clone()).or_default();
                 *turn += 1;
                 *turn - 1
             }
@@ -80,7 +87,7 @@ impl<'r> Replay<'r> {
                 self.open.entry(member.id.clone()).or_default().push(Reverse(touched_at));
             }
         }
-        decision
+        (decision, pool_name)
     }
 }
 
@@ -125,7 +132,8 @@ pub struct HourLoad {
     /// `Mon 09:00` (UTC).
     pub hour: String,
     pub leads: u64,
-    /// Pool members (of every pool) available in that hour, the most seen at any arrival in it.
+    /// Pool members (of every pool) available in that hour: at its first arrival on each date of
+    /// the history, the most over the dates.
     pub members_on: u32,
 }
 
@@ -191,34 +199,40 @@ pub fn simulate(
     let mut pool_leads: BTreeMap<String, (u64, u64, HashMap<String, u64>)> = BTreeMap::new();
     let mut load = vec![(0u64, 0u32); 168];
     let mut passed: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut members_on: HashMap<i64, u32> = HashMap::new();
     for (n, &i) in order.iter().enumerate() {
         let h = &history[i];
-        let decision = replay.decide(&h.lead, h.touched_at);
+        let (decision, planned_pool) = replay.decide_in_pool(&h.lead, h.touched_at);
         *by_owner.entry(decision.owner.id.clone()).or_default() += 1;
         *by_rule.entry(decision.rule.clone()).or_default() += 1;
         let kind = outcome(&decision);
         *counts.entry(kind).or_default() += 1;
         let slot = &mut load[hour_of_week(h.lead.captured_at)];
         slot.0 += 1;
-        if let Some(name) = engine::plan(ruleset, &h.lead).pool() {
-            let entry = pool_leads.entry(name.to_owned()).or_default();
+        if let Some(name) = planned_pool {
+            let entry = pool_leads.entry(name.clone()).or_default();
             entry.0 += 1;
             if kind == "fallback" {
                 entry.1 += 1;
-            } else if decision.pool.as_deref() == Some(name) {
+            } else if decision.pool.as_deref() == Some(name.as_str()) {
                 *entry.2.entry(decision.owner.id.clone()).or_default() += 1;
             }
         }
-        let mut on: Vec<&str> = ruleset
-            .pools
-            .values()
-            .flat_map(|p| &p.members)
-            .filter(|m| pool::unavailable(m, h.lead.captured_at).is_none())
-            .map(|m| m.id.as_str())
-            .collect();
-        on.sort_unstable();
-        on.dedup();
-        slot.1 = slot.1.max(on.len() as u32);
+        // Who is on is the same all hour: counted once per hour of the history.
+        let hour = h.lead.captured_at.timestamp().div_euclid(3600);
+        let on = *members_on.entry(hour).or_insert_with(|| {
+            let mut on: Vec<&str> = ruleset
+                .pools
+                .values()
+                .flat_map(|p| &p.members)
+                .filter(|m| pool::unavailable(m, h.lead.captured_at).is_none())
+                .map(|m| m.id.as_str())
+                .collect();
+            on.sort_unstable();
+            on.dedup();
+            on.len() as u32
+        });
+        slot.1 = slot.1.max(on);
         for skip in &decision.skipped {
             if skip.reason.starts_with("at ") {
                 *passed.entry((skip.member.clone(), skip.reason.clone())).or_default() += 1;
