@@ -16,7 +16,7 @@
 //! | `POST /admin/outcomes/import` | a CSV export (`text/csv`): checked whole first (every problem as `row N.column`), then recorded; nothing is written unless every row is good |
 //! | `GET /admin/metrics` | the handoff metrics for a date range: the whole team, a series per day/week/month, per value of each `by` dimension, and the leads at risk or breached now |
 //! | `GET /admin/metrics/export` | the same slices as CSV |
-//! | `GET /admin/leads/export` | lead-level CSV for a date range, a page at a time, with its progress (`Baton-Export-Progress`) and the next page (`Link`) |
+//! | `GET /admin/leads/export` | lead-level CSV for a date range (or, with `format=jsonl`, a history for `baton simulate`), a page at a time, with its progress (`Baton-Export-Progress`) and the next page (`Link`) |
 //! | `GET /admin/dashboard` | the dashboard page (a sign-in form without a session) |
 //! | `POST /admin/session` | signs in with the admin token (form or JSON): an `HttpOnly`, `SameSite=Strict` session cookie that authenticates `GET` requests only |
 //! | `POST /admin/session/end` | signs out |
@@ -464,7 +464,7 @@ impl Admin {
         match route {
             metrics::Route::Report => metrics::report(store, self.leads.as_ref(), now, &query).await,
             metrics::Route::Slices => metrics::export_slices(store, &query).await,
-            metrics::Route::Leads => metrics::export_leads(store, &query).await,
+            metrics::Route::Leads => metrics::export_leads(store, self.leads.as_ref(), &query).await,
         }
     }
 

@@ -43,6 +43,8 @@ pub struct Query {
     pub by: Vec<Dimension>,
     pub cursor: Option<(NaiveDate, Option<LeadId>)>,
     pub limit: usize,
+    /// For the lead export: `csv` (the facts, the default) or `jsonl` (a history to replay).
+    pub jsonl: bool,
 }
 
 impl Query {
@@ -108,8 +110,16 @@ impl Query {
                 }
             },
         };
+        let jsonl = match params.get("format").map(String::as_str) {
+            None | Some("csv") => false,
+            Some("jsonl") => true,
+            Some(other) => {
+                errors.push(FieldError::new("format", format!("`{other}` is not one of csv, jsonl")));
+                false
+            }
+        };
         if errors.is_empty() {
-            Ok(Self { from, to, period, by, cursor, limit })
+            Ok(Self { from, to, period, by, cursor, limit, jsonl })
         } else {
             Err(AdminError::BadQuery(errors))
         }
@@ -321,17 +331,35 @@ const LEAD_COLUMNS: [&str; 23] = [
 /// row each with their facts and dimension values, day by day in lead id order, at most `limit`
 /// rows a page. `Baton-Export-Progress` says how many of the range's days are done; while some
 /// are left, `Baton-Export-Next` (and a `Link` with `rel="next"`) holds the next page's cursor.
-pub async fn export_leads(store: &dyn MetricsStore, q: &Query) -> Result<Response<Body>, AdminError> {
+///
+/// With `format=jsonl`, each row is instead the lead as a line of history for `baton simulate`
+/// ([`baton_domain::rules::replay::history_line`], read from the lead store: one read a lead).
+pub async fn export_leads(
+    store: &dyn MetricsStore,
+    leads: &dyn LeadRepository,
+    q: &Query,
+) -> Result<Response<Body>, AdminError> {
     let total_days = (q.to - q.from).num_days() + 1;
     let (mut day, mut after) = q.cursor.clone().unwrap_or((q.from, None));
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(LEAD_COLUMNS).map_err(csv_error)?;
+    let mut lines: Vec<u8> = Vec::new();
+    if !q.jsonl {
+        out.write_record(LEAD_COLUMNS).map_err(csv_error)?;
+    }
     let mut rows = 0;
     let mut next = None;
     while day <= q.to {
         let page = store.contributions(day, after.as_ref(), q.limit - rows).await?;
         let full = page.len() == q.limit - rows;
         for (id, c) in &page {
+            if q.jsonl {
+                // A lead counted in the metrics but gone from the store is left out.
+                if let Some(lead) = leads.get(id).await? {
+                    lines.extend(baton_domain::rules::replay::history_line(&lead).to_string().as_bytes());
+                    lines.push(b'\n');
+                }
+                continue;
+            }
             let f = &c.facts;
             let sla = serde_json::to_value(f.sla).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             let bucket = f.bucket().map(|b| b.label()).unwrap_or_default();
@@ -376,16 +404,24 @@ pub async fn export_leads(store: &dyn MetricsStore, q: &Query) -> Result<Respons
         after = None;
     }
     let done_days = if next.is_some() { (day - q.from).num_days() } else { total_days };
-    let body = out.into_inner().map_err(csv_error)?;
-    let mut response = csv_response(body, &format!("baton-leads-{}-{}.csv", q.from, q.to));
+    let mut response = if q.jsonl {
+        let mut r = csv_response(lines, &format!("baton-leads-{}-{}.jsonl", q.from, q.to));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+        r
+    } else {
+        csv_response(out.into_inner().map_err(csv_error)?, &format!("baton-leads-{}-{}.csv", q.from, q.to))
+    };
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("{done_days}/{total_days} days")) {
         headers.insert("baton-export-progress", v);
     }
     if let Some(cursor) = next {
         let link = format!(
-            "</admin/leads/export?from={}&to={}&limit={}&cursor={cursor}>; rel=\"next\"",
-            q.from, q.to, q.limit
+            "</admin/leads/export?from={}&to={}&limit={}&cursor={cursor}{}>; rel=\"next\"",
+            q.from,
+            q.to,
+            q.limit,
+            if q.jsonl { "&format=jsonl" } else { "" }
         );
         if let (Ok(c), Ok(l)) = (HeaderValue::from_str(&cursor), HeaderValue::from_str(&link)) {
             headers.insert("baton-export-next", c);

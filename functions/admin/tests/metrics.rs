@@ -341,6 +341,7 @@ async fn bad_parameters_are_named() {
         ("by=colour", "by"),
         ("limit=0", "limit"),
         ("cursor=yesterday", "cursor"),
+        ("format=xml", "format"),
     ] {
         let (status, r) = w.get(&format!("/admin/leads/export?{query}")).await;
         let body: Value = serde_json::from_slice(r.body().as_ref()).unwrap();

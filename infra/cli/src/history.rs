@@ -5,7 +5,10 @@
 //! may be flat, `utm_source`, or dotted, `source.utm_source`; `attributes.plan`), plus:
 //! - `captured_at` (required): RFC 3339, when the lead arrived; it is decided at that time;
 //! - `lead_id` (optional): a UUID, for the examples and `--json` output (else one per row);
-//! - `touched_at` (optional): RFC 3339, its first touch, which frees an open-lead slot.
+//! - `touched_at` (optional): RFC 3339, its first touch, which frees an open-lead slot;
+//! - `key_id` (optional): the capture key it came through, for rules on `key_id`.
+//!
+//! `GET /admin/leads/export?format=jsonl` writes exactly this (one line a lead).
 //!
 //! Other columns (an export's `owner`, `sla`, …) are ignored. Each row is checked by the same
 //! contract as `POST /leads`; a bad row stops the read with its row (or line) and column.
@@ -148,11 +151,13 @@ fn read_json_lines(bytes: &[u8], progress: &mut dyn FnMut(u64)) -> Result<Vec<Hi
             Some(id) => LeadId::parse(&id).map_err(|e| (at("lead_id"), e))?,
             None => row_id(n),
         };
+        let key_id = text_of(&mut object, "key_id");
         object.retain(|k, _| FIELDS.contains(&k.as_str()));
         let body = serde_json::to_vec(&object).expect("a map serializes");
-        let lead = LeadSubmission::from_json(&body)
+        let mut lead = LeadSubmission::from_json(&body)
             .and_then(|s| s.into_lead(id, captured_at))
             .map_err(|e| first_problem(&e, |field| at(field)))?;
+        lead.source.key_id = key_id;
         leads.push(HistoricalLead { lead, touched_at });
         progress(read);
     }
@@ -227,9 +232,10 @@ fn read_csv(
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let body = serde_urlencoded::to_string(&pairs).expect("pairs encode");
-        let lead = LeadSubmission::from_form(body.as_bytes())
+        let mut lead = LeadSubmission::from_form(body.as_bytes())
             .and_then(|s| s.into_lead(id, captured_at))
             .map_err(|e| first_problem(&e, |field| at(&the_column(field))))?;
+        lead.source.key_id = column_of("key_id").map(cell).filter(|s| !s.is_empty()).map(str::to_owned);
         leads.push(HistoricalLead { lead, touched_at });
         progress(record.position().map_or(0, |p| p.byte()));
     }

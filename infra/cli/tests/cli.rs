@@ -199,7 +199,7 @@ async fn rulesets_are_uploaded_listed_activated_and_rolled_back_through_the_admi
     let lead: Value = reqwest::Client::new()
         .post(format!("{}/leads", running.url))
         .header("x-baton-key", "pk_local_demo")
-        .json(&serde_json::json!({"email": "ada@lovelace-labs.example", "country": "US", "source": {"form_type": "demo_request"}}))
+        .json(&serde_json::json!({"email": "ada@lovelace-labs.example", "first_name": "Ada", "country": "US", "source": {"form_type": "demo_request"}}))
         .send()
         .await
         .unwrap()
@@ -221,6 +221,29 @@ async fn rulesets_are_uploaded_listed_activated_and_rolled_back_through_the_admi
     assert!(out.contains(&id) && out.contains("owner"), "{out}");
     let (code, _, _) = baton_async(api(&["leads", "show", "00000000-0000-4000-8000-000000000000"])).await;
     assert_eq!(code, 1, "an unknown lead");
+
+    // The metrics API's history export, replayed: the same owner as the live decision.
+    let today = chrono::Utc::now().date_naive();
+    let export = reqwest::Client::new()
+        .get(format!("{}/admin/leads/export?format=jsonl&from={today}&to={today}", running.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    assert_eq!(export.headers()["content-type"], "application/x-ndjson");
+    let lines = export.text().await.unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(!lines.contains("Ada") && lines.contains(&id), "no names, the lead's id: {lines}");
+    let file = std::env::temp_dir().join(format!("baton-history-{id}.jsonl"));
+    std::fs::write(&file, &lines).unwrap();
+    let (code, out, err) =
+        baton_async(strings(&["--json", "simulate", "--rules", "rules.toml", "--leads", file.to_str().unwrap()])).await;
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 0, "{err}");
+    let replayed = json(&out);
+    assert_eq!(replayed["leads"], 1);
+    assert_eq!(replayed["by_owner"][0][0], shown["decision"]["owner"]["id"], "{replayed}");
     running.stop().await;
 }
 

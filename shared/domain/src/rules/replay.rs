@@ -24,6 +24,60 @@ use super::pool;
 use super::{Disposition, Member, Ruleset, Strategy};
 use crate::{Decision, Lead, Timestamp};
 
+/// A lead as a line of history (JSON), the format `baton simulate` reads and
+/// `GET /admin/leads/export?format=jsonl` writes: `lead_id`, `captured_at`, `touched_at` and
+/// `key_id`, and the fields routing reads, in the lead contract's names (the email and phone as
+/// normalized; no names, message or consent).
+pub fn history_line(lead: &Lead) -> serde_json::Value {
+    let mut line = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<serde_json::Value>| {
+        if let Some(v) = v {
+            line.insert(k.to_owned(), v);
+        }
+    };
+    let text = |v: &Option<String>| v.clone().map(serde_json::Value::String);
+    put("lead_id", Some(lead.id.as_str().into()));
+    put("captured_at", serde_json::to_value(lead.captured_at).ok());
+    put("touched_at", lead.touched_at().and_then(|t| serde_json::to_value(t).ok()));
+    put("key_id", text(&lead.source.key_id));
+    put("email", lead.email.as_ref().map(|e| e.as_str().into()));
+    put("phone", lead.phone.as_ref().map(|p| p.as_str().into()));
+    put("company", text(&lead.company));
+    put("website", text(&lead.website));
+    put("job_title", text(&lead.job_title));
+    put("country", text(&lead.country));
+    put("region", text(&lead.region));
+    put("postal_code", text(&lead.postal_code));
+    put("company_size", text(&lead.company_size));
+    put("employee_count", lead.employee_count.map(Into::into));
+    put("product_interest", text(&lead.product_interest));
+    let s = &lead.source;
+    let mut source = serde_json::Map::new();
+    for (k, v) in [
+        ("form_id", &s.form_id),
+        ("form_type", &s.form_type),
+        ("page_url", &s.page_url),
+        ("referrer", &s.referrer),
+        ("utm_source", &s.utm_source),
+        ("utm_medium", &s.utm_medium),
+        ("utm_campaign", &s.utm_campaign),
+        ("utm_term", &s.utm_term),
+        ("utm_content", &s.utm_content),
+        ("landing_page", &s.landing_page),
+    ] {
+        if let Some(v) = v {
+            source.insert(k.to_owned(), v.clone().into());
+        }
+    }
+    if !source.is_empty() {
+        line.insert("source".into(), source.into());
+    }
+    if !lead.attributes.is_empty() {
+        line.insert("attributes".into(), serde_json::to_value(&lead.attributes).unwrap_or_default());
+    }
+    line.into()
+}
+
 /// A historical lead to replay: the lead as captured, and when it was first touched (which
 /// frees its owner's open-lead slot).
 #[derive(Debug, Clone)]
