@@ -189,7 +189,9 @@ impl HandoffLinks {
     /// The `handoff` member of a `202`: the link for a lead captured through `key_id` at `now`
     /// (`joined`: the submission joined a lead already in Baton).
     pub fn link(&self, lead_id: &LeadId, key_id: &str, now: Timestamp, joined: bool) -> serde_json::Value {
+        // Whole seconds, as the token holds it: the 202 and the link's answers say the same time.
         let expires_at = now + self.ttl;
+        let expires_at = chrono::DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
         let token = self.secrets.issue(lead_id, key_id, expires_at, joined);
         json!({ "url": format!("/handoff/{token}"), "expires_at": expires_at })
     }
