@@ -97,7 +97,7 @@ fn parse_time(raw: &str) -> Result<Timestamp, String> {
 }
 
 /// A stable id for row `n` of a history without lead ids.
-fn row_id(n: usize) -> LeadId {
+fn row_id(n: u64) -> LeadId {
     LeadId::parse(&format!("00000000-0000-4000-8000-{n:012x}")).expect("a valid UUID")
 }
 
@@ -123,6 +123,7 @@ type RowError = (String, String);
 
 fn read_json_lines(bytes: &[u8], progress: &mut dyn FnMut(u64)) -> Result<Vec<HistoricalLead>, RowError> {
     let text = std::str::from_utf8(bytes).map_err(|e| (String::new(), format!("not UTF-8 text: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut leads = Vec::new();
     let mut read = 0u64;
     for (i, line) in text.lines().enumerate() {
@@ -149,7 +150,7 @@ fn read_json_lines(bytes: &[u8], progress: &mut dyn FnMut(u64)) -> Result<Vec<Hi
         };
         let id = match text_of(&mut object, "lead_id") {
             Some(id) => LeadId::parse(&id).map_err(|e| (at("lead_id"), e))?,
-            None => row_id(n),
+            None => row_id(n as u64),
         };
         let key_id = text_of(&mut object, "key_id");
         object.retain(|k, _| FIELDS.contains(&k.as_str()));
@@ -172,11 +173,39 @@ fn first_problem(e: &baton_domain::ContractError, at: impl Fn(&str) -> String) -
     (at(field), format!("{}{more}", first.map_or_else(|| e.to_string(), |f| f.message.clone())))
 }
 
+/// The names a mapping may map: the contract's fields, source fields, `attributes.*`, and the
+/// history's own columns. Two fields from one column is refused too.
+fn check_mapping(m: &Mapping) -> Result<(), RowError> {
+    let meta = ["captured_at", "lead_id", "touched_at", "key_id"];
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (ours, theirs) in &m.columns {
+        let top = ours.split('.').next().unwrap_or_default();
+        let known = meta.contains(&ours.as_str())
+            || (FIELDS.contains(&top) && !["source", "consent", "attributes"].contains(&top))
+            || SOURCE_FIELDS.contains(&ours.strip_prefix("source.").unwrap_or(ours))
+            || (ours.starts_with("attributes.") && ours.len() > "attributes.".len())
+            || ours.starts_with("consent");
+        if !known {
+            return Err((String::new(), format!("the mapping names `{ours}`, which is not a lead contract field")));
+        }
+        if let Some(other) = seen.insert(theirs.as_str(), ours.as_str()) {
+            return Err((
+                String::new(),
+                format!("the mapping gives the column \"{theirs}\" to both `{other}` and `{ours}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn read_csv(
     bytes: &[u8],
     mapping: Option<&Mapping>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<HistoricalLead>, RowError> {
+    if let Some(m) = mapping {
+        check_mapping(m)?;
+    }
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers = reader.headers().map_err(|e| ("row 1: ".into(), format!("not a CSV header: {e}")))?.clone();
     // Each column's contract name (through the mapping), and the file's own name for errors.
@@ -205,9 +234,21 @@ fn read_csv(
         i.map_or_else(|| field.to_owned(), |i| headers.get(i).unwrap_or(field).to_owned())
     };
     let mut leads = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let n = i + 2;
-        let record = record.map_err(|e| (format!("row {n}: "), e.to_string()))?;
+    for record in reader.records() {
+        // The file's line where the row starts (blank lines skipped, a quoted field may span several).
+        let line_at = |p: &csv::Position| {
+            let mut start = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
+            // A record's position is where reading it began, before the blank lines it skipped.
+            while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+                start += 1;
+            }
+            bytes[..start].iter().filter(|b| **b == b'\n').count() as u64 + 1
+        };
+        let record = record.map_err(|e| {
+            let line = e.position().map_or_else(String::new, |p| format!("row {}: ", line_at(p)));
+            (line, e.to_string())
+        })?;
+        let n = record.position().map_or(0, line_at);
         let at = |column: &str| format!("row {n}, column \"{column}\": ");
         let cell = |c: usize| record.get(c).unwrap_or_default().trim();
         let captured_at = parse_time(cell(captured_col)).map_err(|e| (at(&headers[captured_col]), e))?;

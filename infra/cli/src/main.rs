@@ -70,8 +70,8 @@ enum Command {
         to: PathBuf,
         #[command(flatten)]
         history: HistoryArgs,
-        /// Exit 1 when more than this percentage of the leads change (a pull-request gate).
-        #[arg(long, value_name = "PERCENT")]
+        /// Exit 1 when more than this percentage of the leads change (a pull-request gate), 0 to 100.
+        #[arg(long, value_name = "PERCENT", value_parser = percent)]
         max_changed: Option<f64>,
         /// How many changed leads to show as examples.
         #[arg(long, default_value_t = 10)]
@@ -226,6 +226,21 @@ impl Cli {
         }
         Self::from_arg_matches(&matches)
     }
+}
+
+/// A percentage from 0 to 100.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a percentage from 0 to 100")),
+    }
+}
+
+/// Prints `text` and a newline on stdout; a reader that went away (`| head`) ends the output, not the program.
+fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// What a command prints, and how it exits.
@@ -508,9 +523,9 @@ fn staff_text(roster: &Forecast, away: Option<&Forecast>, worst: usize) -> Strin
     let a = &roster.assumptions;
     let mut out = format!(
         "Assumptions: arrivals per hour of the week (UTC) averaged over {:.1} week(s) of history; \
-         {:.1} minutes a lead per member ({}{}); members on by their working hours and days \
-         (out-of-office dates left out); each pool an M/M/c queue per hour (Erlang C) against each \
-         lead's first-touch target.\n",
+         {:.1} minutes a lead per member ({}{}); members on by their working hours and days in the week of \
+         10 March 2031, with its daylight-saving offsets (out-of-office dates left out); each pool an \
+         M/M/c queue per hour (Erlang C) against each lead's first-touch target.\n",
         a.weeks,
         a.handling_minutes,
         a.handling_from,
@@ -747,15 +762,15 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(outcome) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&outcome.json).expect("JSON serializes"));
+                print(&serde_json::to_string_pretty(&outcome.json).expect("JSON serializes"));
             } else {
-                println!("{}", outcome.text.trim_end());
+                print(outcome.text.trim_end());
             }
             ExitCode::from(outcome.exit as u8)
         }
         Err(Failure(exit, message, body)) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&body).expect("JSON serializes"));
+                print(&serde_json::to_string_pretty(&body).expect("JSON serializes"));
             }
             eprintln!("baton: {message}");
             ExitCode::from(exit as u8)

@@ -307,3 +307,53 @@ fn staff_predicts_attainment_per_pool_and_hour_and_with_a_member_away() {
     assert_eq!(code, 2);
     assert!(err.contains("--away rep-nobody"), "{err}");
 }
+
+#[test]
+fn bad_gates_mappings_and_rows_are_named() {
+    for bad in ["NaN", "-5", "101", "lots"] {
+        let (code, _, err) = baton(&[
+            "diff",
+            "--from",
+            "rules.toml",
+            "--to",
+            "rules.toml",
+            "--leads",
+            "history.csv",
+            &format!("--max-changed={bad}"),
+        ]);
+        assert_eq!(code, 2, "--max-changed {bad}: {err}");
+        assert!(err.contains("percentage from 0 to 100"), "{err}");
+    }
+    let dir = std::env::temp_dir().join(format!("baton-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A blank line and a quoted field over two lines: the error names the file's line.
+    let csv = dir.join("lines.csv");
+    std::fs::write(
+        &csv,
+        "captured_at,email,company\n2026-11-02T10:00:00Z,a@x.example,\"Two\nLines\"\n\n2026-11-02T11:00:00Z,bad@,Acme\n",
+    )
+    .unwrap();
+    let (code, _, err) = baton(&["simulate", "--rules", "rules.toml", "--leads", csv.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("row 5, column \"email\""), "{err}");
+    let mapping = dir.join("mapping.toml");
+    std::fs::write(&mapping, "[columns]\nemial = \"Email Address\"\ncaptured_at = \"Created Date\"\n").unwrap();
+    let (code, _, err) =
+        baton(&["simulate", "--rules", "rules.toml", "--leads", "crm.csv", "--mapping", mapping.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`emial`, which is not a lead contract field"), "{err}");
+    std::fs::write(
+        &mapping,
+        "[columns]\nemail = \"Email Address\"\ncountry = \"Email Address\"\ncaptured_at = \"Created Date\"\n",
+    )
+    .unwrap();
+    let (code, _, err) =
+        baton(&["simulate", "--rules", "rules.toml", "--leads", "crm.csv", "--mapping", mapping.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("to both"), "{err}");
+    let bom = dir.join("bom.jsonl");
+    std::fs::write(&bom, "\u{feff}{\"captured_at\":\"2026-11-02T10:00:00Z\",\"email\":\"a@x.example\"}\n").unwrap();
+    let (code, out, err) = baton(&["--json", "simulate", "--rules", "rules.toml", "--leads", bom.to_str().unwrap()]);
+    assert_eq!((code, &json(&out)["leads"]), (0, &Value::from(1)), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

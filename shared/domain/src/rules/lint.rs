@@ -42,6 +42,10 @@ fn covers_field(name: &str, a: &Value, b: Option<&Value>) -> bool {
     match (name, a, b) {
         ("min_employees", Value::Number(a), Value::Number(b)) => a.as_u64() <= b.as_u64(),
         ("max_employees", Value::Number(a), Value::Number(b)) => a.as_u64() >= b.as_u64(),
+        // Every listed attribute must be true: fewer required cover more leads.
+        ("attribute_true", Value::Array(a), Value::Array(b)) => a.iter().all(|av| b.contains(av)),
+        // Ranges are compared as written: only the same ranges are known to cover.
+        ("postal_range", Value::Array(a), Value::Array(b)) => b.iter().all(|bv| a.contains(bv)),
         (_, Value::Array(a), Value::Array(b)) => b.iter().all(|bv| {
             let bv = lower(bv);
             a.iter().map(lower).any(|av| match name {
@@ -58,7 +62,7 @@ fn covers_field(name: &str, a: &Value, b: Option<&Value>) -> bool {
 fn meets_field(name: &str, a: &Value, b: &Value) -> bool {
     match (name, a, b) {
         ("min_employees" | "max_employees", _, _) => true,
-        ("postal_prefix" | "page_url_contains", _, _) => true,
+        ("postal_prefix" | "page_url_contains" | "postal_range" | "attribute_true", _, _) => true,
         (_, Value::Array(a), Value::Array(b)) => {
             let b: Vec<String> = b.iter().map(lower).collect();
             a.iter().map(lower).any(|av| b.contains(&av))
@@ -306,6 +310,34 @@ members = [{{ id = "r3", name = "R3" }}]
         assert!(hours.message.contains("Fri 17:00–Mon 09:00"), "{}", hours.message);
         let countries = warnings.iter().find(|w| w.kind == "uncovered_countries").expect("only DE is covered");
         assert!(countries.message.starts_with(&format!("{} countries", rust_iso3166::ALL.len() - 1)));
+    }
+
+    #[test]
+    fn attributes_that_must_all_be_true_shadow_only_a_rule_that_asks_for_more() {
+        let text = format!(
+            r#"{BASE}
+[[routing]]
+name = "both"
+when = {{ attribute_true = ["in_sequence", "vip"] }}
+pool = "a"
+[[routing]]
+name = "seq"
+when = {{ attribute_true = ["in_sequence"] }}
+pool = "b"
+[[routing]]
+name = "seq-vip-us"
+when = {{ attribute_true = ["vip", "in_sequence", "trial"] }}
+pool = "b"
+[pools.a]
+members = [{{ id = "r1", name = "R1" }}]
+[pools.b]
+members = [{{ id = "r2", name = "R2" }}]
+"#
+        );
+        let found = kinds(&text);
+        assert!(!found.contains(&("shadowed", "routing[1]".into())), "`seq` takes leads `both` does not: {found:?}");
+        assert!(found.contains(&("shadowed", "routing[2]".into())), "{found:?}");
+        assert!(found.contains(&("overlap", "routing[1]".into())), "{found:?}");
     }
 
     #[test]

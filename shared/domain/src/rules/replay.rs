@@ -91,8 +91,8 @@ pub struct Replay<'r> {
     ruleset: &'r Ruleset,
     turns: HashMap<String, u64>,
     daily: HashMap<(String, NaiveDate), u32>,
-    /// Per member, when each open lead they hold is released (`None`: never touched).
-    open: HashMap<String, BinaryHeap<Reverse<Option<Timestamp>>>>,
+    /// Per member, when each open lead they hold is released (never touched: the end of time).
+    open: HashMap<String, BinaryHeap<Reverse<Timestamp>>>,
 }
 
 impl<'r> Replay<'r> {
@@ -121,7 +121,7 @@ impl<'r> Replay<'r> {
             None => 0,
         };
         for held in self.open.values_mut() {
-            while held.peek().is_some_and(|Reverse(at)| at.is_some_and(|at| at <= now)) {
+            while held.peek().is_some_and(|Reverse(at)| *at <= now) {
                 held.pop();
             }
         }
@@ -138,7 +138,8 @@ impl<'r> Replay<'r> {
         if let Some(member) = plan.chosen_member(&decision) {
             *self.daily.entry((member.id.clone(), pool::local_day(member, now))).or_default() += 1;
             if member.max_open.is_some() {
-                self.open.entry(member.id.clone()).or_default().push(Reverse(touched_at));
+                let released = touched_at.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+                self.open.entry(member.id.clone()).or_default().push(Reverse(released));
             }
         }
         (decision, pool_name)
@@ -442,4 +443,45 @@ pub fn compare(history: &[HistoricalLead], old: &[Decision], new: &[Decision], e
     c.by_rule = sorted(by_rule);
     c.by_owner = sorted(by_owner);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(at: &str) -> Lead {
+        let body = br#"{"email":"a@acme.example","country":"US"}"#;
+        crate::LeadSubmission::from_json(body)
+            .unwrap()
+            .into_lead(crate::LeadId::generate(), at.parse().unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_lead_never_touched_keeps_its_slot_and_the_touched_ones_free_theirs() {
+        let ruleset = Ruleset::parse_toml(
+            r#"name = "caps"
+fallback = { id = "queue", name = "Queue" }
+[scoring]
+hot_at = 60
+warm_at = 30
+criteria = [{ reason = "demo", kind = "intent", points = 40, when = { form_type = ["demo_request"] } }]
+[[routing]]
+name = "all"
+pool = "p"
+[pools.p]
+members = [{ id = "rep", name = "Rep", max_open = 2, max_new_per_day = 10 }]
+"#,
+        )
+        .unwrap();
+        let mut replay = Replay::new(&ruleset);
+        let at = |s: &str| Some(s.parse().unwrap());
+        assert_eq!(replay.decide(&lead("2026-11-02T12:00:00Z"), None).owner.id, "rep");
+        assert_eq!(replay.decide(&lead("2026-11-02T12:01:00Z"), at("2026-11-02T12:02:00Z")).owner.id, "rep");
+        let third = replay.decide(&lead("2026-11-02T13:00:00Z"), None);
+        assert_eq!(third.owner.id, "rep", "the touched lead's slot was freed: {:?}", third.skipped);
+        let fourth = replay.decide(&lead("2026-11-02T14:00:00Z"), None);
+        assert_eq!(fourth.owner.id, "queue", "two untouched leads hold both slots");
+        assert!(fourth.skipped.iter().any(|s| s.reason == "at open-lead capacity (2)"), "{:?}", fourth.skipped);
+    }
 }

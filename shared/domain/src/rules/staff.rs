@@ -5,11 +5,13 @@
 //! - **Arrivals**: the history's leads per pool and hour of the week (UTC), divided by the weeks
 //!   the history spans, as a Poisson rate. Which pool a lead goes to is the ruleset's decision
 //!   ([`super::replay::Replay`]); leads to a person or the fallback are left out.
-//! - **Members on**: each pool member available in that hour by their working hours and days
-//!   (out-of-office dates are left out: they are one-offs). Away members count as off.
+//! - **Members on**: each pool member available in that hour by their working hours and days, in
+//!   one reference week (10 March 2031, so with that week's daylight-saving offsets; out-of-office
+//!   dates are left out: they are one-offs). Away members count as off.
 //! - **Handling time**: the minutes a member spends on one lead before they can take the next,
-//!   taken from the history's touches (the median gap between one owner's consecutive first
-//!   touches less than two hours apart: a rep working through a queue), or given.
+//!   taken from the history's touches (the median gap between consecutive first touches, less
+//!   than two hours apart, of leads the replay gives one owner: a rep working through a queue;
+//!   the history does not say who really touched them), or given.
 //! - **Target**: each lead's first-touch target from its replayed decision (due minus capture).
 //! - **Queue**: the members of a pool as an M/M/c queue in each hour (Erlang C): the chance a lead
 //!   waits longer than its target. A lead arriving when nobody is on waits until the next hour
