@@ -285,8 +285,8 @@ async fn accounts_imported_into_the_table_are_matched_to_new_leads() {
     let running = system(&slack, Duration::from_secs(60)).await;
     let table = running.aws.as_ref().unwrap().table.clone();
     let csv = "account_id,name,domain,owner_id,owner_name,open_deal\nacc-x,Xylophone Labs,xylophone.example,rep-x,Rex Ample,true\n";
-    assert_eq!(baton_local::import_accounts(csv, false, Some(&test_endpoint()), &table).await.unwrap(), 1);
-    let bad = baton_local::import_accounts(
+    assert_eq!(baton_cli::ops::import_accounts(csv, false, Some(&test_endpoint()), &table).await.unwrap(), 1);
+    let bad = baton_cli::ops::import_accounts(
         "account_id,name,domain\nacc-y,Y,not a domain\n",
         false,
         Some(&test_endpoint()),

@@ -7,6 +7,7 @@
 //! - `main.rs`: the commands (clap), their output (tables, or `--json`) and exit codes.
 //! - [`history`]: reading a lead history (CSV, JSON Lines, a CRM export through a mapping).
 //! - [`api`]: the admin API client.
+//! - [`ops`]: importing accounts and redriving notify's dead-letter queue on a deployed stack.
 //! - this file: reading a ruleset file with each problem's line and field ([`read_ruleset`]).
 //!
 //! The decisions themselves are the domain's: [`baton_domain::rules::replay`] and
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod history;
+pub mod ops;
 
 use std::path::Path;
 

@@ -94,6 +94,12 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         hours: usize,
     },
+    /// Accounts on a deployed stack (or moto).
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Notify's dead-letter queue on a deployed stack (or moto).
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Print a shell completion script: `baton completions bash > /etc/bash_completion.d/baton`.
     Completions { shell: clap_complete::Shell },
 }
@@ -142,6 +148,39 @@ enum RulesCommand {
     Rollback {
         #[command(flatten)]
         target: TargetArgs,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AccountsCommand {
+    /// Import accounts (CSV, or JSON by the .json extension) into the leads table; a file with
+    /// any bad row imports nothing and lists every problem by row and column.
+    Import {
+        /// CSV with a header row (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal,domains) or a JSON list.
+        file: PathBuf,
+        /// The leads table (the stack's LeadsTableName output).
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
+        #[arg(long, env = "BATON_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum NotifyCommand {
+    /// Send the events in notify's dead-letter queue back to the topic (after fixing the cause;
+    /// channels already served are skipped) and empty the queue of them.
+    Redrive {
+        /// The queue (the stack's NotifyDeadLetterQueueUrl output).
+        #[arg(long)]
+        queue_url: String,
+        /// The topic (the stack's LeadEventsTopicArn output).
+        #[arg(long)]
+        topic_arn: String,
+        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
+        #[arg(long, env = "BATON_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
     },
 }
 
@@ -507,6 +546,26 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let with_away = (!away.is_empty()).then(|| forecast(&r, &leads, &away, handling_minutes));
             let text = staff_text(&roster, with_away.as_ref(), hours);
             Ok(Outcome::ok(text, json!({ "roster": roster, "away": with_away })))
+        }
+        Command::Accounts(AccountsCommand::Import { file, table, endpoint_url }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| failure(Exit::Usage, format!("cannot read {}: {e}", file.display())))?;
+            let is_json = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let accounts = baton_cli::ops::parse_accounts(&text, is_json)
+                .map_err(|e| failure(Exit::Usage, format!("{} imports nothing:\n{e}", file.display())))?;
+            let n = baton_cli::ops::put_accounts(&accounts, endpoint_url.as_deref(), &table)
+                .await
+                .map_err(|e| failure(Exit::Remote, e))?;
+            Ok(Outcome::ok(format!("imported {n} accounts into {table}"), json!({ "imported": n, "table": table })))
+        }
+        Command::Notify(NotifyCommand::Redrive { queue_url, topic_arn, endpoint_url }) => {
+            let (republished, left) = baton_cli::ops::redrive_notify(endpoint_url.as_deref(), &queue_url, &topic_arn)
+                .await
+                .map_err(|e| failure(Exit::Remote, format!("redrive stopped: {e} (running it again is safe)")))?;
+            Ok(Outcome::ok(
+                format!("republished {republished} events; {left} messages that are not lead events were left"),
+                json!({ "republished": republished, "left": left }),
+            ))
         }
         Command::Rules(command) => rules_remote(command).await,
         Command::Leads(LeadsCommand::Show { id, api }) => {

@@ -357,3 +357,28 @@ fn bad_gates_mappings_and_rows_are_named() {
     assert_eq!((code, &json(&out)["leads"]), (0, &Value::from(1)), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Needs moto (`BATON_TEST_AWS_ENDPOINT`): accounts are imported into the table, and a file with
+/// a bad row imports nothing and names the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_are_imported_into_the_table_and_a_bad_file_imports_nothing() {
+    let endpoint = baton_adapters::contract::test_endpoint();
+    let table = baton_adapters::contract::unique_name("cli-accounts");
+    let sdk = baton_adapters::provision::sdk_config(Some(&endpoint)).await;
+    baton_adapters::provision::ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.unwrap();
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sample/accounts.csv").display().to_string();
+    let target = ["--table", table.as_str(), "--endpoint-url", endpoint.as_str()];
+    let (code, out, err) =
+        baton_async(strings(&[&["--json", "accounts", "import", sample.as_str()][..], &target[..]].concat())).await;
+    assert_eq!(code, 0, "{err}");
+    let imported = json(&out)["imported"].as_u64().unwrap();
+    let rows = std::fs::read_to_string(&sample).unwrap().lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(imported as usize, rows);
+    let bad = std::env::temp_dir().join(format!("baton-accounts-{}.csv", std::process::id()));
+    std::fs::write(&bad, "account_id,name,domain\nacc-1,Acme,not a domain\n").unwrap();
+    let (code, _, err) =
+        baton_async(strings(&[&["accounts", "import", bad.to_str().unwrap()][..], &target[..]].concat())).await;
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("imports nothing") && err.contains("row 2"), "{err}");
+}

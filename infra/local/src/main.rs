@@ -9,40 +9,13 @@ use clap::Parser;
 
 /// Run Baton locally: capture, route, notify and the SLA sweep, wired as in AWS.
 #[derive(Debug, Parser)]
-#[command(version, args_conflicts_with_subcommands = true)]
+#[command(
+    version,
+    after_help = "Rules, simulations, account imports and dead-letter redrives are `baton` commands (infra/cli)."
+)]
 struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
     #[command(flatten)]
     run: Args,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum Command {
-    /// Import accounts (CSV, or JSON by the .json extension) into a leads table on AWS or moto.
-    ImportAccounts {
-        /// The file: CSV with a header row (account_id,name,domain,owner_id,owner_name,segment,tier,open_deal) or a JSON list.
-        file: std::path::PathBuf,
-        /// The leads table (the stack's LeadsTableName output).
-        #[arg(long, env = "TABLE_NAME")]
-        table: String,
-        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
-        #[arg(long, env = "BATON_ENDPOINT_URL")]
-        endpoint_url: Option<String>,
-    },
-    /// Send the events in notify's dead-letter queue back to the topic (after fixing the cause;
-    /// channels already served are skipped) and empty the queue of them.
-    RedriveNotify {
-        /// The queue (the stack's NotifyDeadLetterQueueUrl output).
-        #[arg(long)]
-        queue_url: String,
-        /// The topic (the stack's LeadEventsTopicArn output).
-        #[arg(long)]
-        topic_arn: String,
-        /// An AWS-compatible endpoint (moto, LocalStack); without it, your AWS account.
-        #[arg(long, env = "BATON_ENDPOINT_URL")]
-        endpoint_url: Option<String>,
-    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,38 +81,6 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).compact().init();
 
     let cli = Cli::parse();
-    if let Some(Command::RedriveNotify { queue_url, topic_arn, endpoint_url }) = &cli.command {
-        return match baton_local::redrive_notify(endpoint_url.as_deref(), queue_url, topic_arn).await {
-            Ok((republished, left)) => {
-                println!("republished {republished} events; {left} messages that are not lead events were left");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("baton-local: redrive stopped: {e} (running it again is safe)");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if let Some(Command::ImportAccounts { file, table, endpoint_url }) = cli.command {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("baton-local: cannot read {}: {e}", file.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        let json = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        return match baton_local::import_accounts(&text, json, endpoint_url.as_deref(), &table).await {
-            Ok(n) => {
-                println!("imported {n} accounts into {table}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("baton-local: the import failed:\n{e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
     let args = cli.run;
     let backend = match (&args.endpoint_url, args.aws) {
         (Some(url), _) => Backend::Aws { endpoint: Some(url.clone()) },

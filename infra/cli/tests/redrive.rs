@@ -22,11 +22,11 @@ fn every_dead_letter_shape_gives_its_events_and_others_are_explained() {
     let lambda = serde_json::json!({ "Records": [ { "Sns": { "Message": e.to_json() } } ] }).to_string();
     let envelope = serde_json::json!({ "Type": "Notification", "Message": e.to_json() }).to_string();
     for body in [lambda.as_str(), envelope.as_str(), &e.to_json()] {
-        assert_eq!(baton_local::dead_letter_events(body).unwrap(), std::slice::from_ref(&e), "{body}");
+        assert_eq!(baton_cli::ops::dead_letter_events(body).unwrap(), std::slice::from_ref(&e), "{body}");
     }
-    assert!(baton_local::dead_letter_events("{\"Records\":[]}").unwrap_err().contains("no SNS message"));
-    assert!(baton_local::dead_letter_events("not json").unwrap_err().starts_with("not JSON"));
-    assert!(baton_local::dead_letter_events("{\"type\":\"x\"}").unwrap_err().starts_with("not a lead event"));
+    assert!(baton_cli::ops::dead_letter_events("{\"Records\":[]}").unwrap_err().contains("no SNS message"));
+    assert!(baton_cli::ops::dead_letter_events("not json").unwrap_err().starts_with("not JSON"));
+    assert!(baton_cli::ops::dead_letter_events("{\"type\":\"x\"}").unwrap_err().starts_with("not a lead event"));
 }
 
 #[tokio::test]
@@ -46,14 +46,14 @@ async fn the_dead_letter_queue_is_sent_back_to_the_topic() {
     dead.send(&serde_json::json!({ "Type": "Notification", "Message": b.to_json() }).to_string()).await.unwrap();
     dead.send("something else").await.unwrap();
 
-    let (republished, left) = baton_local::redrive_notify(Some(&endpoint), &dlq.url, &topic).await.unwrap();
+    let (republished, left) = baton_cli::ops::redrive_notify(Some(&endpoint), &dlq.url, &topic).await.unwrap();
     assert_eq!((republished, left), (2, 1));
 
     let heard = SqsQueue::new(sqs, listener.url);
     let mut got = Vec::new();
     for _ in 0..10 {
         for m in heard.receive(10, Duration::from_secs(1)).await.unwrap() {
-            got.extend(baton_local::dead_letter_events(&m.body).unwrap());
+            got.extend(baton_cli::ops::dead_letter_events(&m.body).unwrap());
             heard.delete(&m.receipt).await.unwrap();
         }
         if got.len() >= 2 {
