@@ -40,6 +40,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::Sha256;
 
+use crate::keys::constant_time_eq;
+
 /// How long a handoff link answers after the submission.
 pub const DEFAULT_TTL: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -153,10 +155,6 @@ impl HandoffSecrets {
         }
         Ok(Claims { lead_id, key_id: key_id.to_owned(), expires_at, joined })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The handoff links and what answering them needs.

@@ -8,7 +8,6 @@
 //! covers a later one when, for every field it constrains, the later rule constrains it at least
 //! as narrowly.
 
-use chrono::{Datelike, Duration, TimeZone, Timelike, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -153,18 +152,7 @@ pub fn lint(ruleset: &Ruleset) -> Vec<Warning> {
                 });
             }
         }
-        // A reference week far from any out-of-office date: working hours and days only.
-        let monday = Utc.with_ymd_and_hms(2031, 3, 10, 0, 0, 0).single().expect("a valid date");
-        let off: Vec<usize> = (0..168)
-            .filter(|h| {
-                let at = monday + Duration::hours(*h as i64) + Duration::minutes(30);
-                p.members.iter().all(|m| {
-                    let mut m = m.clone();
-                    m.out_of_office.clear();
-                    pool::unavailable(&m, at).is_some()
-                })
-            })
-            .collect();
+        let off: Vec<usize> = (0..168).filter(|h| !p.members.iter().any(|m| pool::works_in_hour(m, *h))).collect();
         if !off.is_empty() {
             warnings.push(Warning {
                 kind: "uncovered_hours",
@@ -172,7 +160,7 @@ pub fn lint(ruleset: &Ruleset) -> Vec<Warning> {
                 message: format!(
                     "pool `{name}` has nobody on for {} hour(s) of the week (UTC): {}; its leads then go to the fallback",
                     off.len(),
-                    hour_ranges(&off, monday)
+                    hour_ranges(&off)
                 ),
             });
         }
@@ -209,12 +197,7 @@ pub fn lint(ruleset: &Ruleset) -> Vec<Warning> {
 }
 
 /// `Mon 00:00–09:00, Sat 00:00–Mon 00:00` for hours of the week.
-fn hour_ranges(hours: &[usize], monday: chrono::DateTime<Utc>) -> String {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let label = |h: usize| {
-        let at = monday + Duration::hours(h as i64);
-        format!("{} {:02}:00", DAYS[at.weekday().num_days_from_monday() as usize], at.hour())
-    };
+fn hour_ranges(hours: &[usize]) -> String {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for &h in hours {
         match ranges.last_mut() {
@@ -227,7 +210,8 @@ fn hour_ranges(hours: &[usize], monday: chrono::DateTime<Utc>) -> String {
         let (_, first_end) = ranges.remove(0);
         ranges.last_mut().expect("more than one").1 = 168 + first_end;
     }
-    let ranges: Vec<String> = ranges.iter().map(|(a, b)| format!("{}–{}", label(*a % 168), label(*b % 168))).collect();
+    let ranges: Vec<String> =
+        ranges.iter().map(|(a, b)| format!("{}–{}", pool::hour_label(*a), pool::hour_label(*b))).collect();
     ranges.join(", ")
 }
 

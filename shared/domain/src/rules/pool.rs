@@ -5,7 +5,7 @@
 //! take the same slot); everything else here is a pure function of the pool, the time and each
 //! member's count of new leads today.
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,29 @@ pub fn check_member(m: &Member) -> Vec<String> {
         problems.push("a member needs a non-empty id and name".into());
     }
     problems
+}
+
+/// The hour of the week of `at` in UTC: 0 (Monday 00:00) to 167.
+pub fn hour_of_week(at: Timestamp) -> usize {
+    at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize
+}
+
+/// `Mon 09:00` for an hour of the week (UTC).
+pub fn hour_label(hour: usize) -> String {
+    const LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    format!("{} {:02}:00", LABELS[hour / 24 % 7], hour % 24)
+}
+
+/// Whether `m` works in `hour` of the week (UTC) by their working hours and days: checked in
+/// the middle of that hour of a reference week (10 March 2031, so with that week's
+/// daylight-saving offsets), with out-of-office dates left out (they are one-offs). A paused
+/// member works no hour.
+pub fn works_in_hour(m: &Member, hour: usize) -> bool {
+    let monday = chrono::Utc.with_ymd_and_hms(2031, 3, 10, 0, 0, 0).single().expect("a valid date");
+    let at = monday + chrono::Duration::hours(hour as i64) + chrono::Duration::minutes(30);
+    let mut m = m.clone();
+    m.out_of_office.clear();
+    unavailable(&m, at).is_none()
 }
 
 /// The member's local date (for daily caps), by their time zone.

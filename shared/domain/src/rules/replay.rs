@@ -16,7 +16,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-use chrono::{Datelike, NaiveDate, Timelike};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::engine::{self, FALLBACK_RULE};
@@ -231,10 +231,18 @@ impl Simulation {
     }
 }
 
-const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/// The indexes of `history`, in the order its leads were captured (the order they are replayed in).
+pub fn capture_order(history: &[HistoricalLead]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..history.len()).collect();
+    order.sort_by_key(|&i| history[i].lead.captured_at);
+    order
+}
 
-fn hour_of_week(at: Timestamp) -> usize {
-    at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize
+/// Counts by name, most first (ties by name).
+fn most_first(map: HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
 }
 
 /// The decision for every lead of `history` (in capture order), and what they add up to.
@@ -244,8 +252,7 @@ pub fn simulate(
     history: &[HistoricalLead],
     progress: &mut dyn FnMut(usize),
 ) -> (Vec<Decision>, Simulation) {
-    let mut order: Vec<usize> = (0..history.len()).collect();
-    order.sort_by_key(|&i| history[i].lead.captured_at);
+    let order = capture_order(history);
     let mut replay = Replay::new(ruleset);
     let mut decisions: Vec<Option<Decision>> = vec![None; history.len()];
     let mut by_owner: HashMap<String, u64> = HashMap::new();
@@ -262,7 +269,7 @@ pub fn simulate(
         *by_rule.entry(decision.rule.clone()).or_default() += 1;
         let kind = outcome(&decision);
         *counts.entry(kind).or_default() += 1;
-        let slot = &mut load[hour_of_week(h.lead.captured_at)];
+        let slot = &mut load[pool::hour_of_week(h.lead.captured_at)];
         slot.0 += 1;
         if let Some(name) = planned_pool {
             let entry = pool_leads.entry(name.clone()).or_default();
@@ -321,17 +328,12 @@ pub fn simulate(
             PoolFairness { pool: name, leads, fell_back, members, spread_points }
         })
         .collect();
-    let sorted = |map: HashMap<String, u64>| {
-        let mut v: Vec<_> = map.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
-    };
     let count = |k| counts.get(k).copied().unwrap_or(0);
     let simulation = Simulation {
         ruleset: ruleset.name.clone(),
         leads: history.len() as u64,
-        by_owner: sorted(by_owner),
-        by_rule: sorted(by_rule),
+        by_owner: most_first(by_owner),
+        by_rule: most_first(by_rule),
         pools,
         assigned: count("assigned"),
         fallback: count("fallback"),
@@ -342,11 +344,7 @@ pub fn simulate(
             .iter()
             .enumerate()
             .filter(|(_, (leads, _))| *leads > 0)
-            .map(|(h, (leads, on))| HourLoad {
-                hour: format!("{} {:02}:00", DAYS[h / 24], h % 24),
-                leads: *leads,
-                members_on: *on,
-            })
+            .map(|(h, (leads, on))| HourLoad { hour: pool::hour_label(h), leads: *leads, members_on: *on })
             .collect(),
         over_capacity: passed
             .into_iter()
@@ -393,8 +391,7 @@ impl Comparison {
 /// Compares the decisions of two replays of `history` (as [`simulate`] returns them, in the
 /// history's order), keeping up to `examples` changed leads.
 pub fn compare(history: &[HistoricalLead], old: &[Decision], new: &[Decision], examples: usize) -> Comparison {
-    let mut order: Vec<usize> = (0..history.len()).collect();
-    order.sort_by_key(|&i| history[i].lead.captured_at);
+    let order = capture_order(history);
     let mut c = Comparison {
         leads: history.len() as u64,
         changed: 0,
@@ -435,13 +432,8 @@ pub fn compare(history: &[HistoricalLead], old: &[Decision], new: &[Decision], e
             });
         }
     }
-    let sorted = |map: HashMap<String, u64>| {
-        let mut v: Vec<_> = map.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
-    };
-    c.by_rule = sorted(by_rule);
-    c.by_owner = sorted(by_owner);
+    c.by_rule = most_first(by_rule);
+    c.by_owner = most_first(by_owner);
     c
 }
 

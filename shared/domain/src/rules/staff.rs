@@ -19,12 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, TimeZone, Timelike, Utc};
 use serde::Serialize;
 
 use super::Ruleset;
 use super::pool;
-use super::replay::{HistoricalLead, Replay};
+use super::replay::{HistoricalLead, Replay, capture_order};
 
 /// What the prediction assumed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,16 +60,6 @@ pub struct Forecast {
     pub overall: f64,
     /// The hours with arrivals, worst first.
     pub hours: Vec<HourForecast>,
-}
-
-const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-/// A reference week for working hours (a Monday, far from any out-of-office date).
-fn reference_monday() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2031, 3, 10, 0, 0, 0).single().expect("a valid date")
-}
-
-fn hour_of_week(at: crate::Timestamp) -> usize {
-    at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize
 }
 
 /// Erlang C: the chance an arrival waits at all, for `c` servers carrying `a` erlangs.
@@ -130,8 +119,7 @@ pub fn handling_minutes(history: &[HistoricalLead], owners: &[String]) -> Option
 /// with `handling` minutes per lead when given (else from the history's touches, else 15).
 pub fn forecast(ruleset: &Ruleset, history: &[HistoricalLead], away: &[String], handling: Option<f64>) -> Forecast {
     let mut replay = Replay::new(ruleset);
-    let mut order: Vec<usize> = (0..history.len()).collect();
-    order.sort_by_key(|&i| history[i].lead.captured_at);
+    let order = capture_order(history);
     let mut owners = vec![String::new(); history.len()];
     // Per (pool, hour of week): arrivals and the sum of their targets in minutes.
     let mut cells: BTreeMap<(String, usize), (f64, f64)> = BTreeMap::new();
@@ -141,7 +129,7 @@ pub fn forecast(ruleset: &Ruleset, history: &[HistoricalLead], away: &[String], 
         owners[i] = decision.owner.id.clone();
         if let Some(pool) = decision.pool.clone().filter(|p| ruleset.pools.contains_key(p)) {
             let target = (decision.first_touch_due_at - h.lead.captured_at).num_seconds() as f64 / 60.0;
-            let cell = cells.entry((pool, hour_of_week(h.lead.captured_at))).or_default();
+            let cell = cells.entry((pool, pool::hour_of_week(h.lead.captured_at))).or_default();
             cell.0 += 1.0;
             cell.1 += target.max(0.0);
         }
@@ -159,21 +147,18 @@ pub fn forecast(ruleset: &Ruleset, history: &[HistoricalLead], away: &[String], 
         },
     };
     let mu = 1.0 / handling_minutes;
-    let monday = reference_monday();
-    let on_at = |pool: &str, hour: usize| -> u32 {
-        let at = monday + Duration::hours(hour as i64) + Duration::minutes(30);
-        ruleset.pools.get(pool).map_or(0, |p| {
-            p.members
-                .iter()
-                .filter(|m| !away.contains(&m.id))
-                .filter(|m| {
-                    let mut m = (*m).clone();
-                    m.out_of_office.clear();
-                    pool::unavailable(&m, at).is_none()
-                })
-                .count() as u32
+    // Each pool's members on, per hour of the week, worked out once.
+    let roster: BTreeMap<&str, Vec<u32>> = ruleset
+        .pools
+        .iter()
+        .map(|(name, p)| {
+            let on = (0..168)
+                .map(|h| p.members.iter().filter(|m| !away.contains(&m.id) && pool::works_in_hour(m, h)).count() as u32)
+                .collect();
+            (name.as_str(), on)
         })
-    };
+        .collect();
+    let on_at = |pool: &str, hour: usize| roster.get(pool).map_or(0, |on| on[hour % 168]);
     let mut hours = Vec::new();
     let mut per_pool: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for ((pool_name, hour), (count, target_sum)) in &cells {
@@ -201,7 +186,7 @@ pub fn forecast(ruleset: &Ruleset, history: &[HistoricalLead], away: &[String], 
         entry.1 += arrivals;
         hours.push(HourForecast {
             pool: pool_name.clone(),
-            hour: format!("{} {:02}:00", DAYS[hour / 24], hour % 24),
+            hour: pool::hour_label(*hour),
             arrivals,
             members_on: on,
             attainment,
@@ -220,6 +205,7 @@ pub fn forecast(ruleset: &Ruleset, history: &[HistoricalLead], away: &[String], 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{Duration, TimeZone, Utc};
 
     #[test]
     fn erlang_c_matches_the_textbook() {
