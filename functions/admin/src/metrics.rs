@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use baton_adapters::{LeadRepository, MetricsStore};
 use baton_app::report::Report;
-use baton_domain::metrics::{Aggregate, Dimension, Figures, NONE, Period};
+use baton_domain::metrics::{Aggregate, Dimension, ExperimentResult, Figures, NONE, Period};
 use baton_domain::{FieldError, LeadId, Timestamp, WaitKind};
 use chrono::NaiveDate;
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -166,6 +166,8 @@ pub async fn report(
         by.insert(dimension.as_str().to_owned(), rows.into());
     }
     let open = open_leads(leads, now).await?;
+    let arms = report.by(Dimension::Experiment, q.from, q.to).await?;
+    let experiments = ExperimentResult::all(&arms);
     Ok(crate::respond(
         StatusCode::OK,
         json!({
@@ -177,6 +179,7 @@ pub async fn report(
             "series": series,
             "by": by,
             "open": open,
+            "experiments": experiments,
         }),
     ))
 }

@@ -429,6 +429,27 @@ fn simulation_text(s: &Simulation) -> String {
         }
         out += &format!("\nOwners at capacity\n{caps}\n");
     }
+    for e in &s.experiments {
+        let reached = e.a + e.b;
+        let share_b = if reached == 0 { 0.0 } else { e.b as f64 / reached as f64 };
+        out += &format!(
+            "\nExperiment `{}` ({}, B for {}%): {} leads take part, {} in A, {} in B ({})\n",
+            e.experiment,
+            e.changes,
+            e.share_percent,
+            reached,
+            e.a,
+            e.b,
+            pct(share_b)
+        );
+        if !e.by_owner.is_empty() {
+            let mut owners = table(&["owner", "A", "B"]);
+            for (owner, a, b) in &e.by_owner {
+                owners.add_row(vec![owner.clone(), a.to_string(), b.to_string()]);
+            }
+            out += &format!("{owners}\n");
+        }
+    }
     out
 }
 

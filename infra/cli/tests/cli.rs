@@ -84,6 +84,23 @@ fn simulate_replays_the_history_and_reports_per_owner_pool_and_hour() {
 }
 
 #[test]
+fn simulate_shows_an_experiments_split_before_it_goes_live() {
+    let (code, out, err) = baton(&["simulate", "--rules", "rules-experiment.toml", "--leads", "history.csv"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("simulate_experiment", out[out.find("Experiment `").expect("the split is shown")..]);
+    let (_, out, _) = baton(&["--json", "simulate", "--rules", "rules-experiment.toml", "--leads", "history.csv"]);
+    let s = json(&out);
+    let e = &s["experiments"][0];
+    let pool = s["pools"].as_array().unwrap().iter().find(|p| p["pool"] == "north-america").unwrap();
+    let (a, b) = (e["a"].as_u64().unwrap(), e["b"].as_u64().unwrap());
+    assert_eq!(a + b, pool["leads"].as_u64().unwrap(), "every lead the pool's rule sends takes part");
+    assert!(a > 0 && b > 0, "{e}");
+    let by_owner: u64 =
+        e["by_owner"].as_array().unwrap().iter().map(|o| o[1].as_u64().unwrap() + o[2].as_u64().unwrap()).sum();
+    assert_eq!(by_owner, a + b);
+}
+
+#[test]
 fn the_history_may_be_json_lines_or_a_crm_export_through_a_mapping() {
     let (code, out, err) = baton(&["--json", "simulate", "--rules", "rules.toml", "--leads", "history.jsonl"]);
     assert_eq!(code, 0, "{err}");

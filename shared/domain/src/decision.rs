@@ -80,6 +80,9 @@ pub struct Decision {
     /// The SLA policy that set the due time, on its clock, with when each rung of the ladder is due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<crate::sla::SlaTerms>,
+    /// The experiments the lead takes part in, and the variant it got in each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<crate::rules::ExperimentArm>,
 }
 
 /// Qualifies and assigns a lead at `now` by `ruleset`, taking the first slot of any pool (for

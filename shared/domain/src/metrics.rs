@@ -429,10 +429,13 @@ pub enum Dimension {
     Team,
     /// The ruleset and version that decided.
     Ruleset,
+    /// An experiment's arm, `<experiment>:a` or `<experiment>:b`: a lead counts once in each
+    /// experiment it takes part in, and in none when it takes part in none.
+    Experiment,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 9] = [
+    pub const ALL: [Dimension; 10] = [
         Self::All,
         Self::Source,
         Self::Campaign,
@@ -442,6 +445,7 @@ impl Dimension {
         Self::Owner,
         Self::Team,
         Self::Ruleset,
+        Self::Experiment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -455,6 +459,7 @@ impl Dimension {
             Self::Owner => "owner",
             Self::Team => "team",
             Self::Ruleset => "ruleset",
+            Self::Experiment => "experiment",
         }
     }
 }
@@ -495,10 +500,11 @@ pub fn slices(lead: &Lead) -> Vec<Slice> {
         (Dimension::Team, value(d.pool.as_deref())),
         (Dimension::Ruleset, value(d.ruleset.as_deref())),
     ];
+    let arms: Vec<(Dimension, String)> = d.experiments.iter().map(|a| (Dimension::Experiment, a.key())).collect();
     Period::ALL
         .into_iter()
         .flat_map(|period| {
-            values.iter().map(move |(dimension, value)| Slice {
+            values.iter().chain(&arms).map(move |(dimension, value)| Slice {
                 period,
                 start: period.start(lead.captured_at),
                 dimension: *dimension,
@@ -735,6 +741,160 @@ impl Dimension {
     }
 }
 
+/// The confidence level of every interval the metrics report.
+pub const CONFIDENCE: f64 = 0.95;
+/// The normal quantile for [`CONFIDENCE`] (two-sided).
+const Z: f64 = 1.959_963_984_540_054;
+
+/// A difference between two arms (B − A) with its 95% confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+    /// The interval leaves out zero: unlikely to be noise (at 95%).
+    pub clear: bool,
+}
+
+impl Difference {
+    fn new(estimate: f64, low: f64, high: f64) -> Self {
+        Self { estimate, low, high, clear: low > 0.0 || high < 0.0 }
+    }
+}
+
+/// The Wilson score interval of `x` successes in `n` trials (n > 0).
+fn wilson(x: u64, n: u64) -> (f64, f64) {
+    let (x, n) = (x as f64, n as f64);
+    let p = x / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The difference of two rates, `xb/nb − xa/na`, with Newcombe's hybrid score interval (from
+/// each rate's Wilson interval), which keeps its coverage for small samples and rates near 0
+/// or 1; `None` when an arm is empty.
+pub fn rate_difference(xa: u64, na: u64, xb: u64, nb: u64) -> Option<Difference> {
+    if na == 0 || nb == 0 {
+        return None;
+    }
+    let (pa, pb) = (xa as f64 / na as f64, xb as f64 / nb as f64);
+    let ((la, ua), (lb, ub)) = (wilson(xa, na), wilson(xb, nb));
+    let d = pb - pa;
+    let low = d - ((pb - lb).powi(2) + (ua - pa).powi(2)).sqrt();
+    let high = d + ((ub - pb).powi(2) + (pa - la).powi(2)).sqrt();
+    Some(Difference::new(d, low, high))
+}
+
+impl Histogram {
+    /// The values' count, mean and sample variance, each value taken at the middle of its
+    /// bucket (exact below 64 s, within about 1.5% above).
+    pub fn moments(&self) -> (u64, f64, f64) {
+        let n = self.len();
+        if n == 0 {
+            return (0, 0.0, 0.0);
+        }
+        let middle = |i: u32| {
+            let (lo, hi) = (Self::lower_bound(i) as f64, Self::lower_bound(i + 1) as f64);
+            if u64::from(i) < EXACT_BELOW { lo } else { (lo + hi - 1.0) / 2.0 }
+        };
+        let mean = self.counts.iter().map(|(i, c)| middle(*i) * *c as f64).sum::<f64>() / n as f64;
+        let squares = self.counts.iter().map(|(i, c)| (middle(*i) - mean).powi(2) * *c as f64).sum::<f64>();
+        (n, mean, if n > 1 { squares / (n - 1) as f64 } else { 0.0 })
+    }
+}
+
+/// The difference of two histograms' means, B − A, with Welch's interval (normal quantile: the
+/// samples an experiment needs are large enough); `None` when an arm has fewer than 2 values.
+pub fn mean_difference(a: &Histogram, b: &Histogram) -> Option<Difference> {
+    let ((na, ma, va), (nb, mb, vb)) = (a.moments(), b.moments());
+    if na < 2 || nb < 2 {
+        return None;
+    }
+    let d = mb - ma;
+    let se = (va / na as f64 + vb / nb as f64).sqrt();
+    Some(Difference::new(d, d - Z * se, d + Z * se))
+}
+
+/// One arm of an experiment, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmFigures {
+    /// Leads assigned to a rep in this arm: the sample.
+    pub leads: u64,
+    pub meetings: u64,
+    pub meeting_rate: Option<f64>,
+    /// Leads first touched: the sample of the time to first touch.
+    pub touched: u64,
+    pub mean_time_to_first_touch_seconds: Option<f64>,
+    pub median_time_to_first_touch_seconds: Option<u64>,
+    pub sla_attainment: Option<f64>,
+}
+
+impl ArmFigures {
+    pub fn of(a: &Aggregate) -> Self {
+        let (touched, mean, _) = a.time_to_first_touch.moments();
+        Self {
+            leads: a.outcomes.leads,
+            meetings: a.outcomes.meetings,
+            meeting_rate: a.outcomes.rate(a.outcomes.meetings),
+            touched,
+            mean_time_to_first_touch_seconds: (touched > 0).then_some(mean),
+            median_time_to_first_touch_seconds: a.time_to_first_touch.quantile(0.5),
+            sla_attainment: a.attainment(),
+        }
+    }
+}
+
+/// An experiment's result: each arm's figures and the differences B − A in meeting rate and in
+/// mean time to first touch, with 95% confidence intervals. A difference is `clear` when its
+/// interval leaves out zero; until then, the arms are not told apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentResult {
+    pub experiment: String,
+    pub a: ArmFigures,
+    pub b: ArmFigures,
+    pub confidence: f64,
+    /// B's meeting rate − A's (a share: 0.05 is five percentage points).
+    pub meeting_rate_difference: Option<Difference>,
+    /// B's mean time to first touch − A's, in seconds (negative: B is faster).
+    pub time_to_first_touch_difference: Option<Difference>,
+}
+
+impl ExperimentResult {
+    pub fn of(experiment: &str, a: &Aggregate, b: &Aggregate) -> Self {
+        Self {
+            experiment: experiment.to_owned(),
+            a: ArmFigures::of(a),
+            b: ArmFigures::of(b),
+            confidence: CONFIDENCE,
+            meeting_rate_difference: rate_difference(
+                a.outcomes.meetings,
+                a.outcomes.leads,
+                b.outcomes.meetings,
+                b.outcomes.leads,
+            ),
+            time_to_first_touch_difference: mean_difference(&a.time_to_first_touch, &b.time_to_first_touch),
+        }
+    }
+
+    /// The results of every experiment in the aggregates of the experiment dimension (values
+    /// `<experiment>:a` and `<experiment>:b`; an arm with no leads is empty), by name.
+    pub fn all(by_arm: &BTreeMap<String, Aggregate>) -> Vec<Self> {
+        let mut arms: BTreeMap<&str, [Aggregate; 2]> = BTreeMap::new();
+        for (value, aggregate) in by_arm {
+            let Some((name, arm)) = value.rsplit_once(':') else { continue };
+            let i = match arm {
+                "a" => 0,
+                "b" => 1,
+                _ => continue,
+            };
+            arms.entry(name).or_default()[i].merge(aggregate);
+        }
+        arms.into_iter().map(|(name, [a, b])| Self::of(name, &a, &b)).collect()
+    }
+}
+
 /// A duration metric as reported: the sample size, median, p90, and how many fell in each
 /// response-time bucket (by the histogram's buckets: a value within 3% of a bucket edge may be
 /// counted on its other side).
@@ -924,7 +1084,8 @@ mod tests {
     fn a_lead_is_counted_once_in_each_period_and_dimension() {
         let lead = assigned();
         let all = slices(&lead);
-        assert_eq!(all.len(), Period::ALL.len() * Dimension::ALL.len());
+        // In every dimension but the experiments', which it takes no part in.
+        assert_eq!(all.len(), Period::ALL.len() * (Dimension::ALL.len() - 1));
         let keys: Vec<String> = all.iter().map(Slice::key).collect();
         for key in [
             "day:2026-11-24:all=all",
@@ -940,6 +1101,74 @@ mod tests {
             .into_lead(LeadId::generate(), t(0))
             .unwrap();
         assert!(slices(&captured).is_empty(), "not assigned: in no slice");
+        let mut decision = lead.decision().unwrap().clone();
+        decision.experiments = ["x", "y"]
+            .map(|e| crate::rules::ExperimentArm { experiment: e.into(), variant: crate::rules::Arm::B })
+            .to_vec();
+        let mut in_two = lead.clone();
+        in_two.stage = crate::Stage::Assigned { decision };
+        let keys: Vec<String> = slices(&in_two).iter().map(Slice::key).collect();
+        assert_eq!(keys.len(), all.len() + 2 * Period::ALL.len(), "once per experiment it takes part in");
+        assert!(keys.contains(&"week:2026-11-23:experiment=y:b".to_owned()), "{keys:?}");
+    }
+
+    #[test]
+    fn rate_differences_match_newcombes_worked_example() {
+        // Newcombe (1998), Statistics in Medicine 17:873, table II, example (a): 56/70 − 48/80,
+        // method 10: 0.2000, 95% interval 0.0524 to 0.3339 (here as B − A).
+        let d = rate_difference(48, 80, 56, 70).unwrap();
+        assert!((d.estimate - 0.2).abs() < 1e-9);
+        assert!((d.low - 0.0524).abs() < 5e-4 && (d.high - 0.3339).abs() < 5e-4, "{d:?}");
+        assert!(d.clear);
+        // Equal arms are never told apart.
+        let same = rate_difference(30, 100, 30, 100).unwrap();
+        assert!(!same.clear && same.low < 0.0 && same.high > 0.0);
+        assert_eq!(rate_difference(0, 0, 1, 2), None, "an empty arm has no difference");
+    }
+
+    #[test]
+    fn mean_differences_follow_welch_and_noise_is_not_clear() {
+        let hist = |values: &[u64]| {
+            let mut h = Histogram::default();
+            values.iter().for_each(|v| h.add(*v));
+            h
+        };
+        // Exact below 64 s: a = 10, 12, …, 28 (mean 19, variance 36.67), b = a + 20.
+        let a: Vec<u64> = (0..10).map(|i| 10 + 2 * i).collect();
+        let b: Vec<u64> = a.iter().map(|v| v + 20).collect();
+        let d = mean_difference(&hist(&a), &hist(&b)).unwrap();
+        let se = (2.0 * 36.666_666 / 10.0_f64).sqrt();
+        assert!((d.estimate - 20.0).abs() < 1e-9);
+        assert!((d.low - (20.0 - Z * se)).abs() < 1e-4 && d.clear, "{d:?}");
+        let noise = mean_difference(&hist(&a), &hist(&a)).unwrap();
+        assert!(!noise.clear && noise.estimate == 0.0);
+        assert_eq!(mean_difference(&hist(&[5]), &hist(&b)), None);
+    }
+
+    #[test]
+    fn experiment_results_pair_each_experiments_arms() {
+        let mut by_arm = BTreeMap::new();
+        let mut met = Aggregate::default();
+        let mut facts = LeadFacts::of(&touch(assigned(), TouchKind::MeetingBooked, 3), None, t(60)).unwrap();
+        for _ in 0..40 {
+            met.add(&facts);
+        }
+        facts.meeting = false;
+        facts.time_to_first_touch = Some(3600);
+        let mut slow = Aggregate::default();
+        for _ in 0..40 {
+            slow.add(&facts);
+        }
+        by_arm.insert("call-hot:a".to_owned(), slow);
+        by_arm.insert("call-hot:b".to_owned(), met);
+        by_arm.insert("other:a".to_owned(), Aggregate::default());
+        let results = ExperimentResult::all(&by_arm);
+        assert_eq!(results.iter().map(|r| r.experiment.as_str()).collect::<Vec<_>>(), ["call-hot", "other"]);
+        let r = &results[0];
+        assert_eq!((r.a.leads, r.b.leads, r.b.meetings), (40, 40, 40));
+        assert!(r.meeting_rate_difference.as_ref().unwrap().clear);
+        assert!(r.time_to_first_touch_difference.as_ref().unwrap().estimate < -3000.0, "B is faster");
+        assert_eq!(results[1].meeting_rate_difference, None, "no leads yet: no difference");
     }
 
     #[test]

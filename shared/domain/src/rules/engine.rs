@@ -1,6 +1,9 @@
 //! Scoring, qualifying and routing a lead by a ruleset. Pure: the round-robin pointer and the
 //! members' daily counts come from the caller, so the same inputs always give the same decision.
 
+use std::borrow::Cow;
+
+use super::experiment::{ExperimentArm, Variant};
 use super::pool::{self, Skip};
 use super::{Disposition, Member, Pool, Ruleset};
 use crate::{Decision, FirstAction, Lead, Owner, Priority, Score, ScoreReason, Timestamp};
@@ -61,11 +64,16 @@ pub struct Plan<'r> {
     pub ruleset: &'r Ruleset,
     pub score: Score,
     pub target: Target<'r>,
+    /// The routing and weights experiments the lead takes part in, with its variant.
+    pub arms: Vec<ExperimentArm>,
+    /// The weights the pool spreads the lead by, when it is in a weights experiment's variant B.
+    pub weights: Option<&'r std::collections::BTreeMap<String, u32>>,
 }
 
 /// Scores, qualifies and picks the routing target of a lead.
 pub fn plan<'r>(ruleset: &'r Ruleset, lead: &Lead) -> Plan<'r> {
     let score = score(ruleset, lead);
+    let mut arms = Vec::new();
     let priority = Some(score.priority);
     let disposition = ruleset
         .disqualify
@@ -91,19 +99,63 @@ pub fn plan<'r>(ruleset: &'r Ruleset, lead: &Lead) -> Plan<'r> {
             .map(|i| &ruleset.routing[i])
             .filter(|r| r.when.matches(lead, priority))
             .find_map(|r| {
-                if r.account_owner {
+                let target = |pool: Option<&str>, owner: Option<&Owner>| {
+                    if let Some(owner) = owner {
+                        Some(Target::Owner { owner: owner.clone(), rule: r.name.clone() })
+                    } else {
+                        let (name, pool) = ruleset.pools.get_key_value(pool?)?;
+                        Some(Target::Pool { name: name.as_str(), pool, rule: r.name.clone() })
+                    }
+                };
+                let a = if r.account_owner {
                     let owner = lead.account.as_ref()?.owner.clone()?;
                     Some(Target::Owner { owner, rule: r.name.clone() })
-                } else if let Some(owner) = &r.owner {
-                    Some(Target::Owner { owner: owner.clone(), rule: r.name.clone() })
                 } else {
-                    let (name, pool) = ruleset.pools.get_key_value(r.pool.as_deref()?)?;
-                    Some(Target::Pool { name: name.as_str(), pool, rule: r.name.clone() })
+                    target(r.pool.as_deref(), r.owner.as_ref())
+                }?;
+                // A routing experiment on this rule: its B leads go to variant B's target.
+                let experiment = ruleset.experiment_on(
+                    lead,
+                    priority,
+                    |b| matches!(b, Variant::Routing { rule, .. } if *rule == r.name),
+                );
+                match experiment {
+                    Some((e, arm)) => {
+                        let b = match (&e.b, arm.variant) {
+                            (Variant::Routing { pool, owner, .. }, super::Arm::B) => {
+                                target(pool.as_deref(), owner.as_ref())
+                            }
+                            _ => None,
+                        };
+                        arms.push(arm);
+                        Some(b.unwrap_or(a))
+                    }
+                    None => Some(a),
                 }
             })
             .unwrap_or(Target::Fallback)
     });
-    Plan { ruleset, score, target }
+    let mut weights = None;
+    if let Target::Pool { name, .. } = &target
+        && let Some((e, arm)) =
+            ruleset.experiment_on(lead, priority, |b| matches!(b, Variant::Weights { pool, .. } if pool == name))
+    {
+        if let (Variant::Weights { weights: w, .. }, super::Arm::B) = (&e.b, arm.variant) {
+            weights = Some(w);
+        }
+        arms.push(arm);
+    }
+    Plan { ruleset, score, target, arms, weights }
+}
+
+impl Ruleset {
+    /// `pool` as a lead sees it: in a weights experiment's variant B, with its weights.
+    fn pool_for<'p>(pool: &'p Pool, weights: Option<&std::collections::BTreeMap<String, u32>>) -> Cow<'p, Pool> {
+        match weights {
+            Some(w) => Cow::Owned(Ruleset::pool_in_variant(pool, w)),
+            None => Cow::Borrowed(pool),
+        }
+    }
 }
 
 /// The owner recorded for leads that go to nurture.
@@ -169,25 +221,29 @@ impl Plan<'_> {
                     };
                     (owner, rule, None, vec![], Some(disposition))
                 }
-                Target::Pool { name, pool, rule } => match pool::choose(pool, pointer, now, full) {
-                    (Some(member), skipped) => {
-                        max_open = member.max_open;
-                        (member.owner(), rule, Some(name.to_owned()), skipped, None)
+                Target::Pool { name, pool, rule } => {
+                    match pool::choose(&Ruleset::pool_for(pool, self.weights), pointer, now, full) {
+                        (Some(member), skipped) => {
+                            max_open = member.max_open;
+                            (member.owner(), rule, Some(name.to_owned()), skipped, None)
+                        }
+                        (None, skipped) => {
+                            fallback = true;
+                            let owner = pool.fallback.clone().unwrap_or_else(|| ruleset.fallback.clone());
+                            (
+                                owner,
+                                format!("{rule} → {FALLBACK_RULE} (nobody available)"),
+                                Some(name.to_owned()),
+                                skipped,
+                                None,
+                            )
+                        }
                     }
-                    (None, skipped) => {
-                        fallback = true;
-                        let owner = pool.fallback.clone().unwrap_or_else(|| ruleset.fallback.clone());
-                        (
-                            owner,
-                            format!("{rule} → {FALLBACK_RULE} (nobody available)"),
-                            Some(name.to_owned()),
-                            skipped,
-                            None,
-                        )
-                    }
-                },
+                }
             };
-        let chosen = Chosen { owner, rule, pool: pool_name, skipped, disposition, suppression, max_open, fallback };
+        let arms = self.arms;
+        let chosen =
+            Chosen { owner, rule, pool: pool_name, skipped, disposition, suppression, max_open, fallback, arms };
         finish(ruleset, lead, version, self.score, chosen, 0, now)
     }
 }
@@ -203,6 +259,9 @@ struct Chosen {
     max_open: Option<u32>,
     /// The owner is a fallback queue: the end of the SLA ladder (never reassigned from).
     fallback: bool,
+    /// The lead's experiment variants so far (routing and weights); [`finish`] adds the
+    /// playbook's and the SLA warning's.
+    arms: Vec<ExperimentArm>,
 }
 
 /// The decision for `chosen`: the first action by the playbook, the SLA terms by the policy that
@@ -216,17 +275,43 @@ fn finish(
     reassignments: u32,
     now: Timestamp,
 ) -> Decision {
-    let play = ruleset.playbook.iter().find(|p| p.when.matches(lead, Some(score.priority)));
-    let first_action = match (play, &lead.phone, &lead.email, score.priority) {
+    let priority = Some(score.priority);
+    let mut arms = Vec::new();
+    let play = ruleset.playbook.iter().find(|p| p.when.matches(lead, priority));
+    let mut first_action = match (play, &lead.phone, &lead.email, score.priority) {
         (Some(play), ..) => play.action,
         (None, Some(_), _, Priority::Hot) | (None, Some(_), None, _) => FirstAction::Call,
         _ => FirstAction::Email,
     };
+    let mut guidance = play.and_then(|p| p.guidance.clone());
+    if let Some(play) = play
+        && let Some((e, arm)) =
+            ruleset.experiment_on(lead, priority, |b| matches!(b, Variant::Playbook { play: p, .. } if *p == play.name))
+    {
+        if let (Variant::Playbook { action, guidance: g, .. }, super::Arm::B) = (&e.b, arm.variant) {
+            first_action = *action;
+            guidance = g.clone().or(guidance);
+        }
+        arms.push(arm);
+    }
     let pool = chosen.pool.as_deref().and_then(|p| ruleset.pools.get(p));
-    let mut sla = ruleset.sla_terms(lead, score.priority, chosen.pool.as_deref(), reassignments, now);
+    let mut warn_at_percent = None;
+    if chosen.disposition.is_none()
+        && let Some((e, arm)) = ruleset.experiment_on(lead, priority, |b| matches!(b, Variant::Alert { .. }))
+    {
+        if let (Variant::Alert { warn_at_percent: pct }, super::Arm::B) = (&e.b, arm.variant) {
+            warn_at_percent = Some(*pct);
+        }
+        arms.push(arm);
+    }
+    let mut sla =
+        ruleset.sla_terms_with(lead, score.priority, chosen.pool.as_deref(), reassignments, warn_at_percent, now);
     if chosen.fallback || chosen.disposition.is_some() {
         sla.reassign_at = None;
     }
+    let mut experiments = chosen.arms;
+    experiments.retain(|a| !arms.iter().any(|n| n.experiment == a.experiment));
+    experiments.extend(arms);
     Decision {
         owner: chosen.owner,
         rule: chosen.rule,
@@ -241,10 +326,11 @@ fn finish(
         ruleset: Some(format!("{} v{version}", ruleset.name)),
         max_open: chosen.max_open,
         play: play.map(|p| p.name.clone()),
-        guidance: play.and_then(|p| p.guidance.clone()),
+        guidance,
         team_channel: pool.and_then(|p| p.team_channel.clone()).or_else(|| ruleset.team_channel.clone()),
         manager: pool.and_then(|p| p.manager.clone()),
         sla: if chosen.disposition.is_some() { None } else { Some(sla) },
+        experiments,
     }
 }
 
@@ -277,7 +363,16 @@ pub fn reassignment(
         let passed = |m: &Member| {
             if had.contains(&m.id.as_str()) { Some("had this lead already".to_owned()) } else { full(m) }
         };
-        let (member, skips) = pool::choose(pool, pointer, now, &passed);
+        // A lead in a weights experiment's variant B keeps its variant's weights.
+        let weights = current.experiments.iter().find_map(|a| {
+            let e = ruleset.experiments.iter().find(|e| e.name == a.experiment && a.variant == super::Arm::B)?;
+            match &e.b {
+                Variant::Weights { pool: p, weights } if p == name => Some(weights),
+                _ => None,
+            }
+        });
+        let seen = Ruleset::pool_for(pool, weights);
+        let (member, skips) = pool::choose(&seen, pointer, now, &passed);
         skipped = skips;
         if let Some(m) = member {
             let chosen = Chosen {
@@ -289,6 +384,7 @@ pub fn reassignment(
                 suppression: None,
                 max_open: m.max_open,
                 fallback: false,
+                arms: current.experiments.clone(),
             };
             let reason = format!("next available in {name}");
             return Some((finish(ruleset, lead, version, current.score.clone(), chosen, done + 1, now), reason));
@@ -311,6 +407,7 @@ pub fn reassignment(
         suppression: None,
         max_open: None,
         fallback: true,
+        arms: current.experiments.clone(),
     };
     Some((finish(ruleset, lead, version, current.score.clone(), chosen, done + 1, now), reason))
 }

@@ -8,6 +8,8 @@
 //! - this file: the document's types and its parsing and validation.
 //! - [`when`]: conditions (`when = { country = ["DE"], seniority = ["vp", "c_level"] }`).
 //! - [`engine`]: scoring, lifecycle and routing a lead by a ruleset.
+//! - [`experiment`]: experiments (variant B of a routing rule, a pool's weights, the SLA warning
+//!   or a play for a share of leads, by a stable hash of the lead id).
 //! - [`pool`]: choosing a pool member (round robin, weights, availability, capacity).
 //! - [`replay`]: replaying history through a ruleset (simulation, and comparing two rulesets).
 //! - [`staff`]: the SLA attainment a roster can expect from a history's arrivals (Erlang C per
@@ -18,6 +20,7 @@
 //!   escalation ladder) and the terms they give a decision.
 
 pub mod engine;
+pub mod experiment;
 pub mod lint;
 pub mod pool;
 pub mod replay;
@@ -30,6 +33,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{FieldError, Owner};
+pub use experiment::{Arm, Experiment, ExperimentArm, Variant};
 pub use sla::{SlaPolicy, SlaTargets};
 pub use when::When;
 
@@ -75,6 +79,10 @@ pub struct Ruleset {
     /// Where Slack summaries of every assignment and escalation go (a channel id, `C…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_channel: Option<String>,
+    /// Experiments: variant B of a routing rule, a pool's weights, the SLA warning or a play,
+    /// for a share of the leads it reaches ([`experiment`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<Experiment>,
     /// Routing rules by country, built on first use (routing reads only the rules that can match).
     #[serde(skip)]
     #[schemars(skip)]
@@ -503,7 +511,11 @@ impl Ruleset {
                     err(format!("{at}.members[{i}].id"), format!("`{}` is listed twice", m.id));
                 }
             }
-            if !self.routing.iter().any(|r| r.pool.as_deref() == Some(name)) {
+            let in_experiment = self
+                .experiments
+                .iter()
+                .any(|e| matches!(&e.b, experiment::Variant::Routing { pool: Some(p), .. } if p == name));
+            if !in_experiment && !self.routing.iter().any(|r| r.pool.as_deref() == Some(name)) {
                 err(at, "no routing rule sends leads to this pool".into());
             }
         }
@@ -520,6 +532,9 @@ impl Ruleset {
                     ),
                 );
             }
+        }
+        for (field, message) in self.experiment_problems() {
+            err(field, message);
         }
         for (field, message) in self.sla.problems(self) {
             err(field, message);

@@ -6,7 +6,7 @@
 //! - [`Replay`]: the running state; [`Replay::decide`] decides one lead.
 //! - [`Simulation`]: what a replay of a whole history adds up to (per owner and pool, each
 //!   pool's fairness, fallback, nurture and unmatched rates, the load per hour of the week
-//!   against the members on, owners at capacity).
+//!   against the members on, owners at capacity, and each experiment's split).
 //! - [`Comparison`]: two rulesets over the same history: which leads change owner, priority or
 //!   SLA target, summarized by rule and by owner, with examples.
 //!
@@ -222,6 +222,22 @@ pub struct Simulation {
     /// The hours of the week with arrivals, in order.
     pub load: Vec<HourLoad>,
     pub over_capacity: Vec<OverCapacity>,
+    /// Each experiment's split of the history, in the ruleset's order.
+    pub experiments: Vec<ExperimentSplit>,
+}
+
+/// How an experiment would split a history: the leads it reaches, in each arm, and where each
+/// arm's leads go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentSplit {
+    pub experiment: String,
+    /// What variant B changes, such as `pool north-america's weights`.
+    pub changes: String,
+    pub share_percent: u32,
+    pub a: u64,
+    pub b: u64,
+    /// Owner → leads in A and in B, the most first.
+    pub by_owner: Vec<(String, u64, u64)>,
 }
 
 impl Simulation {
@@ -245,6 +261,9 @@ fn most_first(map: HashMap<String, u64>) -> Vec<(String, u64)> {
     v
 }
 
+/// Owner → leads in A and in B.
+type OwnerArms = HashMap<String, (u64, u64)>;
+
 /// The decision for every lead of `history` (in capture order), and what they add up to.
 /// `progress` is called after each lead, for a progress bar.
 pub fn simulate(
@@ -262,6 +281,8 @@ pub fn simulate(
     let mut load = vec![(0u64, 0u32); 168];
     let mut passed: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut members_on: HashMap<i64, u32> = HashMap::new();
+    // Per experiment: leads in A, in B, and per owner.
+    let mut arms: HashMap<&str, (u64, u64, OwnerArms)> = HashMap::new();
     for (n, &i) in order.iter().enumerate() {
         let h = &history[i];
         let (decision, planned_pool) = replay.decide_in_pool(&h.lead, h.touched_at);
@@ -298,6 +319,18 @@ pub fn simulate(
         for skip in &decision.skipped {
             if skip.reason.starts_with("at ") {
                 *passed.entry((skip.member.clone(), skip.reason.clone())).or_default() += 1;
+            }
+        }
+        for arm in &decision.experiments {
+            let Some(e) = ruleset.experiments.iter().find(|e| e.name == arm.experiment) else { continue };
+            let entry = arms.entry(e.name.as_str()).or_default();
+            let owner = entry.2.entry(decision.owner.id.clone()).or_default();
+            if arm.variant == super::Arm::B {
+                entry.1 += 1;
+                owner.1 += 1;
+            } else {
+                entry.0 += 1;
+                owner.0 += 1;
             }
         }
         decisions[i] = Some(decision);
@@ -349,6 +382,24 @@ pub fn simulate(
         over_capacity: passed
             .into_iter()
             .map(|((member, reason), passed_over)| OverCapacity { member, reason, passed_over })
+            .collect(),
+        experiments: ruleset
+            .experiments
+            .iter()
+            .map(|e| {
+                let (a, b, owners) = arms.remove(e.name.as_str()).unwrap_or_default();
+                let mut by_owner: Vec<(String, u64, u64)> =
+                    owners.into_iter().map(|(owner, (a, b))| (owner, a, b)).collect();
+                by_owner.sort_by(|x, y| (y.1 + y.2).cmp(&(x.1 + x.2)).then_with(|| x.0.cmp(&y.0)));
+                ExperimentSplit {
+                    experiment: e.name.clone(),
+                    changes: e.b.target(),
+                    share_percent: e.share_percent,
+                    a,
+                    b,
+                    by_owner,
+                }
+            })
             .collect(),
     };
     (decisions.into_iter().map(|d| d.expect("every lead decided")).collect(), simulation)

@@ -278,7 +278,24 @@ impl Ruleset {
         reassignments: u32,
         now: Timestamp,
     ) -> SlaTerms {
-        let r = self.sla.resolve(lead, priority, pool);
+        self.sla_terms_with(lead, priority, pool, reassignments, None, now)
+    }
+
+    /// [`Ruleset::sla_terms`], with the warning at `warn_at_percent` of the target instead of
+    /// the policy's, when given (an SLA warning experiment's variant B).
+    pub fn sla_terms_with(
+        &self,
+        lead: &Lead,
+        priority: Priority,
+        pool: Option<&str>,
+        reassignments: u32,
+        warn_at_percent: Option<u32>,
+        now: Timestamp,
+    ) -> SlaTerms {
+        let mut r = self.sla.resolve(lead, priority, pool);
+        if warn_at_percent.is_some() {
+            r.warn_at_percent = warn_at_percent;
+        }
         let pool_calendar = pool.and_then(|p| self.pools.get(p)).and_then(|p| p.calendar.as_deref());
         let calendar_name = pool_calendar.or(r.calendar);
         let calendar = match r.clock {
