@@ -234,6 +234,9 @@ fn read_csv(
         i.map_or_else(|| field.to_owned(), |i| headers.get(i).unwrap_or(field).to_owned())
     };
     let mut leads = Vec::new();
+    // Lines counted so far: up to which byte, and how many newlines before it (rows come in
+    // order, so each byte is counted once).
+    let counted = std::cell::Cell::new((0usize, 0u64));
     for record in reader.records() {
         // The file's line where the row starts (blank lines skipped, a quoted field may span several).
         let line_at = |p: &csv::Position| {
@@ -242,7 +245,14 @@ fn read_csv(
             while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
                 start += 1;
             }
-            bytes[..start].iter().filter(|b| **b == b'\n').count() as u64 + 1
+            let (upto, lines) = counted.get();
+            let lines = if start >= upto {
+                lines + bytes[upto..start].iter().filter(|b| **b == b'\n').count() as u64
+            } else {
+                bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
+            };
+            counted.set((start, lines));
+            lines + 1
         };
         let record = record.map_err(|e| {
             let line = e.position().map_or_else(String::new, |p| format!("row {}: ", line_at(p)));
@@ -260,7 +270,7 @@ fn read_csv(
             Some(id) => LeadId::parse(id).map_err(|e| (at(&the_column("lead_id")), e))?,
             None => row_id(n),
         };
-        let pairs: Vec<(&str, &str)> = names
+        let pairs: Vec<(&str, String)> = names
             .iter()
             .enumerate()
             .filter(|(_, name)| {
@@ -271,9 +281,9 @@ fn read_csv(
             })
             .map(|(c, name)| (name.as_str(), cell(c)))
             .filter(|(_, v)| !v.is_empty())
+            .map(|(name, v)| (name, v.to_owned()))
             .collect();
-        let body = serde_urlencoded::to_string(&pairs).expect("pairs encode");
-        let mut lead = LeadSubmission::from_form(body.as_bytes())
+        let mut lead = LeadSubmission::from_fields(pairs)
             .and_then(|s| s.into_lead(id, captured_at))
             .map_err(|e| first_problem(&e, |field| at(&the_column(field))))?;
         lead.source.key_id = column_of("key_id").map(cell).filter(|s| !s.is_empty()).map(str::to_owned);
@@ -281,4 +291,28 @@ fn read_csv(
         progress(record.position().map_or(0, |p| p.byte()));
     }
     Ok(leads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows are named by the file's line where they start, past blank lines and quoted cells
+    /// that span lines, counted once through the file however long it is.
+    #[test]
+    fn a_bad_row_is_named_by_its_line_after_blank_lines_and_multi_line_cells() {
+        let mut csv = String::from("captured_at,email,company\n");
+        for i in 0..2_000 {
+            csv += &format!("2026-11-02T12:{:02}:00Z,p{i}@c{i}.example,\"Company\n{i}\"\n", i % 60);
+            if i % 100 == 0 {
+                csv += "\n";
+            }
+        }
+        csv += "2026-11-02T13:00:00Z,not-an-email,Last\n";
+        // 1 header + 2,000 rows of 2 lines + 20 blank lines: the bad row starts on line 4,022.
+        let (at, message) = read_csv(csv.as_bytes(), None, &mut |_| {}).unwrap_err();
+        assert_eq!(at, "row 4022, column \"email\": ", "{message}");
+        let ok = read_csv(csv.rsplit_once("2026-11-02T13").unwrap().0.as_bytes(), None, &mut |_| {}).unwrap();
+        assert_eq!(ok.len(), 2_000);
+    }
 }

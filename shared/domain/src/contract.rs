@@ -230,13 +230,19 @@ impl LeadSubmission {
     pub fn from_form(body: &[u8]) -> Result<Self, ContractError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|e| malformed("body", format!("not a URL-encoded form: {e}")))?;
+        Self::from_fields(pairs)
+    }
+
+    /// [`LeadSubmission::from_form`] for fields already decoded (name, value), such as the
+    /// columns of a CSV row.
+    pub fn from_fields<K: AsRef<str>>(pairs: impl IntoIterator<Item = (K, String)>) -> Result<Self, ContractError> {
         let mut doc = Map::new();
         let mut source = Map::new();
         let mut consent = Map::new();
         let mut attributes = Map::new();
         let mut employee_count_text = None;
         for (name, value) in pairs {
-            let name = name.trim();
+            let name = name.as_ref().trim();
             if name.is_empty() {
                 continue; // browsers never send unnamed controls; stray separators are not fields
             }

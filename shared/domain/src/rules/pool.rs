@@ -148,7 +148,8 @@ pub fn unavailable(m: &Member, now: Timestamp) -> Option<String> {
         let working =
             if from < to { from <= now_minute && now_minute < to } else { now_minute >= from || now_minute < to };
         if !working {
-            return Some(format!("outside working hours ({} in {})", local.format("%H:%M"), m.timezone));
+            let (h, min) = (local.hour(), local.minute());
+            return Some(format!("outside working hours ({h:02}:{min:02} in {})", m.timezone));
         }
     }
     None

@@ -90,7 +90,9 @@ pub struct HistoricalLead {
 pub struct Replay<'r> {
     ruleset: &'r Ruleset,
     turns: HashMap<String, u64>,
-    daily: HashMap<(String, NaiveDate), u32>,
+    /// Per member, their local day of the latest lead they took and how many that day (the
+    /// replay goes in capture order, so an earlier day never comes back).
+    daily: HashMap<String, (NaiveDate, u32)>,
     /// Per member, when each open lead they hold is released (never touched: the end of time).
     open: HashMap<String, BinaryHeap<Reverse<Timestamp>>>,
 }
@@ -128,7 +130,10 @@ impl<'r> Replay<'r> {
         let daily = &self.daily;
         let open = &self.open;
         let full = |m: &Member| {
-            let today = daily.get(&(m.id.clone(), pool::local_day(m, now))).copied().unwrap_or(0);
+            let today = match daily.get(m.id.as_str()) {
+                Some((day, n)) if *day == pool::local_day(m, now) => *n,
+                _ => 0,
+            };
             pool::daily_full(m, today).or_else(|| {
                 let held = open.get(&m.id).map_or(0, BinaryHeap::len);
                 m.max_open.filter(|max| held >= *max as usize).map(|max| format!("at open-lead capacity ({max})"))
@@ -136,7 +141,14 @@ impl<'r> Replay<'r> {
         };
         let decision = plan.clone().decide(lead, 0, pointer, &full, now);
         if let Some(member) = plan.chosen_member(&decision) {
-            *self.daily.entry((member.id.clone(), pool::local_day(member, now))).or_default() += 1;
+            let day = pool::local_day(member, now);
+            match self.daily.get_mut(member.id.as_str()) {
+                Some((d, n)) if *d == day => *n += 1,
+                Some(entry) => *entry = (day, 1),
+                None => {
+                    self.daily.insert(member.id.clone(), (day, 1));
+                }
+            }
             if member.max_open.is_some() {
                 let released = touched_at.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
                 self.open.entry(member.id.clone()).or_default().push(Reverse(released));
